@@ -1,0 +1,67 @@
+import { Hono } from 'hono';
+import { authenticate, presentedKey } from './auth/keys';
+import { ApiError } from './errors';
+import { compressRoutes } from './routes/compress';
+import { fileRoutes } from './routes/files';
+import { metaRoutes } from './routes/meta';
+import type { AppEnv } from './types';
+
+/** Paths and the methods they answer, so that a known path with the wrong method gets 405, not 404. */
+const ROUTES: Record<string, string[]> = {
+  '/v1/health': ['GET'],
+  '/v1/formats': ['GET'],
+  '/v1/openapi.json': ['GET'],
+  '/v1/compress': ['POST'],
+  '/v1/files/*': ['GET'],
+};
+
+const PUBLIC_PATHS = new Set(['/v1/health', '/v1/formats', '/v1/openapi.json']);
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  const requestId = crypto.randomUUID();
+  c.set('requestId', requestId);
+  await next();
+  try {
+    c.res.headers.set('X-Request-Id', requestId);
+  } catch {
+    // Headers of a response passed through unchanged are immutable: copy it.
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set('X-Request-Id', requestId);
+  }
+});
+
+app.use('/v1/*', async (c, next) => {
+  if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith('/v1/files/') || !isKnownPath(c.req.path)) return next();
+  c.set('account', await authenticate(c.env, presentedKey(c.req.raw.headers)));
+  return next();
+});
+
+app.route('/v1', metaRoutes);
+app.route('/v1/compress', compressRoutes);
+app.route('/v1/files', fileRoutes);
+
+for (const [path, methods] of Object.entries(ROUTES)) {
+  app.all(path, (c) => {
+    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}`, undefined, undefined, {
+      Allow: [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', '),
+    });
+  });
+}
+
+app.notFound((c) => renderError(new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`), c.get('requestId')));
+
+app.onError((error, c) => renderError(error, c.get('requestId')));
+
+function isKnownPath(path: string): boolean {
+  return Object.keys(ROUTES).some((route) => (route.endsWith('/*') ? path.startsWith(route.slice(0, -1)) : path === route));
+}
+
+/** The one place errors become responses. Anything that is not an ApiError is an internal fault. */
+export function renderError(error: unknown, requestId: string): Response {
+  const apiError =
+    error instanceof ApiError ? error : new ApiError('compression_failed', 'An internal error interrupted the compression; it is safe to retry');
+  if (!(error instanceof ApiError)) console.error(`request ${requestId} failed:`, error);
+  return Response.json(apiError.toBody(requestId), { status: apiError.status, headers: apiError.headers });
+}

@@ -1,0 +1,36 @@
+import type { ImageFormat } from '../schemas/options';
+
+/** 8-bit RGBA pixels, row-major, no padding. */
+export interface RawImage {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+export interface EncodeSettings {
+  /** 1..100; ignored where `lossless` is set. */
+  quality: number;
+  lossless: boolean;
+}
+
+/**
+ * What the pipeline needs from codecs. The pipeline receives an implementation instead of
+ * importing one, so it stays a plain function that tests and benchmarks can run anywhere.
+ */
+export interface Codecs {
+  decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage>;
+  encode(format: ImageFormat, image: RawImage, settings: EncodeSettings): Promise<Uint8Array>;
+  /** Resamples to exactly width × height (aspect is the caller's business). */
+  resize(image: RawImage, width: number, height: number): Promise<RawImage>;
+}
+
+/** Thrown by a decoder for bytes that claim a format but do not decode. */
+export class DecodeError extends Error {
+  constructor(
+    readonly format: ImageFormat,
+    cause: unknown,
+  ) {
+    super(`${format} data could not be decoded: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'DecodeError';
+  }
+}

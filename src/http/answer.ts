@@ -1,0 +1,115 @@
+import type { CompressResult, ImageInfo } from '../pipeline/compress';
+import { MIME_TYPES } from '../pipeline/detect';
+import type { CompressOptions } from '../schemas/options';
+import { contentDisposition, storeOutput } from '../storage/files';
+
+export interface AnswerContext {
+  requestId: string;
+  accountId: string;
+  origin: string;
+  accept: string | undefined;
+  files: R2Bucket;
+  signingSecret: string | undefined;
+  ttlSeconds: number;
+}
+
+/** Output name: the input's base name with the output format as extension (`a.jpg` → `a.jpeg`). */
+export function outputName(inputName: string, format: string): string {
+  const base = inputName
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.[^.]*$/, '')
+    .replace(/[\x00-\x1f\x7f"]/g, '')
+    .trim()
+    .slice(0, 200);
+  return `${base || 'image'}.${format}`;
+}
+
+async function sha1(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-1', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const savingsPercent = (input: number, output: number) => Math.round(((input - output) / input) * 10000) / 100;
+
+export function responseKind(options: Pick<CompressOptions, 'response'>, accept: string | undefined): 'binary' | 'json' | 'base64' {
+  return options.response ?? (accept?.toLowerCase().includes('application/json') ? 'json' : 'binary');
+}
+
+/** Builds the sync answer in the form the request asked for: the image itself, JSON with a signed link, or JSON with base64. */
+export async function compressAnswer(
+  ctx: AnswerContext,
+  inputBytes: Uint8Array,
+  inputName: string,
+  options: Pick<CompressOptions, 'response' | 'target_size'>,
+  result: CompressResult,
+): Promise<Response> {
+  const name = outputName(inputName, result.output.format);
+  const mime = MIME_TYPES[result.output.format];
+  const kind = responseKind(options, ctx.accept);
+
+  if (kind === 'binary') {
+    const headers = new Headers({
+      'Content-Type': mime,
+      'Content-Disposition': contentDisposition(name),
+      'X-Original-Size': String(result.input.size),
+      'X-Compressed-Size': String(result.output.size),
+      'X-Savings-Percent': String(savingsPercent(result.input.size, result.output.size)),
+      'X-Format': result.output.format,
+      'X-Width': String(result.output.width),
+      'X-Height': String(result.output.height),
+      'X-Job-Id': ctx.requestId,
+      'X-Compressed': String(result.compressed),
+    });
+    if (result.output.quality !== undefined) headers.set('X-Quality', String(result.output.quality));
+    if (result.targetMet !== undefined) headers.set('X-Target-Met', String(result.targetMet));
+    return new Response(result.bytes, { status: 200, headers });
+  }
+
+  const describe = async (info: ImageInfo & { quality?: number }, fileName: string, bytes: Uint8Array) => ({
+    name: fileName,
+    format: info.format,
+    mime: MIME_TYPES[info.format],
+    size: info.size,
+    width: info.width,
+    height: info.height,
+    sha1: await sha1(bytes),
+    ...(info.quality !== undefined ? { quality: info.quality } : {}),
+  });
+
+  const body: Record<string, unknown> = {
+    success: true,
+    id: ctx.requestId,
+    status: 'succeeded',
+    compressed: result.compressed,
+  };
+  if (kind === 'json') {
+    const stored = await storeOutput({
+      bucket: ctx.files,
+      secret: ctx.signingSecret,
+      origin: ctx.origin,
+      jobId: ctx.requestId,
+      accountId: ctx.accountId,
+      name,
+      mime,
+      bytes: result.bytes,
+      ttlSeconds: ctx.ttlSeconds,
+    });
+    body.url = stored.url;
+    body.expires_at = stored.expiresAt.toISOString();
+  } else {
+    body.data = bytesToBase64(result.bytes);
+  }
+  body.input = await describe(result.input, inputName.split(/[\\/]/).pop() || `image.${result.input.format}`, inputBytes);
+  body.output = await describe(result.output, name, result.bytes);
+  body.savings_percent = savingsPercent(result.input.size, result.output.size);
+  if (options.target_size !== undefined) body.target = { size: options.target_size, met: result.targetMet };
+  return Response.json(body, { status: 200 });
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}

@@ -1,0 +1,167 @@
+import { ApiError } from '../errors';
+import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
+import type { CompressOptions, ImageFormat } from '../schemas/options';
+import { detectFormat, readHeader } from './detect';
+import { findStructuralDamage } from './structure';
+import { type ResizePlan, type Size, planResize } from './geometry';
+import { compositeOnWhite, crop, hasAlpha } from './pixels';
+
+export interface ImageLimits {
+  /** Largest decoded or output image, in pixels. */
+  maxPixels: number;
+}
+
+export type PipelineOptions = Pick<
+  CompressOptions,
+  'format' | 'quality' | 'mode' | 'target_size' | 'width' | 'height' | 'max_width' | 'max_height' | 'fit' | 'lossless' | 'strip_metadata'
+>;
+
+export interface ImageInfo extends Size {
+  format: ImageFormat;
+  size: number;
+}
+
+export interface Inspection {
+  input: ImageInfo;
+  outputFormat: ImageFormat;
+  resize?: ResizePlan;
+  outputSize: Size;
+}
+
+export interface CompressResult {
+  bytes: Uint8Array;
+  input: ImageInfo;
+  output: ImageInfo & { quality?: number };
+  /** False when the input came back unchanged because nothing smaller could be made. */
+  compressed: boolean;
+  /** Set when `target_size` was asked for: whether the output fits under it. */
+  targetMet?: boolean;
+}
+
+/**
+ * Until smart quality is calibrated per image, `quality=smart` means these per-format
+ * qualities: the encoders' own well-tried defaults, which look clean at normal viewing.
+ */
+export const SMART_QUALITY_FALLBACK: Record<Exclude<ImageFormat, 'png'>, number> = { jpeg: 75, webp: 75, avif: 50 };
+
+const LOSSLESS_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'avif']);
+
+/**
+ * Everything that can be decided from the header alone: the format (by content), the
+ * dimensions, whether the work fits the limits, and the output's format and size.
+ * Cheap, so it runs before any pixel is decoded.
+ */
+export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits: ImageLimits): Inspection {
+  const detected = detectFormat(bytes);
+  if (detected.kind === 'unsupported') {
+    throw new ApiError('unsupported_format', `${detected.name} images are not supported; send JPEG, PNG, WebP or AVIF`);
+  }
+  if (detected.kind === 'damaged') {
+    throw new ApiError('invalid_image', `The ${detected.format} image is corrupt: ${detected.reason}`);
+  }
+  if (detected.kind === 'unknown') {
+    throw new ApiError('unsupported_format', 'The input is not a JPEG, PNG, WebP or AVIF image');
+  }
+  const header = readHeader(bytes);
+  if (!header) throw new ApiError('invalid_image', `The ${detected.format} header is corrupt or truncated`);
+  const damage = findStructuralDamage(detected.format, bytes);
+  if (damage) throw new ApiError('invalid_image', `The ${detected.format} image is corrupt: ${damage}`);
+
+  const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...header };
+  checkPixels(input, limits, 'input');
+
+  const outputFormat = options.format === 'auto' ? input.format : options.format;
+  if (options.lossless && !LOSSLESS_FORMATS.has(outputFormat)) {
+    throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, 'lossless');
+  }
+  const resize = planResize(input, options);
+  const outputSize = resize?.size ?? { width: input.width, height: input.height };
+  checkPixels(outputSize, limits, 'output');
+  return { input, outputFormat, resize, outputSize };
+}
+
+function checkPixels(size: Size, limits: ImageLimits, which: 'input' | 'output') {
+  const pixels = size.width * size.height;
+  if (pixels > limits.maxPixels) {
+    const megapixels = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
+    throw new ApiError(
+      'image_too_large',
+      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limits.maxPixels)}`,
+      which === 'output' ? 'width' : undefined,
+    );
+  }
+}
+
+/** Decode, resize, encode, and keep the input when nothing smaller comes out. */
+export async function compressImage(bytes: Uint8Array, options: PipelineOptions, codecs: Codecs, limits: ImageLimits): Promise<CompressResult> {
+  const plan = inspectImage(bytes, options, limits);
+  const { input, outputFormat } = plan;
+
+  let image = await decodeOrReject(codecs, input.format, bytes);
+  if (plan.resize) {
+    if (plan.resize.crop) image = crop(image, plan.resize.crop);
+    image = await codecs.resize(image, plan.resize.size.width, plan.resize.size.height);
+  }
+  // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
+  // happens to be stored under it, usually black.
+  if (outputFormat === 'jpeg' && hasAlpha(image)) image = compositeOnWhite(image);
+
+  const encoded = await encodeToTarget(codecs, outputFormat, image, options);
+  const output = { format: outputFormat, size: encoded.bytes.byteLength, width: image.width, height: image.height, quality: encoded.quality };
+
+  const sameShape = outputFormat === input.format && image.width === input.width && image.height === input.height;
+  if (sameShape && output.size >= input.size) {
+    return { bytes, input, output: { ...input }, compressed: false, targetMet: targetMet(options, input.size) };
+  }
+  return { bytes: encoded.bytes, input, output, compressed: true, targetMet: targetMet(options, output.size) };
+}
+
+function targetMet(options: PipelineOptions, size: number): boolean | undefined {
+  return options.target_size === undefined ? undefined : size <= options.target_size;
+}
+
+async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8Array): Promise<RawImage> {
+  try {
+    return await codecs.decode(format, bytes);
+  } catch (error) {
+    if (error instanceof DecodeError) throw new ApiError('invalid_image', `The ${format} image could not be decoded: it is corrupt, truncated, or uses features the decoder does not support`);
+    throw error;
+  }
+}
+
+interface Encoded {
+  bytes: Uint8Array;
+  quality?: number;
+}
+
+async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawImage, options: PipelineOptions): Promise<Encoded> {
+  // PNG is lossless until the quality engine adds palette quantisation.
+  if (format === 'png' || options.lossless) {
+    return { bytes: await codecs.encode(format, image, { quality: 100, lossless: true }) };
+  }
+  const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
+  if (options.quality !== 'smart') return encodeAt(options.quality);
+  if (options.target_size !== undefined) return largestUnder(options.target_size, encodeAt);
+  return encodeAt(SMART_QUALITY_FALLBACK[format]);
+}
+
+/** Bisection over quality 1..100 for the highest quality whose output fits; the smallest result when none fits. */
+async function largestUnder(maxBytes: number, encodeAt: (quality: number) => Promise<Encoded>): Promise<Encoded> {
+  let low = 1;
+  let high = 100;
+  let best: Encoded | undefined;
+  let smallest: Encoded | undefined;
+  while (low <= high) {
+    const quality = Math.floor((low + high) / 2);
+    const attempt = await encodeAt(quality);
+    if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
+    if (attempt.bytes.byteLength <= maxBytes) {
+      best = attempt;
+      low = quality + 1;
+    } else {
+      high = quality - 1;
+    }
+  }
+  // When nothing fits, the bisection has walked down to quality 1 on its way.
+  return best ?? smallest!;
+}

@@ -1,0 +1,33 @@
+import type { RawImage } from '../codecs/types';
+
+export function hasAlpha(image: RawImage): boolean {
+  const { data } = image;
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return true;
+  return false;
+}
+
+/** Flattens transparency onto white, in place (the pixels are ours by now). */
+export function compositeOnWhite(image: RawImage): RawImage {
+  const { data } = image;
+  for (let i = 0; i < data.length; i += 4) {
+    const alpha = data[i + 3]!;
+    if (alpha === 255) continue;
+    const white = 255 * (255 - alpha);
+    data[i] = Math.round((data[i]! * alpha + white) / 255);
+    data[i + 1] = Math.round((data[i + 1]! * alpha + white) / 255);
+    data[i + 2] = Math.round((data[i + 2]! * alpha + white) / 255);
+    data[i + 3] = 255;
+  }
+  return image;
+}
+
+/** Copies out a rectangle; rows are moved whole. */
+export function crop(image: RawImage, rect: { x: number; y: number; width: number; height: number }): RawImage {
+  const out = new Uint8Array(rect.width * rect.height * 4);
+  const rowBytes = rect.width * 4;
+  for (let row = 0; row < rect.height; row++) {
+    const start = ((rect.y + row) * image.width + rect.x) * 4;
+    out.set(image.data.subarray(start, start + rowBytes), row * rowBytes);
+  }
+  return { data: out, width: rect.width, height: rect.height };
+}

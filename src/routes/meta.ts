@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { authenticate, presentedKey } from '../auth/keys';
+import { MIME_TYPES } from '../pipeline/detect';
+import { SMART_QUALITY_FALLBACK } from '../pipeline/compress';
+import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
+import type { AppEnv } from '../types';
+import { openApiDocument } from './openapi';
+
+const LOSSY_QUALITY = { min: 1, max: 100 };
+
+/** Unauthenticated discovery routes. */
+export const metaRoutes = new Hono<AppEnv>()
+  .get('/health', (c) => c.json({ status: 'ok' }))
+  .get('/formats', async (c) => {
+    const key = presentedKey(c.req.raw.headers);
+    // A key is optional here; an unknown one is still refused rather than silently ignored.
+    const account = key ? await authenticate(c.env, key) : undefined;
+    return c.json({
+      success: true,
+      input: Object.entries(MIME_TYPES).map(([format, mime]) => ({ format, mime })),
+      output: OUTPUT_FORMATS.map((format) => ({
+        format,
+        mime: MIME_TYPES[format],
+        quality: format === 'png' ? null : { ...LOSSY_QUALITY, smart_default: SMART_QUALITY_FALLBACK[format] },
+        lossless: format !== 'jpeg',
+        max_dimension: MAX_DIMENSION,
+      })),
+      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
+      ...(account
+        ? {
+            limits: {
+              plan: account.plan.name,
+              max_file_size: account.plan.maxFileBytes,
+              max_pixels: account.plan.maxPixels,
+              output_ttl_seconds: account.plan.outputTtlSeconds,
+            },
+          }
+        : {}),
+    });
+  })
+  .get('/openapi.json', (c) => c.json(openApiDocument()));

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * The compression options, defined once. Multipart fields and query parameters arrive as
+ * strings and JSON bodies as typed values, so every scalar accepts both spellings.
+ * The same schema validates requests, types the pipeline and feeds the OpenAPI document.
+ */
+
+export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif'] as const;
+export type ImageFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** WebP's hard limit, the smallest of our encoders'. */
+export const MAX_DIMENSION = 16383;
+
+const integer = (min: number, max: number, what: string) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^-?\d+$/, `must be a whole number of ${what}`).transform(Number)])
+    .pipe(
+      z
+        .number()
+        .int(`must be a whole number of ${what}`)
+        .min(min, `must be at least ${min}`)
+        .max(max, `must be at most ${max}`),
+    );
+
+const boolean = z
+  .union([
+    z.boolean(),
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
+      .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+  ])
+  .describe('true or false');
+
+const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+export const compressOptionsSchema = z
+  .strictObject({
+    format: choice([...OUTPUT_FORMATS, 'auto']).default('auto').describe('Output format; auto keeps the input format'),
+    quality: z
+      .union([z.literal('smart'), integer(1, 100, 'quality points')], {
+        error: 'must be an integer from 1 to 100, or smart',
+      })
+      .default('smart')
+      .describe('Encoder quality 1..100, or smart'),
+    mode: choice(['size', 'balanced', 'quality']).default('balanced').describe('How far smart quality may go'),
+    target_size: integer(1, 1 << 30, 'bytes').optional().describe('Largest acceptable output, in bytes'),
+    max_width: integer(1, MAX_DIMENSION, 'pixels').optional(),
+    max_height: integer(1, MAX_DIMENSION, 'pixels').optional(),
+    width: integer(1, MAX_DIMENSION, 'pixels').optional(),
+    height: integer(1, MAX_DIMENSION, 'pixels').optional(),
+    fit: choice(['cover', 'contain', 'fill']).default('cover').describe('With width and height: crop, fit inside, or stretch'),
+    strip_metadata: boolean.default(true),
+    lossless: boolean.default(false).describe('png, webp and avif only'),
+    response: choice(['binary', 'json', 'base64']).optional().describe('binary unless Accept asks for JSON'),
+    async: boolean.default(false).describe('Always answer with a job'),
+    webhook_url: z.url({ protocol: /^https?$/, error: 'must be an https URL' }).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.target_size !== undefined && o.quality !== 'smart') {
+      ctx.addIssue({ code: 'custom', path: ['target_size'], message: 'cannot be combined with quality' });
+    }
+  });
+
+export type CompressOptionsInput = z.input<typeof compressOptionsSchema>;
+export type CompressOptions = z.output<typeof compressOptionsSchema>;
+
+/** Option names, for telling options apart from source fields (file, url, data). */
+export const OPTION_NAMES = Object.keys(compressOptionsSchema.shape) as (keyof CompressOptions)[];

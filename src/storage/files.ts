@@ -1,0 +1,45 @@
+import { signPath } from './signed-links';
+
+/** R2 layout: `outputs/<job id>/<file name>`; the public path is `/v1/files/<job id>/<file name>`. */
+export const FILES_PATH_PREFIX = '/v1/files/';
+
+export const outputKey = (jobId: string, name: string) => `outputs/${jobId}/${name}`;
+export const keyFromFilesPath = (pathname: string) => `outputs/${pathname.slice(FILES_PATH_PREFIX.length)}`;
+
+export interface StoredFile {
+  /** Absolute, signed download link. */
+  url: string;
+  expiresAt: Date;
+}
+
+interface StoreInput {
+  bucket: R2Bucket;
+  secret: string | undefined;
+  origin: string;
+  jobId: string;
+  accountId: string;
+  name: string;
+  mime: string;
+  bytes: Uint8Array;
+  ttlSeconds: number;
+}
+
+export async function storeOutput(input: StoreInput): Promise<StoredFile> {
+  const expiresAt = new Date(Date.now() + input.ttlSeconds * 1000);
+  await input.bucket.put(outputKey(input.jobId, input.name), input.bytes, {
+    httpMetadata: { contentType: input.mime, contentDisposition: contentDisposition(input.name) },
+    customMetadata: { account: input.accountId, expires_at: expiresAt.toISOString() },
+  });
+  return { url: await signedFileUrl(input.secret, input.origin, input.jobId, input.name, expiresAt), expiresAt };
+}
+
+export async function signedFileUrl(secret: string | undefined, origin: string, jobId: string, name: string, expiresAt: Date): Promise<string> {
+  const path = `${FILES_PATH_PREFIX}${encodeURIComponent(jobId)}/${encodeURIComponent(name)}`;
+  return origin + (await signPath(secret, path, expiresAt));
+}
+
+/** `attachment` with an ASCII fallback and the exact name in RFC 5987 form. */
+export function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return ascii === name ? `attachment; filename="${name}"` : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}

@@ -1,0 +1,253 @@
+import CRC32 from 'crc-32';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parsePublicUrl } from '../src/http/public-url';
+import { AUTH, api, compress, expectError, fixtures, multipart } from './helpers';
+import xc1n0g08 from './fixtures/pngsuite/xc1n0g08.png?inline';
+import xc9n2c08 from './fixtures/pngsuite/xc9n2c08.png?inline';
+import xcrn0g04 from './fixtures/pngsuite/xcrn0g04.png?inline';
+import xcsn0g01 from './fixtures/pngsuite/xcsn0g01.png?inline';
+import xd0n2c08 from './fixtures/pngsuite/xd0n2c08.png?inline';
+import xd3n2c08 from './fixtures/pngsuite/xd3n2c08.png?inline';
+import xd9n2c08 from './fixtures/pngsuite/xd9n2c08.png?inline';
+import xdtn0g01 from './fixtures/pngsuite/xdtn0g01.png?inline';
+import xhdn0g08 from './fixtures/pngsuite/xhdn0g08.png?inline';
+import xlfn0g04 from './fixtures/pngsuite/xlfn0g04.png?inline';
+import xs1n0g01 from './fixtures/pngsuite/xs1n0g01.png?inline';
+import xs2n0g01 from './fixtures/pngsuite/xs2n0g01.png?inline';
+import xs4n0g01 from './fixtures/pngsuite/xs4n0g01.png?inline';
+import xs7n0g01 from './fixtures/pngsuite/xs7n0g01.png?inline';
+import { fromDataUri } from './helpers';
+
+afterEach(() => vi.restoreAllMocks());
+
+function pngClaiming(width: number, height: number): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, CRC32.buf(out.subarray(4, 8 + data.length)) >>> 0);
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(0)), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
+  return out;
+}
+
+const json = (body: unknown) => ({ method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('sources', () => {
+  it('no source at all', async () => {
+    await expectError(await api('/v1/compress', { method: 'POST', headers: AUTH }), 400, 'missing_source');
+    await expectError(await api('/v1/compress', { method: 'POST', headers: AUTH, body: multipart(undefined, { format: 'webp' }) }), 400, 'missing_source');
+    await expectError(await api('/v1/compress', json({ format: 'png' })), 400, 'missing_source');
+  });
+
+  it('two sources', async () => {
+    const both = await api('/v1/compress', { method: 'POST', headers: AUTH, body: multipart(fixtures.photoJpeg, { url: 'https://example.com/a.jpg' }) });
+    expect((await expectError(both, 400, 'invalid_param')).error.message).toMatch(/exactly one source/);
+    await expectError(await api('/v1/compress', json({ url: 'https://example.com/a.jpg', data: 'AAAA' })), 400, 'invalid_param');
+  });
+
+  it('invalid JSON, and JSON that is not an object', async () => {
+    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '{"url": ' }), 400, 'invalid_json');
+    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '[1,2]' }), 400, 'invalid_json');
+  });
+
+  it('base64 that is not base64', async () => {
+    const body = await expectError(await api('/v1/compress', json({ data: 'not*base64!' })), 400, 'invalid_param');
+    expect(body.error.param).toBe('data');
+  });
+});
+
+describe('parameters', () => {
+  it('lists every bad field', async () => {
+    const response = await compress(fixtures.photoJpeg, { quality: '0', format: 'gif', max_width: 'wide', fit: 'stretch', strip_metadata: 'maybe', colour: 'red' });
+    const body = await expectError(response, 400, 'invalid_param');
+    expect(body.errors!.map((e) => e.param).sort()).toEqual(['colour', 'fit', 'format', 'max_width', 'quality', 'strip_metadata']);
+    expect(body.error.param).toBe(body.errors![0]!.param);
+  });
+
+  it('JSON options are validated the same way', async () => {
+    const body = await expectError(await api('/v1/compress', json({ data: 'AAAA', quality: 101, width: 1.5 })), 400, 'invalid_param');
+    expect(body.errors!.map((e) => e.param).sort()).toEqual(['quality', 'width']);
+  });
+
+  it('quality with target_size', async () => {
+    const body = await expectError(await compress(fixtures.photoJpeg, { quality: '80', target_size: '1000' }), 400, 'invalid_param');
+    expect(body.error.param).toBe('target_size');
+  });
+
+  it('lossless for JPEG output', async () => {
+    expect((await expectError(await compress(fixtures.photoJpeg, { lossless: 'true' }), 400, 'invalid_param')).error.param).toBe('lossless');
+  });
+
+  it('webhook_url must be a URL', async () => {
+    await expectError(await compress(fixtures.photoJpeg, { webhook_url: 'ftp://example.com' }), 400, 'invalid_param');
+  });
+});
+
+describe('routes and methods', () => {
+  it('unknown route', async () => {
+    await expectError(await api('/v1/nothing-here', { headers: AUTH }), 404, 'not_found');
+    await expectError(await api('/'), 404, 'not_found');
+  });
+
+  it('known path, wrong method', async () => {
+    const response = await api('/v1/compress', { headers: AUTH });
+    expect(response.headers.get('Allow')).toBe('POST');
+    await expectError(response, 405, 'method_not_allowed');
+    await expectError(await api('/v1/health', { method: 'DELETE' }), 405, 'method_not_allowed');
+  });
+});
+
+describe('authentication', () => {
+  it('missing key', async () => {
+    await expectError(await api('/v1/compress', { method: 'POST', body: fixtures.photoJpeg }), 401, 'unauthorized');
+  });
+
+  it('unknown key, either header', async () => {
+    await expectError(await api('/v1/compress', { method: 'POST', headers: { Authorization: 'Bearer ck_live_nope' }, body: fixtures.photoJpeg }), 401, 'unauthorized');
+    await expectError(await api('/v1/compress', { method: 'POST', headers: { 'X-API-Key': 'ck_dev_local2' }, body: fixtures.photoJpeg }), 401, 'unauthorized');
+  });
+});
+
+describe('formats', () => {
+  it('a GIF is unsupported', async () => {
+    const gif = fromDataUri('data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7');
+    expect((await expectError(await compress(gif), 415, 'unsupported_format')).error.message).toMatch(/GIF/);
+  });
+
+  it('a text file is unsupported', async () => {
+    await expectError(await compress(new TextEncoder().encode('hello, I am not an image\n')), 415, 'unsupported_format');
+  });
+
+  it('a truncated JPEG is an invalid image', async () => {
+    await expectError(await compress(fixtures.photoJpeg.slice(0, 4000)), 422, 'invalid_image');
+  });
+
+  it('a JPEG cut inside its header is an invalid image', async () => {
+    await expectError(await compress(fixtures.photoJpeg.slice(0, 40)), 422, 'invalid_image');
+  });
+
+  it('a truncated WebP is an invalid image', async () => {
+    const webp = new Uint8Array(await (await compress(fixtures.photoJpeg, { format: 'webp' })).arrayBuffer());
+    await expectError(await compress(webp.slice(0, webp.length - 500)), 422, 'invalid_image');
+  });
+
+  it('a truncated AVIF is an invalid image', async () => {
+    await expectError(await compress(fixtures.kimonoAvif.slice(0, 40_000)), 422, 'invalid_image');
+  });
+
+  it('a truncated PNG is an invalid image', async () => {
+    await expectError(await compress(fixtures.goldfishPng.slice(0, fixtures.goldfishPng.length - 100)), 422, 'invalid_image');
+  });
+
+  // PngSuite's broken files: a valid signature then corrupt content gives 422; a damaged
+  // "\x89PNG..." signature still claims PNG (422); anything else is not a PNG at all (415).
+  const broken: [string, string, number][] = [
+    ['xc1n0g08 colour type 1', xc1n0g08, 422],
+    ['xc9n2c08 colour type 9', xc9n2c08, 422],
+    ['xcrn0g04 added CR bytes', xcrn0g04, 422],
+    ['xcsn0g01 bad IDAT checksum', xcsn0g01, 422],
+    ['xd0n2c08 bit depth 0', xd0n2c08, 422],
+    ['xd3n2c08 bit depth 3', xd3n2c08, 422],
+    ['xd9n2c08 bit depth 99', xd9n2c08, 422],
+    ['xdtn0g01 missing IDAT', xdtn0g01, 422],
+    ['xhdn0g08 bad IHDR checksum', xhdn0g08, 422],
+    ['xlfn0g04 added LF bytes', xlfn0g04, 422],
+    ['xs1n0g01 signature byte 1', xs1n0g01, 415],
+    ['xs2n0g01 signature byte 2', xs2n0g01, 415],
+    ['xs4n0g01 signature byte 4', xs4n0g01, 415],
+    ['xs7n0g01 signature byte 7', xs7n0g01, 422],
+  ];
+  for (const [name, uri, status] of broken) {
+    it(`PngSuite ${name} → ${status}`, async () => {
+      await expectError(await compress(fromDataUri(uri)), status, status === 415 ? 'unsupported_format' : 'invalid_image');
+    });
+  }
+
+  it('the PNG decoder still works after every broken file', async () => {
+    for (const [, uri] of broken) await compress(fromDataUri(uri));
+    expect((await compress(fixtures.goldfishPng)).status).toBe(200);
+  });
+});
+
+describe('sizes', () => {
+  it('a body over the file limit', async () => {
+    const big = new Uint8Array(25 * 1024 * 1024 + 1);
+    big.set(fixtures.photoJpeg);
+    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: big }), 413, 'file_too_large');
+    await expectError(await compress(big), 413, 'file_too_large');
+  });
+
+  it('too many pixels, read from the header before decoding', async () => {
+    // A well-formed PNG that claims 20000×20000 but carries no pixel data at all: were it
+    // decoded, it would fail; the header check must answer first.
+    const png = pngClaiming(20000, 20000);
+    const body = await expectError(await compress(png), 413, 'image_too_large');
+    expect(body.error.message).toMatch(/20000×20000/);
+  });
+
+  it('an output larger than the limit', async () => {
+    await expectError(await compress(fixtures.photoJpeg, { width: '16000', height: '16000', fit: 'fill' }), 413, 'image_too_large');
+  });
+});
+
+describe('url sources', () => {
+  const fromUrl = (url: string) => api('/v1/compress', json({ url }));
+
+  it.each([
+    'ftp://example.com/a.jpg',
+    'not a url',
+    'http://localhost/a.jpg',
+    'http://127.0.0.1/a.jpg',
+    'http://2130706433/a.jpg',
+    'http://0x7f.1/a.jpg',
+    'http://10.1.2.3/a.jpg',
+    'http://192.168.1.1/a.jpg',
+    'http://172.20.0.1/a.jpg',
+    'http://169.254.169.254/latest/meta-data',
+    'http://metadata.google.internal/computeMetadata',
+    'http://[::1]/a.jpg',
+    'http://[fe80::1]/a.jpg',
+    'http://[::ffff:127.0.0.1]/a.jpg',
+    'http://[fd00::1]/a.jpg',
+    'http://intranet/a.jpg',
+  ])('refuses %s', async (url) => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch');
+    await expectError(await fromUrl(url), 400, 'invalid_url');
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it('accepts public hosts and addresses', () => {
+    expect(parsePublicUrl('https://images.example.com/a.jpg').hostname).toBe('images.example.com');
+    expect(parsePublicUrl('http://93.184.216.34/a.jpg').hostname).toBe('93.184.216.34');
+  });
+
+  it('a non-2xx answer is fetch_failed', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response('nope', { status: 404 }));
+    expect((await expectError(await fromUrl('https://example.com/missing.jpg'), 422, 'fetch_failed')).error.message).toMatch(/404/);
+  });
+
+  it('a redirect into a private network is refused', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(null, { status: 302, headers: { Location: 'http://169.254.169.254/' } }));
+    await expectError(await fromUrl('https://example.com/a.jpg'), 400, 'invalid_url');
+  });
+
+  it('an answer over the size limit is fetch_failed', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(new Uint8Array(26 * 1024 * 1024)));
+    await expectError(await fromUrl('https://example.com/huge.jpg'), 422, 'fetch_failed');
+  });
+
+  it('a network failure is fetch_failed', async () => {
+    vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('Network connection lost'));
+    await expectError(await fromUrl('https://example.com/a.jpg'), 422, 'fetch_failed');
+  });
+});

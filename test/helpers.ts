@@ -1,0 +1,78 @@
+import { exports } from 'cloudflare:workers';
+import { ssim } from 'ssim.js';
+import type { RawImage } from '../src/codecs/types';
+import cityPng from './fixtures/photos/city-400.png?inline';
+import photoJpeg from './fixtures/photos/firstgeneration-480.jpg?inline';
+import goldfishPng from './fixtures/photos/goldfish-400.png?inline';
+import alphaPng from './fixtures/pngsuite/basn6a08.png?inline';
+import kimonoAvif from './fixtures/avif/kimono.avif?inline';
+
+export function fromDataUri(uri: string): Uint8Array {
+  const binary = atob(uri.slice(uri.indexOf(',') + 1));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+export const fixtures = {
+  /** 480×316 photo, JPEG q92. */
+  photoJpeg: fromDataUri(photoJpeg),
+  /** 400×264 artwork, RGBA PNG. */
+  goldfishPng: fromDataUri(goldfishPng),
+  /** 400×264 flat artwork, RGBA PNG. */
+  cityPng: fromDataUri(cityPng),
+  /** 32×32 PNG with real transparency (PngSuite). */
+  alphaPng: fromDataUri(alphaPng),
+  /** AVIF conformance sample, 8-bit 4:2:0. */
+  kimonoAvif: fromDataUri(kimonoAvif),
+};
+
+export const AUTH = { Authorization: 'Bearer ck_dev_local' };
+
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`https://api.test${path}`, init));
+}
+
+export function multipart(file: Uint8Array | undefined, fields: Record<string, string> = {}, filename = 'upload.bin'): FormData {
+  const form = new FormData();
+  if (file) form.append('file', new File([file], filename));
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  return form;
+}
+
+export function compress(file: Uint8Array, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  return api('/v1/compress', { method: 'POST', headers: { ...AUTH, ...headers }, body: multipart(file, fields, 'photo.jpg') });
+}
+
+/** Mean SSIM (0..1, 1 = identical) over RGB, after flattening both images onto white. */
+export function similarity(a: RawImage, b: RawImage): number {
+  if (a.width !== b.width || a.height !== b.height) throw new Error(`size differs: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
+  const flat = (image: RawImage) => {
+    const data = new Uint8ClampedArray(image.data.length);
+    for (let i = 0; i < data.length; i += 4) {
+      const alpha = image.data[i + 3]! / 255;
+      for (let c = 0; c < 3; c++) data[i + c] = image.data[i + c]! * alpha + 255 * (1 - alpha);
+      data[i + 3] = 255;
+    }
+    return { data, width: image.width, height: image.height };
+  };
+  type SsimImage = Parameters<typeof ssim>[0];
+  return ssim(flat(a) as unknown as SsimImage, flat(b) as unknown as SsimImage).mssim;
+}
+
+export interface ErrorBody {
+  success: false;
+  id: string;
+  error: { code: string; message: string; param?: string };
+  errors?: { param: string; message: string }[];
+}
+
+/** Asserts the contract's error shape and returns the body. */
+export async function expectError(response: Response, status: number, code: string): Promise<ErrorBody> {
+  const body = (await response.json()) as ErrorBody;
+  if (response.status !== status || body.error?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${response.status} ${JSON.stringify(body)}`);
+  }
+  if (body.success !== false || body.id !== response.headers.get('X-Request-Id') || !body.error.message) {
+    throw new Error(`malformed error body ${JSON.stringify(body)}`);
+  }
+  return body;
+}

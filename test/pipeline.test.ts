@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { wasmCodecs } from '../src/codecs/wasm';
+import type { RawImage } from '../src/codecs/types';
+import { ApiError } from '../src/errors';
+import { type PipelineOptions, compressImage } from '../src/pipeline/compress';
+import { detectFormat } from '../src/pipeline/detect';
+import { planResize } from '../src/pipeline/geometry';
+import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
+import { fixtures, similarity } from './helpers';
+
+const LIMITS = { maxPixels: 16_000_000 };
+const options = (overrides: Record<string, unknown> = {}): PipelineOptions => compressOptionsSchema.parse(overrides);
+
+const inputs: Record<ImageFormat, () => Promise<Uint8Array>> = {
+  jpeg: async () => fixtures.photoJpeg,
+  png: async () => fixtures.goldfishPng,
+  // No WebP in the corpus: made from the PNG fixture, losslessly, by our own encoder.
+  webp: async () => wasmCodecs.encode('webp', await wasmCodecs.decode('png', fixtures.goldfishPng), { quality: 100, lossless: true }),
+  avif: async () => fixtures.kimonoAvif,
+};
+
+/** SSIM floors for each output at the default quality; PNG is lossless and must be exact. */
+const MIN_SIMILARITY: Record<ImageFormat, number> = { jpeg: 0.9, webp: 0.9, avif: 0.9, png: 1 };
+
+describe('every input format to every output format', () => {
+  for (const inputFormat of Object.keys(inputs) as ImageFormat[]) {
+    for (const outputFormat of Object.keys(inputs) as ImageFormat[]) {
+      it(`${inputFormat} → ${outputFormat}`, async () => {
+        const bytes = await inputs[inputFormat]();
+        const source = await wasmCodecs.decode(inputFormat, bytes);
+        const result = await compressImage(bytes, options({ format: outputFormat }), wasmCodecs, LIMITS);
+
+        expect(result.output.format).toBe(outputFormat);
+        expect(detectFormat(result.bytes)).toEqual({ kind: 'supported', format: outputFormat });
+        const decoded = await wasmCodecs.decode(outputFormat, result.bytes);
+        expect([decoded.width, decoded.height]).toEqual([source.width, source.height]);
+        expect([result.output.width, result.output.height]).toEqual([source.width, source.height]);
+        expect(similarity(source, decoded)).toBeGreaterThanOrEqual(MIN_SIMILARITY[outputFormat]);
+      });
+    }
+  }
+});
+
+describe('quality and losslessness', () => {
+  it('a lower quality gives fewer bytes and lower similarity', async () => {
+    const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    const high = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: 90 }), wasmCodecs, LIMITS);
+    const low = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: 10 }), wasmCodecs, LIMITS);
+    expect(low.bytes.byteLength).toBeLessThan(high.bytes.byteLength);
+    expect(similarity(source, await wasmCodecs.decode('webp', low.bytes))).toBeLessThan(similarity(source, await wasmCodecs.decode('webp', high.bytes)));
+    expect(high.output.quality).toBe(90);
+  });
+
+  it('lossless WebP reproduces every pixel', async () => {
+    const source = await wasmCodecs.decode('png', fixtures.cityPng);
+    const result = await compressImage(fixtures.cityPng, options({ format: 'webp', lossless: true }), wasmCodecs, LIMITS);
+    expect(await wasmCodecs.decode('webp', result.bytes)).toEqual(source);
+  });
+
+  it('lossless AVIF is near-exact', async () => {
+    const source = await wasmCodecs.decode('png', fixtures.alphaPng);
+    const result = await compressImage(fixtures.alphaPng, options({ format: 'avif', lossless: true }), wasmCodecs, LIMITS);
+    expect(similarity(source, await wasmCodecs.decode('avif', result.bytes))).toBeGreaterThan(0.99);
+  });
+
+  it('lossless is refused for JPEG output', async () => {
+    await expect(compressImage(fixtures.photoJpeg, options({ lossless: true }), wasmCodecs, LIMITS)).rejects.toMatchObject({ code: 'invalid_param', param: 'lossless' });
+  });
+});
+
+describe('alpha', () => {
+  const alphaOf = (image: RawImage) => image.data.filter((_, i) => i % 4 === 3);
+
+  for (const format of ['png', 'webp', 'avif'] as const) {
+    it(`${format} keeps transparency`, async () => {
+      const source = await wasmCodecs.decode('png', fixtures.alphaPng);
+      const result = await compressImage(fixtures.alphaPng, options({ format, quality: 90 }), wasmCodecs, LIMITS);
+      const decoded = await wasmCodecs.decode(format, result.bytes);
+      const expected = alphaOf(source);
+      const actual = alphaOf(decoded);
+      const worst = Math.max(...actual.map((a, i) => Math.abs(a - expected[i]!)));
+      expect(worst).toBeLessThanOrEqual(format === 'png' ? 0 : 8);
+    });
+  }
+
+  it('JPEG output flattens transparency onto white', async () => {
+    const source = await wasmCodecs.decode('png', fixtures.alphaPng);
+    const transparent = alphaOf(source).findIndex((a) => a === 0);
+    expect(transparent).toBeGreaterThanOrEqual(0);
+    const result = await compressImage(fixtures.alphaPng, options({ format: 'jpeg', quality: 95 }), wasmCodecs, LIMITS);
+    const decoded = await wasmCodecs.decode('jpeg', result.bytes);
+    const pixel = Array.from(decoded.data.subarray(transparent * 4, transparent * 4 + 3));
+    expect(Math.min(...pixel)).toBeGreaterThan(230);
+  });
+});
+
+describe('resizing', () => {
+  const resized = async (overrides: Record<string, unknown>) => {
+    const result = await compressImage(fixtures.photoJpeg, options(overrides), wasmCodecs, LIMITS);
+    const decoded = await wasmCodecs.decode(result.output.format, result.bytes);
+    return [decoded.width, decoded.height];
+  };
+
+  it('max_width shrinks and keeps the aspect', async () => expect(await resized({ max_width: 240 })).toEqual([240, 158]));
+  it('max_width never enlarges', async () => expect(await resized({ max_width: 4000 })).toEqual([480, 316]));
+  it('max_width and max_height fit inside both', async () => expect(await resized({ max_width: 300, max_height: 100 })).toEqual([152, 100]));
+  it('width alone keeps the aspect', async () => expect(await resized({ width: 100 })).toEqual([100, 66]));
+  it('height alone keeps the aspect', async () => expect(await resized({ height: 100 })).toEqual([152, 100]));
+  it('cover crops to the exact size', async () => expect(await resized({ width: 100, height: 100, fit: 'cover' })).toEqual([100, 100]));
+  it('contain fits inside the box', async () => expect(await resized({ width: 100, height: 100, fit: 'contain' })).toEqual([100, 66]));
+  it('fill stretches to the exact size', async () => expect(await resized({ width: 100, height: 300, fit: 'fill' })).toEqual([100, 300]));
+
+  it('cover keeps the centre of the picture', async () => {
+    const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    const result = await compressImage(fixtures.photoJpeg, options({ width: 316, height: 316, format: 'png' }), wasmCodecs, LIMITS);
+    const decoded = await wasmCodecs.decode('png', result.bytes);
+    const centre = { data: new Uint8Array(316 * 316 * 4), width: 316, height: 316 };
+    for (let y = 0; y < 316; y++) centre.data.set(source.data.subarray((y * 480 + 82) * 4, (y * 480 + 82 + 316) * 4), y * 316 * 4);
+    expect(similarity(centre, decoded)).toBeGreaterThan(0.97);
+  });
+
+  it('plans nothing when no option changes the size', () => {
+    expect(planResize({ width: 10, height: 10 }, { fit: 'cover' })).toBeUndefined();
+    expect(planResize({ width: 10, height: 10 }, { max_width: 10, fit: 'cover' })).toBeUndefined();
+  });
+});
+
+describe('never larger than the input', () => {
+  it('returns the input unchanged when re-encoding would grow it', async () => {
+    const small = (await compressImage(fixtures.photoJpeg, options({ quality: 5 }), wasmCodecs, LIMITS)).bytes;
+    const result = await compressImage(small, options({ quality: 100 }), wasmCodecs, LIMITS);
+    expect(result.compressed).toBe(false);
+    expect(result.bytes).toBe(small);
+    expect(result.output.size).toBe(small.byteLength);
+  });
+
+  it('still converts when the format changes, even if bigger', async () => {
+    const result = await compressImage(fixtures.photoJpeg, options({ format: 'png' }), wasmCodecs, LIMITS);
+    expect(result.compressed).toBe(true);
+    expect(result.output.format).toBe('png');
+  });
+});
+
+describe('target_size', () => {
+  it('finds a quality whose output fits', async () => {
+    const result = await compressImage(fixtures.photoJpeg, options({ format: 'webp', target_size: 6000 }), wasmCodecs, LIMITS);
+    expect(result.bytes.byteLength).toBeLessThanOrEqual(6000);
+    expect(result.targetMet).toBe(true);
+    const oneHigher = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: result.output.quality! + 1 }), wasmCodecs, LIMITS);
+    expect(oneHigher.bytes.byteLength).toBeGreaterThan(6000);
+  });
+
+  it('answers with the smallest result when nothing fits', async () => {
+    const result = await compressImage(fixtures.photoJpeg, options({ format: 'jpeg', target_size: 50 }), wasmCodecs, LIMITS);
+    expect(result.targetMet).toBe(false);
+    expect(result.output.quality).toBe(1);
+  });
+});
+
+describe('limits, checked from the header before decoding', () => {
+  const refusingCodecs = { ...wasmCodecs, decode: () => Promise.reject(new Error('must not decode')) };
+
+  it('refuses too many input pixels', async () => {
+    await expect(compressImage(fixtures.photoJpeg, options(), refusingCodecs, { maxPixels: 480 * 316 - 1 })).rejects.toMatchObject({
+      code: 'image_too_large',
+    });
+  });
+
+  it('refuses an output larger than the limit', async () => {
+    await expect(compressImage(fixtures.photoJpeg, options({ width: 5000, height: 5000, fit: 'fill' }), refusingCodecs, LIMITS)).rejects.toBeInstanceOf(ApiError);
+  });
+});
