@@ -1,4 +1,5 @@
 import { exports } from 'cloudflare:workers';
+import CRC32 from 'crc-32';
 import { ssim } from 'ssim.js';
 import type { RawImage } from '../src/codecs/types';
 import cityPng from './fixtures/photos/city-400.png?inline';
@@ -75,4 +76,25 @@ export async function expectError(response: Response, status: number, code: stri
     throw new Error(`malformed error body ${JSON.stringify(body)}`);
   }
   return body;
+}
+
+/** A well-formed PNG that claims width × height but carries no pixel data: only a header check can answer it. */
+export function pngClaiming(width: number, height: number): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, CRC32.buf(out.subarray(4, 8 + data.length)) >>> 0);
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(0)), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
+  return out;
 }

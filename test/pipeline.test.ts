@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { wasmCodecs } from '../src/codecs/wasm';
 import type { RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
-import { type PipelineOptions, compressImage } from '../src/pipeline/compress';
+import { type PipelineOptions, compressImage, pixelLimit } from '../src/pipeline/compress';
+import { maxPixelsWithinBudget } from '../src/pipeline/memory';
 import { detectFormat } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
-import { fixtures, similarity } from './helpers';
+import { fixtures, pngClaiming, similarity } from './helpers';
 
 const LIMITS = { maxPixels: 16_000_000 };
 const options = (overrides: Record<string, unknown> = {}): PipelineOptions => compressOptionsSchema.parse(overrides);
@@ -164,6 +165,16 @@ describe('limits, checked from the header before decoding', () => {
     await expect(compressImage(fixtures.photoJpeg, options(), refusingCodecs, { maxPixels: 480 * 316 - 1 })).rejects.toMatchObject({
       code: 'image_too_large',
     });
+  });
+
+  it('each output format has its own limit, from its measured memory use', async () => {
+    const sixMegapixels = pngClaiming(3000, 2000);
+    for (const format of ['jpeg', 'webp', 'png', 'avif'] as const) {
+      expect(pixelLimit(format, { maxPixels: 40e6 })).toBe(maxPixelsWithinBudget(format));
+      await expect(compressImage(sixMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
+    }
+    // 1 MP fits every format's budget, so the header check passes and decoding is reached.
+    await expect(compressImage(pngClaiming(1000, 1000), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
   });
 
   it('refuses an output larger than the limit', async () => {

@@ -3,7 +3,7 @@ export interface Plan {
   name: string;
   /** Largest accepted input, in bytes. */
   maxFileBytes: number;
-  /** Largest input or output image, in pixels; see README "Memory" for how this was measured. */
+  /** Largest input or output image, in pixels. Each output format has a tighter limit from its measured memory use (src/pipeline/memory.ts). */
   maxPixels: number;
   /** How long stored outputs and their links live. */
   outputTtlSeconds: number;
@@ -12,7 +12,7 @@ export interface Plan {
 const MB = 1024 * 1024;
 
 export const PLANS = {
-  dev: { name: 'dev', maxFileBytes: 25 * MB, maxPixels: 16_000_000, outputTtlSeconds: 3600 },
+  dev: { name: 'dev', maxFileBytes: 25 * MB, maxPixels: 40_000_000, outputTtlSeconds: 3600 },
 } as const satisfies Record<string, Plan>;
 
 export type PlanName = keyof typeof PLANS;

@@ -4,6 +4,7 @@ import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { detectFormat, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
+import { maxPixelsWithinBudget } from './memory';
 import { compositeOnWhite, crop, hasAlpha } from './pixels';
 
 export interface ImageLimits {
@@ -68,25 +69,31 @@ export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits
   if (damage) throw new ApiError('invalid_image', `The ${detected.format} image is corrupt: ${damage}`);
 
   const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...header };
-  checkPixels(input, limits, 'input');
-
   const outputFormat = options.format === 'auto' ? input.format : options.format;
   if (options.lossless && !LOSSLESS_FORMATS.has(outputFormat)) {
     throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, 'lossless');
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
-  checkPixels(outputSize, limits, 'output');
+  checkPixels(input, outputSize, outputFormat, limits);
   return { input, outputFormat, resize, outputSize };
 }
 
-function checkPixels(size: Size, limits: ImageLimits, which: 'input' | 'output') {
-  const pixels = size.width * size.height;
-  if (pixels > limits.maxPixels) {
-    const megapixels = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
+/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output format. */
+export function pixelLimit(format: ImageFormat, limits: ImageLimits): number {
+  return Math.min(limits.maxPixels, maxPixelsWithinBudget(format));
+}
+
+function checkPixels(input: Size, output: Size, format: ImageFormat, limits: ImageLimits) {
+  const limit = pixelLimit(format, limits);
+  const megapixels = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
+  for (const [which, size] of [['input', input], ['output', output]] as const) {
+    const pixels = size.width * size.height;
+    if (pixels <= limit) continue;
+    const reason = limit < limits.maxPixels ? ` for ${format} output (what one compression may use of a Worker's memory)` : '';
     throw new ApiError(
       'image_too_large',
-      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limits.maxPixels)}`,
+      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit)}${reason}`,
       which === 'output' ? 'width' : undefined,
     );
   }

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { authenticate, presentedKey } from '../auth/keys';
 import { MIME_TYPES } from '../pipeline/detect';
-import { SMART_QUALITY_FALLBACK } from '../pipeline/compress';
+import { SMART_QUALITY_FALLBACK, pixelLimit } from '../pipeline/compress';
+import { maxPixelsWithinBudget } from '../pipeline/memory';
 import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
 import type { AppEnv } from '../types';
 import { openApiDocument } from './openapi';
@@ -25,6 +26,7 @@ export const metaRoutes = new Hono<AppEnv>()
         quality: format === 'png' ? null : { ...LOSSY_QUALITY, smart_default: SMART_QUALITY_FALLBACK[format] },
         lossless: format !== 'jpeg',
         max_dimension: MAX_DIMENSION,
+        max_pixels: account ? pixelLimit(format, account.plan) : maxPixelsWithinBudget(format),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
       ...(account

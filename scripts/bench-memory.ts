@@ -1,0 +1,90 @@
+/**
+ * Peak memory of the Worker per request, measured on the workerd process that runs it.
+ *
+ *   npm run bench:memory -- <image> [--formats jpeg,webp,png,avif] [--sequence 30] [--port 8790]
+ *
+ * For each output format: reset the process's resident high-water mark (Linux
+ * /proc/<pid>/clear_refs), send one compression, read VmHWM, and report the peak's growth
+ * over the resident size just before. `--sequence N` then sends N requests cycling through
+ * the formats and reports resident memory after each, to show growth from request to request.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type DevServer, memory, resetPeak, startDevServer } from './dev-server.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    formats: { type: 'string', default: 'jpeg,webp,png' },
+    sequence: { type: 'string', default: '0' },
+    port: { type: 'string', default: '8790' },
+    options: { type: 'string', default: '', description: 'extra query options, e.g. quality=80' },
+  },
+});
+if (positionals.length === 0) {
+  console.error('usage: npm run bench:memory -- <image> [more images] [--formats jpeg,webp,png,avif] [--sequence N]');
+  process.exit(2);
+}
+
+const formats = values.formats.split(',');
+const port = Number(values.port);
+const images = positionals.map((path) => ({ name: basename(path), bytes: readFileSync(path) }));
+const tiny = readFileSync(new URL('../test/fixtures/pngsuite/basn6a08.png', import.meta.url));
+
+async function compress(url: string, image: Buffer, format: string) {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/compress?format=${format}&${values.options}`, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer ck_dev_local', 'Content-Type': 'application/octet-stream' },
+    body: new Uint8Array(image),
+  });
+  await response.arrayBuffer();
+  const [w, h] = [Number(response.headers.get('x-width')), Number(response.headers.get('x-height'))];
+  return { status: response.status, ms: performance.now() - started, megapixels: w && h ? ((w * h) / 1e6).toFixed(1) : '?' };
+}
+
+/** A fresh isolate with the code and every codec already loaded once, so a reading is one request's own. */
+async function warmServer(): Promise<DevServer> {
+  const server = await startDevServer(port);
+  for (const format of formats) await compress(server.url, tiny, format);
+  return server;
+}
+
+console.log('| image | megapixels | output | status | peak growth (MiB) | time (ms) |');
+console.log('|---|---|---|---|---|---|');
+for (const image of images) {
+  for (const format of formats) {
+    const server = await warmServer();
+    try {
+      const before = memory(server.workerdPid).rss;
+      resetPeak(server.workerdPid);
+      const result = await compress(server.url, image.bytes, format);
+      const growth = memory(server.workerdPid).hwm - before;
+      console.log(`| ${image.name} | ${result.megapixels} | ${format} | ${result.status} | ${growth.toFixed(1)} | ${result.ms.toFixed(0)} |`);
+    } finally {
+      server.stop();
+    }
+  }
+}
+
+const rounds = Number(values.sequence);
+if (rounds > 0) {
+  const server = await warmServer();
+  try {
+    console.log(`\nsequence of ${rounds} requests over ${images.length} image(s) × ${formats.join('/')}:`);
+    const start = memory(server.workerdPid).rss;
+    resetPeak(server.workerdPid);
+    const samples: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const result = await compress(server.url, images[i % images.length]!.bytes, formats[i % formats.length]!);
+      if (result.status !== 200) console.log(`request ${i}: HTTP ${result.status}`);
+      samples.push(memory(server.workerdPid).rss - start);
+    }
+    const peak = memory(server.workerdPid).hwm - start;
+    console.log(`resident above the start after each request (MiB): ${samples.map((s) => s.toFixed(0)).join(' ')}`);
+    console.log(`peak over the sequence: ${peak.toFixed(1)} MiB above the start`);
+  } finally {
+    server.stop();
+  }
+}
