@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
 import { authenticate, presentedKey } from './auth/keys';
 import { ApiError } from './errors';
+import { batchRoutes } from './routes/batches';
 import { compressRoutes } from './routes/compress';
+import { jobRoutes } from './routes/jobs';
 import { fileRoutes } from './routes/files';
 import { metaRoutes } from './routes/meta';
 import type { AppEnv } from './types';
@@ -13,6 +15,10 @@ const ROUTES: Record<string, string[]> = {
   '/v1/openapi.json': ['GET'],
   '/v1/compress': ['POST'],
   '/v1/files/*': ['GET'],
+  '/v1/jobs/:id': ['GET', 'DELETE'],
+  '/v1/jobs/:id/download': ['GET'],
+  '/v1/batch': ['POST'],
+  '/v1/batches/:id': ['GET'],
 };
 
 const PUBLIC_PATHS = new Set(['/v1/health', '/v1/formats', '/v1/openapi.json']);
@@ -41,6 +47,8 @@ app.use('/v1/*', async (c, next) => {
 app.route('/v1', metaRoutes);
 app.route('/v1/compress', compressRoutes);
 app.route('/v1/files', fileRoutes);
+app.route('/v1/jobs', jobRoutes);
+app.route('/v1', batchRoutes);
 
 for (const [path, methods] of Object.entries(ROUTES)) {
   app.all(path, (c) => {
@@ -55,8 +63,10 @@ app.notFound((c) => renderError(new ApiError('not_found', `No route for ${c.req.
 app.onError((error, c) => renderError(error, c.get('requestId')));
 
 function isKnownPath(path: string): boolean {
-  return Object.keys(ROUTES).some((route) => (route.endsWith('/*') ? path.startsWith(route.slice(0, -1)) : path === route));
+  return Object.keys(ROUTES).some((route) => routePattern(route).test(path));
 }
+
+const routePattern = (route: string) => new RegExp(`^${route.replace(/\/\*$/, '/.+').replace(/:\w+/g, '[^/]+')}$`);
 
 /** The one place errors become responses. Anything that is not an ApiError is an internal fault. */
 export function renderError(error: unknown, requestId: string): Response {

@@ -33,6 +33,8 @@ export interface ParamError {
 export class ApiError extends Error {
   readonly status: ErrorStatus;
   readonly headers: Record<string, string>;
+  /** For the async path: whether trying again later may succeed (a timeout, an upstream 5xx). */
+  retryable = false;
 
   constructor(
     readonly code: ErrorCode,
@@ -45,6 +47,11 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.status = ERROR_STATUS[code];
     this.headers = headers;
+  }
+
+  markRetryable(): this {
+    this.retryable = true;
+    return this;
   }
 
   static fromZod(error: ZodError, paramPrefix = ''): ApiError {

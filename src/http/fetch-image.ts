@@ -29,7 +29,8 @@ export async function fetchImage(rawUrl: string, maxBytes: number, fetcher: type
       }
       if (!response.ok) {
         await response.body?.cancel();
-        throw new ApiError('fetch_failed', `Fetching the url answered HTTP ${response.status}`, 'url');
+        const error = new ApiError('fetch_failed', `Fetching the url answered HTTP ${response.status}`, 'url');
+        throw response.status >= 500 || response.status === 429 ? error.markRetryable() : error;
       }
       const declared = Number(response.headers.get('content-length'));
       const tooLarge = () => new ApiError('fetch_failed', `The image at the url is larger than this plan's limit of ${maxBytes} bytes`, 'url');
@@ -44,6 +45,10 @@ export async function fetchImage(rawUrl: string, maxBytes: number, fetcher: type
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    throw new ApiError('fetch_failed', timedOut ? `Fetching the url took longer than ${FETCH_TIMEOUT_MS / 1000} s` : `The url could not be fetched: ${String(error)}`, 'url');
+    throw new ApiError(
+      'fetch_failed',
+      timedOut ? `Fetching the url took longer than ${FETCH_TIMEOUT_MS / 1000} s` : `The url could not be fetched: ${String(error)}`,
+      'url',
+    ).markRetryable();
   }
 }

@@ -24,6 +24,25 @@ export function parsePublicUrl(raw: string, param = 'url'): URL {
   return url;
 }
 
+/**
+ * Webhook targets: https to a public host; in local development `http://localhost` (any
+ * port) too, so a receiver on the developer's machine can be watched.
+ */
+export function parseWebhookUrl(raw: string, allowLocalhost: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ApiError('invalid_param', 'webhook_url is not a valid URL', 'webhook_url');
+  }
+  const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (local && allowLocalhost) return url;
+  if (url.protocol !== 'https:') {
+    throw new ApiError('invalid_param', `webhook_url must use https${allowLocalhost ? ' (or http://localhost in development)' : ''}`, 'webhook_url');
+  }
+  return parsePublicUrl(raw, 'webhook_url');
+}
+
 const BLOCKED_SUFFIXES = ['.localhost', '.local', '.internal', '.lan', '.home.arpa', '.intranet'];
 
 function isPrivateHost(host: string): boolean {

@@ -26,7 +26,7 @@ export async function readSubmission(request: Request, maxBytes: number): Promis
   let fields: Record<string, unknown>;
   if (contentType.startsWith('multipart/form-data') || contentType.startsWith('application/x-www-form-urlencoded')) {
     fields = await readForm(request, contentType, maxBytes + FORM_OVERHEAD_BYTES, maxBytes);
-  } else if (/^application\/([\w.+-]+\+)?json/.test(contentType)) {
+  } else if (!isRawBody(contentType)) {
     fields = await readJson(request, Math.ceil((maxBytes * 4) / 3) + FORM_OVERHEAD_BYTES, maxBytes);
   } else {
     if (declaredLength > maxBytes) throw fileTooLarge(maxBytes)();
@@ -43,10 +43,19 @@ export async function readSubmission(request: Request, maxBytes: number): Promis
   }
 
   const optionFields = Object.fromEntries(Object.entries(fields).filter(([name]) => !(SOURCE_FIELDS as readonly string[]).includes(name)));
-  const parsed = compressOptionsSchema.safeParse({ ...query, ...optionFields });
-  if (!parsed.success) throw ApiError.fromZod(parsed.error);
+  const options = parseOptions({ ...query, ...optionFields });
+  return { source: toSource(present[0]!, fields[present[0]!], maxBytes), options };
+}
 
-  return { source: toSource(present[0]!, fields[present[0]!], maxBytes), options: parsed.data };
+export function parseOptions(fields: Record<string, unknown>, paramPrefix = ''): CompressOptions {
+  const parsed = compressOptionsSchema.safeParse(fields);
+  if (!parsed.success) throw ApiError.fromZod(parsed.error, paramPrefix);
+  return parsed.data;
+}
+
+/** Neither a form nor JSON: the body is the image itself. */
+export function isRawBody(contentType: string): boolean {
+  return !/^(multipart\/form-data|application\/x-www-form-urlencoded|application\/([\w.+-]+\+)?json)/.test(contentType.toLowerCase());
 }
 
 async function readForm(request: Request, contentType: string, maxBodyBytes: number, maxFileBytes: number): Promise<Record<string, unknown>> {
@@ -73,7 +82,7 @@ async function readForm(request: Request, contentType: string, maxBodyBytes: num
   return fields;
 }
 
-async function readJson(request: Request, maxBodyBytes: number, maxFileBytes: number): Promise<Record<string, unknown>> {
+export async function readJson(request: Request, maxBodyBytes: number, maxFileBytes: number): Promise<Record<string, unknown>> {
   const text = new TextDecoder().decode(await readLimited(request.body, maxBodyBytes, fileTooLarge(maxFileBytes)));
   let body: unknown;
   try {

@@ -1,4 +1,156 @@
 import { DurableObject } from 'cloudflare:workers';
+import {
+  type JobResult,
+  type JobState,
+  type NewJob,
+  type Transition,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  TERMINAL,
+  TOMBSTONE_MS,
+  cancel,
+  claim,
+  createJob,
+  fail,
+  markEnqueued,
+  nextAlarm,
+  recordDelivery,
+  release,
+  remove,
+  reportProgress,
+  succeed,
+} from './state';
+import type { JobMessage, WebhookMessage } from './messages';
 
-/** One Durable Object per async job: its state machine, timestamps and deliveries. */
-export class JobObject extends DurableObject<Env> {}
+/** How long a run may go without reporting progress before another run may take the job over. */
+export const LEASE_MS = 120_000;
+
+/**
+ * One Durable Object per job: it owns the job's state, applies the transitions of
+ * `state.ts` one at a time, and carries out their consequences (deleting files, queuing
+ * webhooks, telling the batch). The alarm recovers runs that died and expires outputs.
+ */
+export class JobObject extends DurableObject<Env> {
+  private job: JobState | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.job = await ctx.storage.get<JobState>('job');
+    });
+  }
+
+  async create(init: NewJob): Promise<JobState> {
+    if (this.job) return this.job; // creating twice (a retried request) is harmless
+    return this.save(createJob(init, Date.now()));
+  }
+
+  async get(): Promise<JobState | null> {
+    return this.job ?? null;
+  }
+
+  async claim(): Promise<Transition> {
+    return this.apply((job) => claim(job, Date.now(), LEASE_MS, crypto.randomUUID()));
+  }
+
+  async progress(token: string, progress: number): Promise<Transition> {
+    return this.apply((job) => reportProgress(job, token, progress, Date.now(), LEASE_MS));
+  }
+
+  async succeed(token: string, result: JobResult): Promise<Transition> {
+    return this.apply((job) => succeed(job, token, result, Date.now()));
+  }
+
+  async fail(token: string | undefined, error: { code: string; message: string }): Promise<Transition> {
+    return this.apply((job) => fail(job, token, error, Date.now()));
+  }
+
+  async release(token: string, error: string): Promise<Transition> {
+    return this.apply((job) => release(job, token, error));
+  }
+
+  /** DELETE: cancels an unfinished job, or removes a finished job's files; either way its files go at once. */
+  async delete(): Promise<Transition> {
+    const job = this.requireJob();
+    const result = TERMINAL.has(job.status) ? ({ ok: true, state: remove(job, 'deleted') } as const) : cancel(job, Date.now());
+    if (!result.ok) return result;
+    await this.save(result.state);
+    await this.deleteFiles(result.state);
+    return { ok: true, state: this.job! };
+  }
+
+  async recordDelivery(deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): Promise<JobState> {
+    return this.save(recordDelivery(this.requireJob(), deliveryId, attempt, outcome));
+  }
+
+  async alarm(): Promise<void> {
+    const job = this.job;
+    if (!job) return;
+    const now = Date.now();
+    if (job.status === 'processing' && job.lease && job.lease.until <= now) {
+      // The run that held the job died without a word: put it back on the queue.
+      await this.save(release(job, job.lease.token, 'the previous run stopped reporting progress').state);
+      await this.env.JOB_QUEUE.send({ jobId: job.id } satisfies JobMessage);
+      return;
+    }
+    if (TERMINAL.has(job.status) && !job.removed && job.expiresAt <= now) {
+      await this.save(remove(job, 'expired'));
+      await this.deleteFiles(job);
+      return;
+    }
+    if (job.removed && job.expiresAt + TOMBSTONE_MS <= now) {
+      await this.ctx.storage.deleteAll();
+      this.job = undefined;
+      return;
+    }
+    await this.afterTransition();
+  }
+
+  private requireJob(): JobState {
+    if (!this.job) throw new Error('no such job');
+    return this.job;
+  }
+
+  private async apply(transition: (job: JobState) => Transition): Promise<Transition> {
+    const before = this.requireJob();
+    const result = transition(before);
+    if (!result.ok) return result;
+    await this.save(result.state);
+    if (TERMINAL.has(result.state.status) && !TERMINAL.has(before.status)) {
+      // The input was only needed to compress; a canceled job also loses any output.
+      await this.env.FILES.delete(inputKeys(result.state));
+      if (result.state.status === 'canceled') await this.deleteFiles(result.state);
+    }
+    await this.afterTransition();
+    return { ok: true, state: this.job! };
+  }
+
+  /** Sends what a transition owes the outside world; each step is recorded, so a failed one is retried by the alarm. */
+  private async afterTransition(): Promise<void> {
+    let job = this.requireJob();
+    const unsent = job.deliveries.filter((d) => !d.enqueued);
+    if (unsent.length) {
+      await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'job', id: job.id, deliveryId: d.id } satisfies WebhookMessage })));
+      job = await this.save(markEnqueued(job, unsent.map((d) => d.id)));
+    }
+    if (job.batchId && TERMINAL.has(job.status) && !job.batchNotified) {
+      await this.env.BATCHES.get(this.env.BATCHES.idFromName(job.batchId)).itemEnded(job.id, job.status);
+      await this.save({ ...job, batchNotified: true });
+    }
+  }
+
+  private async deleteFiles(job: JobState): Promise<void> {
+    await this.env.FILES.delete([...inputKeys(job), ...(job.outputKey ? [job.outputKey] : [])]);
+  }
+
+  private async save(job: JobState): Promise<JobState> {
+    this.job = job;
+    await this.ctx.storage.put('job', job);
+    const at = nextAlarm(job, Date.now());
+    if (at === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
+    return job;
+  }
+}
+
+const inputKeys = (job: JobState) => (job.source.kind === 'staged' ? [job.source.key] : []);

@@ -50,7 +50,7 @@ const LOSSLESS_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'avif
 /**
  * Everything that can be decided from the header alone: the format (by content), the
  * dimensions, whether the work fits the limits, and the output's format and size.
- * Cheap, so it runs before any pixel is decoded.
+ * Cheap, so it runs before any pixel is decoded; it needs only the file's first bytes.
  */
 export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits: ImageLimits): Inspection {
   const detected = detectFormat(bytes);
@@ -65,8 +65,6 @@ export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits
   }
   const header = readHeader(bytes);
   if (!header) throw new ApiError('invalid_image', `The ${detected.format} header is corrupt or truncated`);
-  const damage = findStructuralDamage(detected.format, bytes);
-  if (damage) throw new ApiError('invalid_image', `The ${detected.format} image is corrupt: ${damage}`);
 
   const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...header };
   const outputFormat = options.format === 'auto' ? input.format : options.format;
@@ -99,15 +97,28 @@ function checkPixels(input: Size, output: Size, format: ImageFormat, limits: Ima
   }
 }
 
+/** Told how far a compression has got, in percent, for job progress. */
+export type ProgressListener = (percent: number) => void | Promise<void>;
+
 /** Decode, resize, encode, and keep the input when nothing smaller comes out. */
-export async function compressImage(bytes: Uint8Array, options: PipelineOptions, codecs: Codecs, limits: ImageLimits): Promise<CompressResult> {
+export async function compressImage(
+  bytes: Uint8Array,
+  options: PipelineOptions,
+  codecs: Codecs,
+  limits: ImageLimits,
+  onProgress: ProgressListener = () => {},
+): Promise<CompressResult> {
   const plan = inspectImage(bytes, options, limits);
   const { input, outputFormat } = plan;
+  const damage = findStructuralDamage(input.format, bytes);
+  if (damage) throw new ApiError('invalid_image', `The ${input.format} image is corrupt: ${damage}`);
 
   let image = await decodeOrReject(codecs, input.format, bytes);
+  await onProgress(40);
   if (plan.resize) {
     if (plan.resize.crop) image = crop(image, plan.resize.crop);
     image = await codecs.resize(image, plan.resize.size.width, plan.resize.size.height);
+    await onProgress(55);
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
   // happens to be stored under it, usually black.

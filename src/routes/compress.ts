@@ -1,22 +1,45 @@
 import { Hono } from 'hono';
 import { wasmCodecs } from '../codecs/wasm';
 import { compressAnswer } from '../http/answer';
+import { fileTooLarge } from '../http/body';
 import { fetchImage } from '../http/fetch-image';
-import { readSubmission } from '../http/submission';
+import { parseWebhookUrl } from '../http/public-url';
+import { isRawBody, parseOptions, readSubmission } from '../http/submission';
+import { type JobInput, acceptedAnswer, prepareJob } from '../jobs/submit';
 import { compressImage } from '../pipeline/compress';
+import type { CompressOptions } from '../schemas/options';
 import type { AppEnv } from '../types';
+import type { Context } from 'hono';
 
+/**
+ * Small inputs are compressed inside the request. Inputs over the async threshold, and
+ * requests with `async=true` or a `webhook_url`, become jobs: a raw body of known length is
+ * streamed straight into R2, and a `url` is fetched by the job, not by the request.
+ */
 export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
-  const { plan, id: accountId } = c.get('account');
-  const { source, options } = await readSubmission(c.req.raw, plan.maxFileBytes);
+  const { plan } = c.get('account');
+  const threshold = Number(c.env.ASYNC_THRESHOLD_BYTES);
+  const request = c.req.raw;
+  const declaredLength = Number(request.headers.get('content-length') ?? 0);
+
+  if (isRawBody(request.headers.get('content-type') ?? '') && declaredLength > 0 && request.body) {
+    const options = parseOptions(Object.fromEntries(new URL(request.url).searchParams));
+    if (declaredLength > threshold || wantsJob(options)) {
+      if (declaredLength > plan.maxFileBytes) throw fileTooLarge(plan.maxFileBytes)();
+      return startJob(c, options, { kind: 'stream', stream: request.body, length: declaredLength, name: '' });
+    }
+  }
+
+  const { source, options } = await readSubmission(request, plan.maxFileBytes);
+  if (source.kind === 'url' && wantsJob(options)) return startJob(c, options, source);
   const { bytes, name } = source.kind === 'url' ? await fetchImage(source.url, plan.maxFileBytes) : source;
+  if (bytes.byteLength > threshold || wantsJob(options)) return startJob(c, options, { kind: 'bytes', bytes, name });
 
   const result = await compressImage(bytes, options, wasmCodecs, { maxPixels: plan.maxPixels });
-
   return compressAnswer(
     {
       requestId: c.get('requestId'),
-      accountId,
+      accountId: c.get('account').id,
       origin: new URL(c.req.url).origin,
       accept: c.req.header('accept'),
       files: c.env.FILES,
@@ -29,3 +52,20 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
     result,
   );
 });
+
+/** A webhook only makes sense for a job, so asking for one implies `async`. */
+const wantsJob = (options: CompressOptions) => options.async || options.webhook_url !== undefined;
+
+async function startJob(c: Context<AppEnv>, options: CompressOptions, input: JobInput): Promise<Response> {
+  const webhookUrl = options.webhook_url && parseWebhookUrl(options.webhook_url, c.env.ENVIRONMENT === 'development').toString();
+  const { job, message } = await prepareJob(c.env, {
+    account: c.get('account'),
+    origin: new URL(c.req.url).origin,
+    options,
+    input,
+    webhookUrl,
+    checkHeader: true,
+  });
+  await c.env.JOB_QUEUE.send(message);
+  return acceptedAnswer(job);
+}

@@ -1,0 +1,84 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { WebhookMessage } from './messages';
+import type { JobStatus, WebhookAttempt, WebhookDelivery } from './state';
+
+export interface BatchState {
+  id: string;
+  accountId: string;
+  origin: string;
+  createdAt: number;
+  completedAt?: number;
+  items: { jobId: string; clientId?: string }[];
+  /** Final status of each item that has ended. */
+  ended: Record<string, JobStatus>;
+  webhookUrl?: string;
+  webhookSecret?: string;
+  deliveries: WebhookDelivery[];
+}
+
+export type NewBatch = Omit<BatchState, 'createdAt' | 'ended' | 'deliveries' | 'completedAt'>;
+
+/** One Durable Object per batch: counts its items as they end, and sends one `batch.completed`. */
+export class BatchObject extends DurableObject<Env> {
+  private batch: BatchState | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.batch = await ctx.storage.get<BatchState>('batch');
+    });
+  }
+
+  async create(init: NewBatch): Promise<BatchState> {
+    if (this.batch) return this.batch;
+    return this.save({ ...init, createdAt: Date.now(), ended: {}, deliveries: [] });
+  }
+
+  async get(): Promise<BatchState | null> {
+    return this.batch ?? null;
+  }
+
+  /** Idempotent: a job that reports twice counts once. */
+  async itemEnded(jobId: string, status: JobStatus): Promise<void> {
+    const batch = this.batch;
+    if (!batch || batch.ended[jobId] || !batch.items.some((item) => item.jobId === jobId)) return;
+    let next: BatchState = { ...batch, ended: { ...batch.ended, [jobId]: status } };
+    if (Object.keys(next.ended).length === next.items.length) {
+      next = { ...next, completedAt: Date.now() };
+      if (next.webhookUrl) {
+        next.deliveries = [{ id: `${next.id}.batch.completed`, event: 'batch.completed', state: 'pending', enqueued: false, attempts: [] }];
+      }
+    }
+    await this.save(next);
+    await this.sendPending();
+  }
+
+  async recordDelivery(deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return;
+    await this.save({
+      ...batch,
+      deliveries: batch.deliveries.map((d) => (d.id === deliveryId ? { ...d, state: outcome, attempts: [...d.attempts, attempt] } : d)),
+    });
+  }
+
+  async alarm(): Promise<void> {
+    await this.sendPending();
+  }
+
+  private async sendPending(): Promise<void> {
+    const batch = this.batch!;
+    const unsent = batch.deliveries.filter((d) => !d.enqueued);
+    if (!unsent.length) return;
+    await this.ctx.storage.setAlarm(Date.now() + 5_000); // re-sent by the alarm if the send below fails
+    await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'batch', id: batch.id, deliveryId: d.id } satisfies WebhookMessage })));
+    await this.save({ ...batch, deliveries: batch.deliveries.map((d) => ({ ...d, enqueued: true })) });
+    await this.ctx.storage.deleteAlarm();
+  }
+
+  private async save(batch: BatchState): Promise<BatchState> {
+    this.batch = batch;
+    await this.ctx.storage.put('batch', batch);
+    return batch;
+  }
+}

@@ -1,0 +1,95 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { ApiError, type ParamError } from '../errors';
+import { fileTooLarge } from '../http/body';
+import { parsePublicUrl, parseWebhookUrl } from '../http/public-url';
+import { decodeBase64, readJson } from '../http/submission';
+import { batchStub } from '../jobs/access';
+import { type JobInput, prepareJob } from '../jobs/submit';
+import { batchView } from '../jobs/views';
+import { batchJobs } from '../jobs/webhook-consumer';
+import { compressOptionsSchema } from '../schemas/options';
+import type { AppEnv } from '../types';
+
+export const MAX_BATCH_ITEMS = 100;
+/** Base64 items travel inside one JSON body; large files belong in `url` items. */
+const MAX_BATCH_BODY_BYTES = 32 * 1024 * 1024;
+
+const batchSchema = z.strictObject({
+  items: z
+    .array(
+      z.strictObject({
+        url: z.string().optional(),
+        data: z.string().optional(),
+        id: z.string().max(200).optional().describe('your own id for the item, echoed as client_id'),
+        options: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .min(1, 'must hold at least one item')
+    .max(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`),
+  options: z.record(z.string(), z.unknown()).optional(),
+  webhook_url: z.string().optional(),
+});
+
+export const batchRoutes = new Hono<AppEnv>()
+  .post('/batch', async (c) => {
+    const account = c.get('account');
+    const body = batchSchema.safeParse(await readJson(c.req.raw, MAX_BATCH_BODY_BYTES, MAX_BATCH_BODY_BYTES));
+    if (!body.success) throw ApiError.fromZod(body.error);
+    const { items, webhook_url } = body.data;
+
+    // Validate everything before anything is stored: a malformed batch is one 400 listing every problem.
+    const errors: ParamError[] = [];
+    const planned = items.map((item, index) => {
+      const options = compressOptionsSchema.safeParse({ ...body.data.options, ...item.options });
+      if (!options.success) errors.push(...ApiError.fromZod(options.error, `items.${index}.options.`).errors!);
+      const sources = [item.url, item.data].filter((s) => s !== undefined);
+      if (sources.length !== 1) errors.push({ param: `items.${index}`, message: 'needs exactly one of url or data' });
+      return { item, index, options: options.data };
+    });
+    if (errors.length) throw new ApiError('invalid_param', `${errors.length} problem(s) in the batch: ${errors.map((e) => e.param).join(', ')}`, errors[0]!.param, errors);
+
+    const inputs = planned.map(({ item, index }): JobInput => {
+      if (item.url !== undefined) return { kind: 'url', url: parsePublicUrl(item.url, `items.${index}.url`).toString() };
+      const bytes = decodeBase64(item.data!);
+      if (bytes.byteLength > account.plan.maxFileBytes) throw fileTooLarge(account.plan.maxFileBytes)();
+      return { kind: 'bytes', bytes, name: '' };
+    });
+    const webhookUrl = webhook_url && parseWebhookUrl(webhook_url, c.env.ENVIRONMENT === 'development').toString();
+
+    const batchId = crypto.randomUUID();
+    const origin = new URL(c.req.url).origin;
+    // Items report to their batch when they end, so the batch must exist first.
+    const created = await Promise.all(
+      planned.map(({ item, index, options }) =>
+        prepareJob(c.env, { account, origin, options: options!, input: inputs[index]!, batchId, clientId: item.id, checkHeader: false }),
+      ),
+    );
+    await batchStub(c.env, batchId).create({
+      id: batchId,
+      accountId: account.id,
+      origin,
+      items: created.map(({ job }) => ({ jobId: job.id, clientId: job.clientId })),
+      webhookUrl,
+      webhookSecret: webhookUrl ? account.webhookSecret : undefined,
+    });
+    await c.env.JOB_QUEUE.sendBatch(created.map(({ message }) => ({ body: message })));
+
+    return c.json(
+      {
+        success: true,
+        id: batchId,
+        status: 'queued',
+        poll_url: `/v1/batches/${batchId}`,
+        items: created.map(({ job }) => ({ id: job.id, client_id: job.clientId, status: job.status })),
+      },
+      202,
+      { Location: `/v1/batches/${batchId}` },
+    );
+  })
+  .get('/batches/:id', async (c) => {
+    const id = c.req.param('id');
+    const batch = /^[0-9a-f-]{36}$/.test(id) ? await batchStub(c.env, id).get() : null;
+    if (!batch || batch.accountId !== c.get('account').id) throw new ApiError('not_found', `No batch ${id}`);
+    return c.json(await batchView(batch, await batchJobs(c.env, batch), c.env.SIGNING_SECRET));
+  });
