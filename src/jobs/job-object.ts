@@ -7,13 +7,13 @@ import {
   type WebhookAttempt,
   type WebhookDelivery,
   TERMINAL,
-  TOMBSTONE_MS,
   cancel,
   claim,
   createJob,
   fail,
   markEnqueued,
   nextAlarm,
+  owesSomething,
   recordDelivery,
   release,
   remove,
@@ -83,27 +83,27 @@ export class JobObject extends DurableObject<Env> {
     return this.save(recordDelivery(this.requireJob(), deliveryId, attempt, outcome));
   }
 
+  /**
+   * The alarm is set (by `nextAlarm`) for the earliest thing due, so when it fires it does
+   * that thing: recover a run whose lease lapsed, re-send what a transition owes, expire
+   * the files, or wipe the tombstone.
+   */
   async alarm(): Promise<void> {
     const job = this.job;
     if (!job) return;
-    const now = Date.now();
-    if (job.status === 'processing' && job.lease && job.lease.until <= now) {
+    if (job.status === 'processing' && job.lease) {
       // The run that held the job died without a word: put it back on the queue.
       await this.save(release(job, job.lease.token, 'the previous run stopped reporting progress').state);
       await this.env.JOB_QUEUE.send({ jobId: job.id } satisfies JobMessage);
-      return;
-    }
-    if (TERMINAL.has(job.status) && !job.removed && job.expiresAt <= now) {
+    } else if (owesSomething(job)) {
+      await this.afterTransition();
+    } else if (TERMINAL.has(job.status) && !job.removed) {
       await this.save(remove(job, 'expired'));
       await this.deleteFiles(job);
-      return;
-    }
-    if (job.removed && job.expiresAt + TOMBSTONE_MS <= now) {
+    } else if (job.removed) {
       await this.ctx.storage.deleteAll();
       this.job = undefined;
-      return;
     }
-    await this.afterTransition();
   }
 
   private requireJob(): JobState {

@@ -204,8 +204,12 @@ export const TOMBSTONE_MS = 7 * 24 * 3600 * 1000;
 export function nextAlarm(state: JobState, now: number): number | undefined {
   if (state.status === 'processing' && state.lease) return state.lease.until;
   if (!TERMINAL.has(state.status)) return undefined;
-  const unsent = state.deliveries.some((d) => !d.enqueued) || (state.batchId !== undefined && !state.batchNotified);
-  if (unsent) return now + 5_000;
+  if (owesSomething(state)) return now + 5_000;
   if (!state.removed) return state.expiresAt;
   return state.expiresAt + TOMBSTONE_MS;
+}
+
+/** A webhook not yet queued, or a batch not yet told, after the job ended. */
+export function owesSomething(state: JobState): boolean {
+  return TERMINAL.has(state.status) && (state.deliveries.some((d) => !d.enqueued) || (state.batchId !== undefined && !state.batchNotified));
 }
