@@ -69,7 +69,7 @@ async function deliverByHand(body: { jobId: string }, attempts = 1) {
   // getQueueResult does not report retry delays, so the calls themselves are recorded.
   const retryOptions = vi.spyOn(batch.messages[0]!, 'retry');
   const ctx = createExecutionContext();
-  await worker.queue(batch as MessageBatch<any>, env, ctx);
+  await worker.queue(batch as MessageBatch<any>, env);
   return { ...(await getQueueResult(batch, ctx)), retryCalls: retryOptions.mock.calls };
 }
 
