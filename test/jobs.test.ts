@@ -85,6 +85,7 @@ describe('the async path of a large upload', () => {
     const accepted = (await response.json()) as Job;
     expect(accepted).toMatchObject({ success: true, status: 'queued', poll_url: `/v1/jobs/${accepted.id}` });
     expect(accepted.estimated_seconds).toBeGreaterThan(0);
+    expect(Date.parse(accepted.expires_at)).toBeGreaterThan(Date.now());
     expect(response.headers.get('Location')).toBe(`/v1/jobs/${accepted.id}`);
 
     const seen = new Set<string>();

@@ -94,7 +94,15 @@ async function stagedHeaderPixels(env: Env, key: string, options: CompressOption
 export function acceptedAnswer(job: JobState): Response {
   const poll = `/v1/jobs/${job.id}`;
   return Response.json(
-    { success: true, id: job.id, status: job.status, poll_url: poll, estimated_seconds: job.estimatedSeconds },
+    {
+      success: true,
+      id: job.id,
+      status: job.status,
+      poll_url: poll,
+      estimated_seconds: job.estimatedSeconds,
+      // Provisional until the job ends: outputs live for the plan's retention after that.
+      expires_at: new Date(job.expiresAt).toISOString(),
+    },
     { status: 202, headers: { Location: poll } },
   );
 }
