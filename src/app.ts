@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import { authenticate, presentedKey } from './auth/keys';
 import { ApiError } from './errors';
+import { KvShardedRateLimiter, type RateLimiter } from './limits/rate-limiter';
 import { batchRoutes } from './routes/batches';
 import { compressRoutes } from './routes/compress';
 import { jobRoutes } from './routes/jobs';
 import { fileRoutes } from './routes/files';
 import { metaRoutes } from './routes/meta';
+import { usageRoutes } from './routes/usage';
 import type { AppEnv } from './types';
 
 /** Paths and the methods they answer, so that a known path with the wrong method gets 405, not 404. */
@@ -19,6 +21,7 @@ const ROUTES: Record<string, string[]> = {
   '/v1/jobs/:id/download': ['GET'],
   '/v1/batch': ['POST'],
   '/v1/batches/:id': ['GET'],
+  '/v1/usage': ['GET'],
 };
 
 const PUBLIC_PATHS = new Set(['/v1/health', '/v1/formats', '/v1/openapi.json']);
@@ -40,15 +43,42 @@ app.use(async (c, next) => {
 
 app.use('/v1/*', async (c, next) => {
   if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith('/v1/files/') || !isKnownPath(c.req.path)) return next();
-  c.set('account', await authenticate(c.env, presentedKey(c.req.raw.headers)));
-  return next();
+  const account = await authenticate(c.env, presentedKey(c.req.raw.headers));
+  c.set('account', account);
+  const decision = await rateLimiterFor(c.env.RATE_LIMITS).hit(account.id, account.plan.requestsPerMinute, (p) => c.executionCtx.waitUntil(p));
+  const headers = {
+    'X-RateLimit-Limit': String(decision.limit),
+    'X-RateLimit-Remaining': String(decision.remaining),
+    'X-RateLimit-Reset': String(decision.resetSeconds),
+  };
+  if (!decision.allowed) {
+    throw new ApiError('rate_limit_exceeded', `Over this plan's ${decision.limit} requests per minute; try again in ${decision.resetSeconds} s`, undefined, undefined, {
+      ...headers,
+      'Retry-After': String(decision.resetSeconds),
+    });
+  }
+  try {
+    await next();
+  } finally {
+    // On every authenticated answer, errors included (onError has already rendered them).
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  }
 });
+
+/** One limiter per isolate: its in-memory counts are what make it exact within the isolate. */
+const limiters = new WeakMap<KVNamespace, RateLimiter>();
+function rateLimiterFor(kv: KVNamespace): RateLimiter {
+  let limiter = limiters.get(kv);
+  if (!limiter) limiters.set(kv, (limiter = new KvShardedRateLimiter(kv)));
+  return limiter;
+}
 
 app.route('/v1', metaRoutes);
 app.route('/v1/compress', compressRoutes);
 app.route('/v1/files', fileRoutes);
 app.route('/v1/jobs', jobRoutes);
 app.route('/v1', batchRoutes);
+app.route('/v1', usageRoutes);
 
 for (const [path, methods] of Object.entries(ROUTES)) {
   app.all(path, (c) => {

@@ -3,6 +3,7 @@ import { consumeDeadJobs, consumeJobs } from './jobs/consumer';
 import type { JobMessage, WebhookMessage } from './jobs/messages';
 import { consumeDeadWebhooks, consumeWebhooks } from './jobs/webhook-consumer';
 
+export { AccountObject } from './accounts/account-object';
 export { BatchObject } from './jobs/batch-object';
 export { JobObject } from './jobs/job-object';
 

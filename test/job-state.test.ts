@@ -101,8 +101,9 @@ describe('job state machine', () => {
     expect(nextAlarm(newJob(), T0)).toBeUndefined();
     expect(nextAlarm(claimed, T0)).toBe(T0 + LEASE);
     const done = ok(succeed(claimed, 'r', result, T0 + 5));
-    expect(nextAlarm(done, T0 + 5)).toBe(done.expiresAt);
+    expect(nextAlarm(done, T0 + 5)).toBe(T0 + 5 + 5_000); // the account is still to be told
+    expect(nextAlarm({ ...done, accountNotified: true }, T0 + 5)).toBe(done.expiresAt);
     const owing = ok(succeed(ok(claim(newJob({ webhookUrl: 'https://h.example.com', webhookSecret: 's' }), T0, LEASE, 'r')), 'r', result, T0));
-    expect(nextAlarm(owing, T0)).toBe(T0 + 5_000);
+    expect(nextAlarm({ ...owing, accountNotified: true }, T0)).toBe(T0 + 5_000);
   });
 });

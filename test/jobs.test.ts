@@ -5,7 +5,7 @@ import { DEV_API_KEY, DEV_WEBHOOK_SECRET, authenticate } from '../src/auth/keys'
 import { wasmCodecs } from '../src/codecs/wasm';
 import worker from '../src/index';
 import { jobStub } from '../src/jobs/access';
-import { prepareJob, stagedInputKey } from '../src/jobs/submit';
+import { stagedInputKey, submitJobs } from '../src/jobs/submit';
 import { webhookSignature } from '../src/jobs/webhooks';
 import { compressOptionsSchema } from '../src/schemas/options';
 import { AUTH, api, expectError, fixtures } from './helpers';
@@ -54,14 +54,17 @@ async function verifySignature(headers: Headers, body: string): Promise<boolean>
 /** A job whose message is not on the queue, so a test can deliver it by hand. */
 async function unqueuedJob(accountOverride?: string) {
   const account = await authenticate(env, DEV_API_KEY);
-  const { job, message } = await prepareJob(env, {
-    account: accountOverride ? { ...account, id: accountOverride } : account,
-    origin: 'https://api.test',
-    options: compressOptionsSchema.parse({ format: 'webp' }),
-    input: { kind: 'bytes', bytes: fixtures.goldfishPng, name: 'fish.png' },
-    checkHeader: true,
-  });
-  return { job, message };
+  const owner = accountOverride ? { ...account, id: accountOverride } : account;
+  const { jobs, messages } = await submitJobs(env, owner, [
+    {
+      account: owner,
+      origin: 'https://api.test',
+      options: compressOptionsSchema.parse({ format: 'webp' }),
+      input: { kind: 'bytes', bytes: fixtures.goldfishPng, name: 'fish.png' },
+      checkHeader: true,
+    },
+  ]);
+  return { job: jobs[0]!, message: messages[0]! };
 }
 
 async function deliverByHand(body: { jobId: string }, attempts = 1) {

@@ -1,8 +1,9 @@
 import { ApiError } from '../errors';
+import { type KeyRecord, hashKey, keyRecordName } from './key-format';
 import { PLANS, type Plan } from './plans';
 
 export interface Account {
-  /** Stable id that owns jobs and files. */
+  /** Stable id that owns jobs, files and usage; one per key. */
   id: string;
   plan: Plan;
   webhookSecret: string;
@@ -14,6 +15,7 @@ export const DEV_WEBHOOK_SECRET = 'whsec_dev_local';
 
 interface KeyEnv {
   ENVIRONMENT: string;
+  API_KEYS: KVNamespace;
 }
 
 /** Reads the key from `Authorization: Bearer` or `X-API-Key`. */
@@ -22,18 +24,26 @@ export function presentedKey(headers: Headers): string | undefined {
   return bearer ?? headers.get('x-api-key')?.trim() ?? undefined;
 }
 
-/** The single place that turns a presented key into an account. */
+/**
+ * The single place that turns a presented key into an account. Keys are looked up by their
+ * SHA-256 (only hashes are stored), and the stored hash is compared in constant time.
+ * A revocation is seen at once where it was written and elsewhere within KV's propagation
+ * time (README, "API keys").
+ */
 export async function authenticate(env: KeyEnv, key: string | undefined): Promise<Account> {
   if (!key) throw new ApiError('unauthorized', 'Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"');
-  if (env.ENVIRONMENT === 'development' && (await equalInConstantTime(key, DEV_API_KEY))) {
+  const hash = await hashKey(key);
+  if (env.ENVIRONMENT === 'development' && equalHashes(hash, await hashKey(DEV_API_KEY))) {
     return { id: 'acct_dev_local', plan: PLANS.dev, webhookSecret: DEV_WEBHOOK_SECRET };
   }
-  throw new ApiError('unauthorized', 'Unknown API key');
+  const record = /^ck_(live|test)_[A-Za-z0-9]{32}$/.test(key) ? await env.API_KEYS.get<KeyRecord>(keyRecordName(hash), 'json') : null;
+  if (!record || !equalHashes(record.hash, hash) || !(record.plan in PLANS)) throw new ApiError('unauthorized', 'Unknown API key');
+  if (record.revokedAt) throw new ApiError('unauthorized', `This API key was revoked on ${record.revokedAt}`);
+  return { id: record.accountId, plan: PLANS[record.plan], webhookSecret: record.webhookSecret };
 }
 
-/** Compares digests so that neither length nor content leaks through timing. */
-async function equalInConstantTime(a: string, b: string): Promise<boolean> {
+function equalHashes(a: string, b: string): boolean {
   const encoder = new TextEncoder();
-  const [da, db] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(a)), crypto.subtle.digest('SHA-256', encoder.encode(b))]);
-  return crypto.subtle.timingSafeEqual(da, db);
+  const [x, y] = [encoder.encode(a), encoder.encode(b)];
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }

@@ -1,18 +1,51 @@
 /** Every limit the code enforces comes from the caller's plan. */
 export interface Plan {
-  name: string;
+  name: PlanName;
+  requestsPerMinute: number;
   /** Largest accepted input, in bytes. */
   maxFileBytes: number;
-  /** Largest input or output image, in pixels. Each output format has a tighter limit from its measured memory use (src/pipeline/memory.ts). */
+  /** Largest input or output image, in pixels. Each output format also has a tighter limit from its measured memory use (src/pipeline/memory.ts). */
   maxPixels: number;
+  /** Queued plus running jobs at once; a batch needs one per item. */
+  maxConcurrentJobs: number;
+  /** Successful compressions per calendar month (UTC), sync and async together. */
+  monthlyCompressions: number;
   /** How long stored outputs and their links live. */
   outputTtlSeconds: number;
 }
 
 const MB = 1024 * 1024;
 
-export const PLANS = {
-  dev: { name: 'dev', maxFileBytes: 25 * MB, maxPixels: 40_000_000, outputTtlSeconds: 3600 },
-} as const satisfies Record<string, Plan>;
+export const PLAN_NAMES = ['free', 'pro', 'dev'] as const;
+export type PlanName = (typeof PLAN_NAMES)[number];
 
-export type PlanName = keyof typeof PLANS;
+export const PLANS: Record<PlanName, Plan> = {
+  free: {
+    name: 'free',
+    requestsPerMinute: 30,
+    maxFileBytes: 5 * MB,
+    maxPixels: 25_000_000,
+    maxConcurrentJobs: 5,
+    monthlyCompressions: 500,
+    outputTtlSeconds: 3600,
+  },
+  pro: {
+    name: 'pro',
+    requestsPerMinute: 600,
+    maxFileBytes: 25 * MB,
+    maxPixels: 40_000_000,
+    maxConcurrentJobs: 100,
+    monthlyCompressions: 50_000,
+    outputTtlSeconds: 24 * 3600,
+  },
+  /** `ck_dev_local`, in development only: generous, so local work never trips a limit by accident. */
+  dev: {
+    name: 'dev',
+    requestsPerMinute: 1000,
+    maxFileBytes: 25 * MB,
+    maxPixels: 40_000_000,
+    maxConcurrentJobs: 200,
+    monthlyCompressions: 1_000_000,
+    outputTtlSeconds: 3600,
+  },
+};

@@ -2,6 +2,7 @@ import { ApiError } from '../errors';
 import type { JobState } from './state';
 
 export const jobStub = (env: Env, jobId: string) => env.JOBS.get(env.JOBS.idFromName(jobId));
+export const accountStub = (env: Env, accountId: string) => env.ACCOUNTS.get(env.ACCOUNTS.idFromName(accountId));
 export const batchStub = (env: Env, batchId: string) => env.BATCHES.get(env.BATCHES.idFromName(batchId));
 
 const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

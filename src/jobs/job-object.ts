@@ -20,6 +20,7 @@ import {
   reportProgress,
   succeed,
 } from './state';
+import { accountStub } from './access';
 import type { JobMessage, WebhookMessage } from './messages';
 
 /** How long a run may go without reporting progress before another run may take the job over. */
@@ -132,6 +133,11 @@ export class JobObject extends DurableObject<Env> {
     if (unsent.length) {
       await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'job', id: job.id, deliveryId: d.id } satisfies WebhookMessage })));
       job = await this.save(markEnqueued(job, unsent.map((d) => d.id)));
+    }
+    if (TERMINAL.has(job.status) && !job.accountNotified) {
+      const succeeded = job.status === 'succeeded';
+      await accountStub(this.env, job.accountId).jobEnded(job.id, { succeeded, bytesIn: job.input?.size ?? 0, bytesOut: job.output?.size ?? 0 });
+      job = await this.save({ ...job, accountNotified: true });
     }
     if (job.batchId && TERMINAL.has(job.status) && !job.batchNotified) {
       await this.env.BATCHES.get(this.env.BATCHES.idFromName(job.batchId)).itemEnded(job.id, job.status);

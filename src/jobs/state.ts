@@ -72,6 +72,8 @@ export interface JobState {
   compressed?: boolean;
   /** Whether the job's batch has been told that it ended (retried by the alarm if not). */
   batchNotified?: boolean;
+  /** Whether the account has been told (frees a concurrency slot, settles usage). */
+  accountNotified?: boolean;
   webhookUrl?: string;
   webhookSecret?: string;
   deliveries: WebhookDelivery[];
@@ -209,7 +211,10 @@ export function nextAlarm(state: JobState, now: number): number | undefined {
   return state.expiresAt + TOMBSTONE_MS;
 }
 
-/** A webhook not yet queued, or a batch not yet told, after the job ended. */
+/** After the job ended: the account not yet told, a webhook not yet queued, or a batch not yet told. */
 export function owesSomething(state: JobState): boolean {
-  return TERMINAL.has(state.status) && (state.deliveries.some((d) => !d.enqueued) || (state.batchId !== undefined && !state.batchNotified));
+  return (
+    TERMINAL.has(state.status) &&
+    (!state.accountNotified || state.deliveries.some((d) => !d.enqueued) || (state.batchId !== undefined && !state.batchNotified))
+  );
 }

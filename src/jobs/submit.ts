@@ -3,7 +3,8 @@ import { ApiError } from '../errors';
 import { estimateSeconds } from '../pipeline/cost';
 import { inspectImage } from '../pipeline/compress';
 import type { CompressOptions } from '../schemas/options';
-import { jobStub } from './access';
+import { accountStub, jobStub } from './access';
+import { monthOf } from '../accounts/usage';
 import type { JobMessage } from './messages';
 import type { JobState } from './state';
 
@@ -30,46 +31,80 @@ const HEADER_BYTES = 256 * 1024;
 
 export const stagedInputKey = (jobId: string) => `inputs/${jobId}`;
 
-/**
- * Stages the input in R2 and creates the job's Durable Object; the caller enqueues the
- * returned message (one at a time, or a whole batch in one send).
- */
-export async function prepareJob(env: Env, request: JobRequest): Promise<{ job: JobState; message: JobMessage }> {
-  const id = crypto.randomUUID();
-  const { input, options } = request;
-  let pixels: number | undefined;
-  let source: JobState['source'];
+interface StagedJob {
+  id: string;
+  request: JobRequest;
+  source: JobState['source'];
+  estimatedSeconds: number;
+}
 
-  if (input.kind === 'url') {
-    source = { kind: 'url', url: input.url };
-  } else {
-    const key = stagedInputKey(id);
-    if (input.kind === 'bytes') {
-      if (request.checkHeader) pixels = headerPixels(input.bytes, options, request.account);
-      await env.FILES.put(key, input.bytes);
-    } else {
-      await env.FILES.put(key, input.stream);
-      if (request.checkHeader) pixels = await stagedHeaderPixels(env, key, options, request.account, input.length);
-    }
-    source = { kind: 'staged', key, name: input.name };
+/**
+ * Stages each input in R2 (checking headers where asked), admits the jobs against the
+ * account's concurrency limit and monthly quota (all or none), and creates each job's
+ * Durable Object. The caller enqueues the returned messages, once everything it needs
+ * (a batch object) exists.
+ */
+export async function submitJobs(env: Env, account: Account, requests: JobRequest[]): Promise<{ jobs: JobState[]; messages: JobMessage[] }> {
+  const staged: StagedJob[] = [];
+  try {
+    for (const request of requests) staged.push(await stage(env, request));
+  } catch (error) {
+    await discard(env, staged);
+    throw error;
   }
 
+  const admission = await accountStub(env, account.id).admitJobs(
+    staged.map(({ id, estimatedSeconds }) => ({ id, estimatedSeconds })),
+    monthOf(Date.now()),
+    { concurrent: account.plan.maxConcurrentJobs, monthly: account.plan.monthlyCompressions },
+  );
+  if (!admission.ok) {
+    await discard(env, staged);
+    throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
+  }
+
+  const jobs = await Promise.all(
+    staged.map(({ id, request, source, estimatedSeconds }) =>
+      jobStub(env, id).create({
+        id,
+        accountId: account.id,
+        origin: request.origin,
+        source,
+        options: request.options,
+        limits: { maxPixels: account.plan.maxPixels, maxFileBytes: account.plan.maxFileBytes },
+        ttlSeconds: account.plan.outputTtlSeconds,
+        estimatedSeconds,
+        batchId: request.batchId,
+        clientId: request.clientId,
+        webhookUrl: request.webhookUrl,
+        webhookSecret: request.webhookUrl ? account.webhookSecret : undefined,
+      }),
+    ),
+  );
+  return { jobs, messages: jobs.map((job) => ({ jobId: job.id })) };
+}
+
+async function stage(env: Env, request: JobRequest): Promise<StagedJob> {
+  const id = crypto.randomUUID();
+  const { input, options, account } = request;
   const format = options.format === 'auto' ? 'jpeg' : options.format;
-  const job = await jobStub(env, id).create({
-    id,
-    accountId: request.account.id,
-    origin: request.origin,
-    source,
-    options,
-    limits: { maxPixels: request.account.plan.maxPixels, maxFileBytes: request.account.plan.maxFileBytes },
-    ttlSeconds: request.account.plan.outputTtlSeconds,
-    estimatedSeconds: estimateSeconds(format, pixels),
-    batchId: request.batchId,
-    clientId: request.clientId,
-    webhookUrl: request.webhookUrl,
-    webhookSecret: request.webhookUrl ? request.account.webhookSecret : undefined,
-  });
-  return { job, message: { jobId: id } };
+  if (input.kind === 'url') return { id, request, source: { kind: 'url', url: input.url }, estimatedSeconds: estimateSeconds(format, undefined) };
+
+  const key = stagedInputKey(id);
+  let pixels: number | undefined;
+  if (input.kind === 'bytes') {
+    if (request.checkHeader) pixels = headerPixels(input.bytes, options, account);
+    await env.FILES.put(key, input.bytes);
+  } else {
+    await env.FILES.put(key, input.stream);
+    if (request.checkHeader) pixels = await stagedHeaderPixels(env, key, options, account, input.length);
+  }
+  return { id, request, source: { kind: 'staged', key, name: input.name }, estimatedSeconds: estimateSeconds(format, pixels) };
+}
+
+async function discard(env: Env, staged: StagedJob[]): Promise<void> {
+  const keys = staged.flatMap(({ source }) => (source.kind === 'staged' ? [source.key] : []));
+  if (keys.length) await env.FILES.delete(keys);
 }
 
 function headerPixels(bytes: Uint8Array, options: CompressOptions, account: Account): number {

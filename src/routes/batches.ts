@@ -5,7 +5,7 @@ import { fileTooLarge } from '../http/body';
 import { parsePublicUrl, parseWebhookUrl } from '../http/public-url';
 import { decodeBase64, readJson } from '../http/submission';
 import { batchStub } from '../jobs/access';
-import { type JobInput, prepareJob } from '../jobs/submit';
+import { type JobInput, submitJobs } from '../jobs/submit';
 import { batchView } from '../jobs/views';
 import { batchJobs } from '../jobs/webhook-consumer';
 import { compressOptionsSchema } from '../schemas/options';
@@ -60,20 +60,20 @@ export const batchRoutes = new Hono<AppEnv>()
     const batchId = crypto.randomUUID();
     const origin = new URL(c.req.url).origin;
     // Items report to their batch when they end, so the batch must exist first.
-    const created = await Promise.all(
-      planned.map(({ item, index, options }) =>
-        prepareJob(c.env, { account, origin, options: options!, input: inputs[index]!, batchId, clientId: item.id, checkHeader: false }),
-      ),
+    const { jobs, messages } = await submitJobs(
+      c.env,
+      account,
+      planned.map(({ item, index, options }) => ({ account, origin, options: options!, input: inputs[index]!, batchId, clientId: item.id, checkHeader: false })),
     );
     await batchStub(c.env, batchId).create({
       id: batchId,
       accountId: account.id,
       origin,
-      items: created.map(({ job }) => ({ jobId: job.id, clientId: job.clientId })),
+      items: jobs.map((job) => ({ jobId: job.id, clientId: job.clientId })),
       webhookUrl,
       webhookSecret: webhookUrl ? account.webhookSecret : undefined,
     });
-    await c.env.JOB_QUEUE.sendBatch(created.map(({ message }) => ({ body: message })));
+    await c.env.JOB_QUEUE.sendBatch(messages.map((body) => ({ body })));
 
     return c.json(
       {
@@ -81,7 +81,7 @@ export const batchRoutes = new Hono<AppEnv>()
         id: batchId,
         status: 'queued',
         poll_url: `/v1/batches/${batchId}`,
-        items: created.map(({ job }) => ({ id: job.id, client_id: job.clientId, status: job.status })),
+        items: jobs.map((job) => ({ id: job.id, client_id: job.clientId, status: job.status })),
       },
       202,
       { Location: `/v1/batches/${batchId}` },

@@ -5,8 +5,11 @@ import { fileTooLarge } from '../http/body';
 import { fetchImage } from '../http/fetch-image';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
-import { type JobInput, acceptedAnswer, prepareJob } from '../jobs/submit';
-import { compressImage } from '../pipeline/compress';
+import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
+import { type CompressResult, compressImage } from '../pipeline/compress';
+import { ApiError } from '../errors';
+import { accountStub } from '../jobs/access';
+import { monthOf } from '../accounts/usage';
 import type { CompressOptions } from '../schemas/options';
 import type { AppEnv } from '../types';
 import type { Context } from 'hono';
@@ -35,7 +38,18 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const { bytes, name } = source.kind === 'url' ? await fetchImage(source.url, plan.maxFileBytes) : source;
   if (bytes.byteLength > threshold || wantsJob(options)) return startJob(c, options, { kind: 'bytes', bytes, name });
 
-  const result = await compressImage(bytes, options, wasmCodecs, { maxPixels: plan.maxPixels });
+  const account = accountStub(c.env, c.get('account').id);
+  const month = monthOf(Date.now());
+  const admission = await account.admitCompression(month, plan.monthlyCompressions);
+  if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
+  let result: CompressResult;
+  try {
+    result = await compressImage(bytes, options, wasmCodecs, { maxPixels: plan.maxPixels });
+  } catch (error) {
+    c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
+    throw error;
+  }
+  c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: true, bytesIn: result.input.size, bytesOut: result.output.size }));
   return compressAnswer(
     {
       requestId: c.get('requestId'),
@@ -58,14 +72,10 @@ const wantsJob = (options: CompressOptions) => options.async || options.webhook_
 
 async function startJob(c: Context<AppEnv>, options: CompressOptions, input: JobInput): Promise<Response> {
   const webhookUrl = options.webhook_url && parseWebhookUrl(options.webhook_url, c.env.ENVIRONMENT === 'development').toString();
-  const { job, message } = await prepareJob(c.env, {
-    account: c.get('account'),
-    origin: new URL(c.req.url).origin,
-    options,
-    input,
-    webhookUrl,
-    checkHeader: true,
-  });
-  await c.env.JOB_QUEUE.send(message);
-  return acceptedAnswer(job);
+  const account = c.get('account');
+  const { jobs, messages } = await submitJobs(c.env, account, [
+    { account, origin: new URL(c.req.url).origin, options, input, webhookUrl, checkHeader: true },
+  ]);
+  await c.env.JOB_QUEUE.send(messages[0]!);
+  return acceptedAnswer(jobs[0]!);
 }

@@ -33,8 +33,11 @@ export const metaRoutes = new Hono<AppEnv>()
         ? {
             limits: {
               plan: account.plan.name,
+              requests_per_minute: account.plan.requestsPerMinute,
               max_file_size: account.plan.maxFileBytes,
               max_pixels: account.plan.maxPixels,
+              max_concurrent_jobs: account.plan.maxConcurrentJobs,
+              monthly_compressions: account.plan.monthlyCompressions,
               output_ttl_seconds: account.plan.outputTtlSeconds,
             },
           }
