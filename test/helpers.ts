@@ -1,4 +1,6 @@
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
+import { type KeyRecord, keyMetadata, keyRecordName, newKeyRecord } from '../src/auth/key-format';
+import type { PlanName } from '../src/auth/plans';
 import CRC32 from 'crc-32';
 import { ssim } from 'ssim.js';
 import type { RawImage } from '../src/codecs/types';
@@ -97,4 +99,11 @@ export function pngClaiming(width: number, height: number): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
   return out;
+}
+
+/** A real API key on the given plan, stored as the key CLI stores it. */
+export async function createKey(plan: PlanName): Promise<{ key: string; record: KeyRecord; auth: Record<string, string> }> {
+  const { key, record } = await newKeyRecord('test', plan, `test ${plan}`);
+  await env.API_KEYS.put(keyRecordName(record.hash), JSON.stringify(record), { metadata: keyMetadata(record) });
+  return { key, record, auth: { Authorization: `Bearer ${key}` } };
 }

@@ -8,7 +8,7 @@ import { jobStub } from '../src/jobs/access';
 import { stagedInputKey, submitJobs } from '../src/jobs/submit';
 import { webhookSignature } from '../src/jobs/webhooks';
 import { compressOptionsSchema } from '../src/schemas/options';
-import { AUTH, api, expectError, fixtures } from './helpers';
+import { AUTH, api, createKey, expectError, fixtures } from './helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -235,6 +235,15 @@ describe('cancel, delete, ownership', () => {
   it('download before success is 422 not_ready', async () => {
     const { job } = await unqueuedJob();
     await expectError(await api(`/v1/jobs/${job.id}/download`, { headers: AUTH }), 422, 'not_ready');
+  });
+
+  it('another key asking for the job gets 404', async () => {
+    const { job } = await unqueuedJob();
+    const other = await createKey('pro');
+    await expectError(await api(`/v1/jobs/${job.id}`, { headers: other.auth }), 404, 'not_found');
+    await expectError(await api(`/v1/jobs/${job.id}/download`, { headers: other.auth }), 404, 'not_found');
+    await expectError(await api(`/v1/jobs/${job.id}`, { method: 'DELETE', headers: other.auth }), 404, 'not_found');
+    expect((await getJob(job.id)).status).toBe('queued');
   });
 
   it("another account's job is 404, exactly like an unknown one", async () => {
