@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { keyRecordName } from '../src/auth/key-format';
+import { keyMetadata, keyRecordName } from '../src/auth/key-format';
 import { monthOf } from '../src/accounts/usage';
 import { accountStub } from '../src/jobs/access';
 import { KvShardedRateLimiter, type RateLimitDecision } from '../src/limits/rate-limiter';
