@@ -26,11 +26,11 @@ export interface Codecs {
 
 /** Thrown by a decoder for bytes that claim a format but do not decode. */
 export class DecodeError extends Error {
-  constructor(
-    readonly format: ImageFormat,
-    cause: unknown,
-  ) {
+  readonly format: ImageFormat;
+
+  constructor(format: ImageFormat, cause: unknown) {
     super(`${format} data could not be decoded: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'DecodeError';
+    this.format = format;
   }
 }

@@ -1,6 +1,7 @@
-import type { CompressResult, ImageInfo } from '../pipeline/compress';
+import type { CompressResult } from '../pipeline/compress';
+import { METRIC } from '../pipeline/score';
 import { MIME_TYPES } from '../pipeline/detect';
-import type { CompressOptions } from '../schemas/options';
+import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { contentDisposition, storeOutput } from '../storage/files';
 
 export interface AnswerContext {
@@ -23,6 +24,35 @@ export function outputName(inputName: string, format: string): string {
     .trim()
     .slice(0, 200);
   return `${base || 'image'}.${format}`;
+}
+
+export interface ImageDescription {
+  name: string;
+  format: ImageFormat;
+  mime: string;
+  size: number;
+  width: number;
+  height: number;
+  sha1: string;
+  quality?: number;
+  colors?: number;
+  score?: { metric: string; value: number };
+}
+
+/** The contract's `input`/`output` object, shared by sync answers and jobs. */
+export async function describeImage(info: CompressResult['output'], name: string, bytes: Uint8Array): Promise<ImageDescription> {
+  return {
+    name,
+    format: info.format,
+    mime: MIME_TYPES[info.format],
+    size: info.size,
+    width: info.width,
+    height: info.height,
+    sha1: await sha1(bytes),
+    ...(info.quality !== undefined ? { quality: info.quality } : {}),
+    ...(info.colors !== undefined ? { colors: info.colors } : {}),
+    ...(info.score !== undefined ? { score: { metric: METRIC, value: Math.round(info.score * 10000) / 10000 } } : {}),
+  };
 }
 
 async function sha1(bytes: Uint8Array): Promise<string> {
@@ -62,20 +92,11 @@ export async function compressAnswer(
       'X-Compressed': String(result.compressed),
     });
     if (result.output.quality !== undefined) headers.set('X-Quality', String(result.output.quality));
+    if (result.output.colors !== undefined) headers.set('X-Colors', String(result.output.colors));
+    if (result.output.score !== undefined) headers.set('X-Score', `${METRIC}=${result.output.score.toFixed(4)}`);
     if (result.targetMet !== undefined) headers.set('X-Target-Met', String(result.targetMet));
     return new Response(result.bytes, { status: 200, headers });
   }
-
-  const describe = async (info: ImageInfo & { quality?: number }, fileName: string, bytes: Uint8Array) => ({
-    name: fileName,
-    format: info.format,
-    mime: MIME_TYPES[info.format],
-    size: info.size,
-    width: info.width,
-    height: info.height,
-    sha1: await sha1(bytes),
-    ...(info.quality !== undefined ? { quality: info.quality } : {}),
-  });
 
   const body: Record<string, unknown> = {
     success: true,
@@ -100,8 +121,8 @@ export async function compressAnswer(
   } else {
     body.data = bytesToBase64(result.bytes);
   }
-  body.input = await describe(result.input, inputName.split(/[\\/]/).pop() || `image.${result.input.format}`, inputBytes);
-  body.output = await describe(result.output, name, result.bytes);
+  body.input = await describeImage(result.input, inputName.split(/[\\/]/).pop() || `image.${result.input.format}`, inputBytes);
+  body.output = await describeImage(result.output, name, result.bytes);
   body.savings_percent = savingsPercent(result.input.size, result.output.size);
   if (options.target_size !== undefined) body.target = { size: options.target_size, met: result.targetMet };
   return Response.json(body, { status: 200 });

@@ -1,13 +1,13 @@
 import { wasmCodecs } from '../codecs/wasm';
 import { ApiError } from '../errors';
-import { outputName } from '../http/answer';
+import { describeImage, outputName } from '../http/answer';
 import { fetchImage } from '../http/fetch-image';
-import { type CompressResult, compressImage } from '../pipeline/compress';
+import { compressImage } from '../pipeline/compress';
 import { MIME_TYPES } from '../pipeline/detect';
 import { contentDisposition, outputKey } from '../storage/files';
 import { jobStub } from './access';
 import type { JobMessage } from './messages';
-import type { ImageMeta, JobState } from './state';
+import type { JobState } from './state';
 import { backoffSeconds } from './webhooks';
 
 /**
@@ -53,8 +53,8 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
       customMetadata: { account: state.accountId },
     });
     const done = await job.succeed(token, {
-      input: await describe(result.input, input.name || `image.${result.input.format}`, input.bytes),
-      output: await describe(result.output, name, result.bytes),
+      input: await describeImage(result.input, input.name || `image.${result.input.format}`, input.bytes),
+      output: await describeImage(result.output, name, result.bytes),
       outputKey: key,
       compressed: result.compressed,
     });
@@ -96,18 +96,4 @@ async function loadInput(env: Env, job: JobState): Promise<{ bytes: Uint8Array; 
   const object = await env.FILES.get(job.source.key);
   if (!object) throw new Error(`the staged input ${job.source.key} is missing`);
   return { bytes: new Uint8Array(await object.arrayBuffer()), name: job.source.name };
-}
-
-async function describe(info: CompressResult['output'], name: string, bytes: Uint8Array): Promise<ImageMeta> {
-  const digest = await crypto.subtle.digest('SHA-1', bytes);
-  return {
-    name,
-    format: info.format,
-    mime: MIME_TYPES[info.format],
-    size: info.size,
-    width: info.width,
-    height: info.height,
-    sha1: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join(''),
-    ...(info.quality !== undefined ? { quality: info.quality } : {}),
-  };
 }

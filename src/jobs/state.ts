@@ -7,21 +7,13 @@
  *   queued | processing → canceled
  *   processing (lease lapsed) → processing again, by the next claim
  */
-import type { CompressOptions, ImageFormat } from '../schemas/options';
+import type { ImageDescription } from '../http/answer';
+import type { CompressOptions } from '../schemas/options';
 
 export type JobStatus = 'queued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'canceled']);
 
-export interface ImageMeta {
-  name: string;
-  format: ImageFormat;
-  mime: string;
-  size: number;
-  width: number;
-  height: number;
-  sha1: string;
-  quality?: number;
-}
+export type ImageMeta = ImageDescription;
 
 export type JobSource = { kind: 'staged'; key: string; name: string } | { kind: 'url'; url: string };
 

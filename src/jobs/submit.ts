@@ -93,7 +93,7 @@ async function stage(env: Env, request: JobRequest): Promise<StagedJob> {
   const key = stagedInputKey(id);
   let pixels: number | undefined;
   if (input.kind === 'bytes') {
-    if (request.checkHeader) pixels = headerPixels(input.bytes, options, account);
+    if (request.checkHeader) pixels = await headerPixels(input.bytes, options, account);
     await env.FILES.put(key, input.bytes);
   } else {
     await env.FILES.put(key, input.stream);
@@ -107,8 +107,8 @@ async function discard(env: Env, staged: StagedJob[]): Promise<void> {
   if (keys.length) await env.FILES.delete(keys);
 }
 
-function headerPixels(bytes: Uint8Array, options: CompressOptions, account: Account): number {
-  const { outputSize, input } = inspectImage(bytes, options, account.plan);
+async function headerPixels(bytes: Uint8Array, options: CompressOptions, account: Account): Promise<number> {
+  const { outputSize, input } = await inspectImage(bytes, options, account.plan);
   return Math.max(input.width * input.height, outputSize.width * outputSize.height);
 }
 
@@ -116,7 +116,7 @@ async function stagedHeaderPixels(env: Env, key: string, options: CompressOption
   const head = await env.FILES.get(key, { range: { offset: 0, length: Math.min(HEADER_BYTES, length) } });
   const bytes = new Uint8Array(await head!.arrayBuffer());
   try {
-    return headerPixels(bytes, options, account);
+    return await headerPixels(bytes, options, account);
   } catch (error) {
     // A header that lies beyond the first bytes is left for the job to judge; anything
     // else is a definite answer now, and the staged file goes.

@@ -5,7 +5,10 @@ import { detectFormat, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
 import { maxPixelsWithinBudget } from './memory';
+import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
+import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, crop, hasAlpha } from './pixels';
+import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
 
 export interface ImageLimits {
   /** Largest decoded or output image, in pixels. */
@@ -14,7 +17,7 @@ export interface ImageLimits {
 
 export type PipelineOptions = Pick<
   CompressOptions,
-  'format' | 'quality' | 'mode' | 'target_size' | 'width' | 'height' | 'max_width' | 'max_height' | 'fit' | 'lossless' | 'strip_metadata'
+  'format' | 'quality' | 'mode' | 'target_size' | 'width' | 'height' | 'max_width' | 'max_height' | 'fit' | 'lossless' | 'strip_metadata' | 'keep_icc'
 >;
 
 export interface ImageInfo extends Size {
@@ -24,6 +27,8 @@ export interface ImageInfo extends Size {
 
 export interface Inspection {
   input: ImageInfo;
+  /** EXIF orientation, 1..8, applied to the pixels after decoding. */
+  orientation: number;
   outputFormat: ImageFormat;
   resize?: ResizePlan;
   outputSize: Size;
@@ -32,18 +37,18 @@ export interface Inspection {
 export interface CompressResult {
   bytes: Uint8Array;
   input: ImageInfo;
-  output: ImageInfo & { quality?: number };
+  output: ImageInfo & {
+    quality?: number;
+    /** Palette size of a quantised PNG. */
+    colors?: number;
+    /** `quality=smart`: the perceptual score reached (metric: `METRIC`). */
+    score?: number;
+  };
   /** False when the input came back unchanged because nothing smaller could be made. */
   compressed: boolean;
   /** Set when `target_size` was asked for: whether the output fits under it. */
   targetMet?: boolean;
 }
-
-/**
- * Until smart quality is calibrated per image, `quality=smart` means these per-format
- * qualities: the encoders' own well-tried defaults, which look clean at normal viewing.
- */
-export const SMART_QUALITY_FALLBACK: Record<Exclude<ImageFormat, 'png'>, number> = { jpeg: 75, webp: 75, avif: 50 };
 
 const LOSSLESS_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'avif']);
 
@@ -52,7 +57,7 @@ const LOSSLESS_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'avif
  * dimensions, whether the work fits the limits, and the output's format and size.
  * Cheap, so it runs before any pixel is decoded; it needs only the file's first bytes.
  */
-export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits: ImageLimits): Inspection {
+export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits: ImageLimits): Promise<Inspection> {
   const detected = detectFormat(bytes);
   if (detected.kind === 'unsupported') {
     throw new ApiError('unsupported_format', `${detected.name} images are not supported; send JPEG, PNG, WebP or AVIF`);
@@ -66,7 +71,10 @@ export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits
   const header = readHeader(bytes);
   if (!header) throw new ApiError('invalid_image', `The ${detected.format} header is corrupt or truncated`);
 
-  const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...header };
+  const orientation = await readOrientation(bytes);
+  // Sizes are spoken of upright: a portrait photo stored sideways is portrait here.
+  const upright = swapsAxes(orientation) ? { width: header.height, height: header.width } : header;
+  const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...upright };
   const outputFormat = options.format === 'auto' ? input.format : options.format;
   if (options.lossless && !LOSSLESS_FORMATS.has(outputFormat)) {
     throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, 'lossless');
@@ -74,7 +82,7 @@ export function inspectImage(bytes: Uint8Array, options: PipelineOptions, limits
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
   checkPixels(input, outputSize, outputFormat, limits);
-  return { input, outputFormat, resize, outputSize };
+  return { input, orientation, outputFormat, resize, outputSize };
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output format. */
@@ -108,12 +116,13 @@ export async function compressImage(
   limits: ImageLimits,
   onProgress: ProgressListener = () => {},
 ): Promise<CompressResult> {
-  const plan = inspectImage(bytes, options, limits);
+  const plan = await inspectImage(bytes, options, limits);
   const { input, outputFormat } = plan;
   const damage = findStructuralDamage(input.format, bytes);
   if (damage) throw new ApiError('invalid_image', `The ${input.format} image is corrupt: ${damage}`);
+  const metadata = await carriedMetadata(input.format, bytes, options);
 
-  let image = await decodeOrReject(codecs, input.format, bytes);
+  let image = applyOrientation(await decodeOrReject(codecs, input.format, bytes), plan.orientation);
   await onProgress(40);
   if (plan.resize) {
     if (plan.resize.crop) image = crop(image, plan.resize.crop);
@@ -125,13 +134,35 @@ export async function compressImage(
   if (outputFormat === 'jpeg' && hasAlpha(image)) image = compositeOnWhite(image);
 
   const encoded = await encodeToTarget(codecs, outputFormat, image, options);
-  const output = { format: outputFormat, size: encoded.bytes.byteLength, width: image.width, height: image.height, quality: encoded.quality };
+  encoded.bytes = await writeMetadata(outputFormat, encoded.bytes, metadata);
+  const output: CompressResult['output'] = {
+    format: outputFormat,
+    size: encoded.bytes.byteLength,
+    width: image.width,
+    height: image.height,
+    quality: encoded.quality,
+    colors: encoded.colors,
+    score: encoded.score,
+  };
 
   const sameShape = outputFormat === input.format && image.width === input.width && image.height === input.height;
   if (sameShape && output.size >= input.size) {
     return { bytes, input, output: { ...input }, compressed: false, targetMet: targetMet(options, input.size) };
   }
   return { bytes: encoded.bytes, input, output, compressed: true, targetMet: targetMet(options, output.size) };
+}
+
+/**
+ * The ICC profile travels unless `keep_icc=false` (colours would shift without it); EXIF only
+ * with `strip_metadata=false`, upright, since the orientation is in the pixels now.
+ */
+async function carriedMetadata(format: ImageFormat, bytes: Uint8Array, options: PipelineOptions): Promise<CarriedMetadata> {
+  if (!options.keep_icc && options.strip_metadata) return {};
+  const found = await readMetadata(format, bytes);
+  return {
+    icc: options.keep_icc ? found.icc : undefined,
+    exif: !options.strip_metadata && found.exif ? withUprightOrientation(found.exif) : undefined,
+  };
 }
 
 function targetMet(options: PipelineOptions, size: number): boolean | undefined {
@@ -147,20 +178,30 @@ async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8A
   }
 }
 
-interface Encoded {
-  bytes: Uint8Array;
-  quality?: number;
-}
-
 async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawImage, options: PipelineOptions): Promise<Encoded> {
-  // PNG is lossless until the quality engine adds palette quantisation.
-  if (format === 'png' || options.lossless) {
-    return { bytes: await codecs.encode(format, image, { quality: 100, lossless: true }) };
+  const lossless = options.lossless || (format === 'png' && options.quality === 100);
+  if (lossless) return { bytes: await codecs.encode(format, image, { quality: 100, lossless: true }) };
+  if (format === 'png') {
+    const target = SMART_TARGETS.png[options.mode];
+    if (options.target_size !== undefined) return largestPaletteUnder(codecs, image, options.target_size);
+    if (options.quality !== 'smart') return palettePng(codecs, image, colorsForQuality(options.quality));
+    return smartPng(codecs, image, target);
   }
   const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
   if (options.quality !== 'smart') return encodeAt(options.quality);
   if (options.target_size !== undefined) return largestUnder(options.target_size, encodeAt);
-  return encodeAt(SMART_QUALITY_FALLBACK[format]);
+  return smartLossy(codecs, format, image, SMART_TARGETS[format][options.mode]);
+}
+
+/** The most colours whose PNG fits; the smallest result when none does. */
+async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number): Promise<Encoded> {
+  let smallest: Encoded | undefined;
+  for (const colors of PALETTE_STEPS) {
+    const attempt = await palettePng(codecs, image, colors);
+    if (attempt.bytes.byteLength <= maxBytes) return attempt;
+    if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
+  }
+  return smallest!;
 }
 
 /** Bisection over quality 1..100 for the highest quality whose output fits; the smallest result when none fits. */

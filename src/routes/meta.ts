@@ -2,7 +2,9 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { authenticate, presentedKey } from '../auth/keys';
 import { MIME_TYPES } from '../pipeline/detect';
-import { SMART_QUALITY_FALLBACK, pixelLimit } from '../pipeline/compress';
+import { pixelLimit } from '../pipeline/compress';
+import { METRIC } from '../pipeline/score';
+import { SMART_TARGETS } from '../pipeline/smart';
 import { maxPixelsWithinBudget } from '../pipeline/memory';
 import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
 import type { AppEnv } from '../types';
@@ -23,7 +25,7 @@ export const metaRoutes = new Hono<AppEnv>()
       output: OUTPUT_FORMATS.map((format) => ({
         format,
         mime: MIME_TYPES[format],
-        quality: format === 'png' ? null : { ...LOSSY_QUALITY, smart_default: SMART_QUALITY_FALLBACK[format] },
+        quality: { ...LOSSY_QUALITY, smart: { metric: METRIC, targets: SMART_TARGETS }, ...(format === 'png' ? { note: 'below 100: a palette of at most 256 colours' } : {}) },
         lossless: format !== 'jpeg',
         max_dimension: MAX_DIMENSION,
         max_pixels: account ? pixelLimit(format, account.plan) : maxPixelsWithinBudget(format),

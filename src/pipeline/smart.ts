@@ -1,0 +1,138 @@
+import type { Codecs, RawImage } from '../codecs/types';
+import type { ImageFormat } from '../schemas/options';
+import { type Palette, applyPalette, buildPalette, fitsPalette } from './quantize';
+import { perceptualScore } from './score';
+
+export type Mode = 'size' | 'balanced' | 'quality';
+type LossyFormat = Exclude<ImageFormat, 'png'>;
+
+/**
+ * The score (full-resolution SSIM on luma, on the sample below) each mode must reach.
+ * Calibrated with `npm run bench:quality` on the corpus photos (README, "Smart quality"):
+ * `balanced` sits at the score sharp's defaults reach. Palette PNGs have their own scale,
+ * because SSIM punishes dithering noise far more than the eye does.
+ */
+export const SMART_TARGETS: Record<ImageFormat, Record<Mode, number>> = {
+  jpeg: { quality: 0.997, balanced: 0.993, size: 0.985 },
+  // SSIM grades libwebp's and libavif's smoothing harder than mozjpeg's ringing at equal looks.
+  webp: { quality: 0.996, balanced: 0.991, size: 0.982 },
+  avif: { quality: 0.996, balanced: 0.991, size: 0.982 },
+  // Scored at half resolution (paletteScore), where dithering blends as it does to the eye.
+  png: { quality: 0.99, balanced: 0.975, size: 0.95 },
+};
+
+/** The quality range searched per format: below it every image breaks up, above it bytes grow for nothing visible. */
+export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25, 95], webp: [25, 95], avif: [20, 90] };
+/** Palette sizes tried for PNG, most colours first. */
+export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
+
+export interface Encoded {
+  bytes: Uint8Array;
+  quality?: number;
+  colors?: number;
+  score?: number;
+}
+
+/**
+ * What smart quality measures on: the image itself when small, else a mosaic of four
+ * 512 px tiles cut at full resolution from the middle of each quadrant. Tiles keep the
+ * compression artefacts at their real scale (a downscaled copy would hide them) while
+ * costing a megapixel to encode, however large the image.
+ */
+export function scoringSample(image: RawImage, TILE = 512): RawImage {
+  if (image.width * image.height <= 4.8 * TILE * TILE || image.width < 2 * TILE || image.height < 2 * TILE) return image;
+  const size = TILE * 2;
+  const out = new Uint8Array(size * size * 4);
+  for (let ty = 0; ty < 2; ty++) {
+    for (let tx = 0; tx < 2; tx++) {
+      const x0 = Math.floor(((tx * 2 + 1) * image.width) / 4 - TILE / 2);
+      const y0 = Math.floor(((ty * 2 + 1) * image.height) / 4 - TILE / 2);
+      for (let row = 0; row < TILE; row++) {
+        const from = ((y0 + row) * image.width + x0) * 4;
+        out.set(image.data.subarray(from, from + TILE * 4), ((ty * TILE + row) * size + tx * TILE) * 4);
+      }
+    }
+  }
+  return { data: out, width: size, height: size };
+}
+
+/** The lowest quality whose output scores at least the mode's target, found by bisection on the sample. */
+export async function smartLossy(codecs: Codecs, format: LossyFormat, image: RawImage, target: number): Promise<Encoded> {
+  const sample = scoringSample(image);
+  const trial = async (quality: number) => {
+    const bytes = await codecs.encode(format, sample, { quality, lossless: false });
+    return { bytes, quality, score: perceptualScore(sample, await codecs.decode(format, bytes)) };
+  };
+  let [low, high] = QUALITY_RANGE[format];
+  let best = await trial(high); // the fallback when nothing in range meets the target
+  while (low <= high) {
+    const quality = Math.floor((low + high) / 2);
+    const attempt = await trial(quality);
+    if (attempt.score >= target) {
+      best = attempt;
+      high = quality - 1;
+    } else {
+      low = quality + 1;
+    }
+  }
+  if (sample === image) return best;
+  return { bytes: await codecs.encode(format, image, { quality: best.quality, lossless: false }), quality: best.quality, score: best.score };
+}
+
+/**
+ * PNG: an image that already fits a palette is kept exact; otherwise the fewest colours
+ * whose dithered result still meets the target, and lossless when even 256 do not.
+ */
+export async function smartPng(codecs: Codecs, image: RawImage, target: number): Promise<Encoded> {
+  if (fitsPalette(image)) return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
+  // Dithering is applied pixel by pixel in JavaScript, so PNG scores on smaller tiles; the
+  // palette is the whole image's, as the final result will use.
+  const sample = scoringSample(image, 256);
+  const palettes = new Map<number, Palette>();
+  const paletteFor = (colors: number) => palettes.get(colors) ?? palettes.set(colors, buildPalette(image, colors)).get(colors)!;
+  const scores = new Map<number, number>();
+  const scoreAt = (colors: number) => {
+    if (!scores.has(colors)) scores.set(colors, paletteScore(sample, applyPalette(sample, paletteFor(colors))));
+    return scores.get(colors)!;
+  };
+  if (scoreAt(PALETTE_STEPS[0]!) < target) return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
+  let low = 0; // index known to meet the target
+  let high = PALETTE_STEPS.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (scoreAt(PALETTE_STEPS[middle]!) >= target) low = middle;
+    else high = middle - 1;
+  }
+  const colors = PALETTE_STEPS[low]!;
+  const bytes = await codecs.encode('png', applyPalette(image, paletteFor(colors)), { quality: 100, lossless: true });
+  return { bytes, colors, score: scoreAt(colors) };
+}
+
+export async function palettePng(codecs: Codecs, image: RawImage, colors: number): Promise<Encoded> {
+  const reduced = fitsPalette(image, colors) ? image : applyPalette(image, buildPalette(image, colors));
+  return { bytes: await codecs.encode('png', reduced, { quality: 100, lossless: true }), colors };
+}
+
+/** SSIM of a dithered result at half resolution (2×2 averages), roughly how dither is seen. */
+export function paletteScore(reference: RawImage, candidate: RawImage): number {
+  return perceptualScore(halve(reference), halve(candidate));
+}
+
+function halve(image: RawImage): RawImage {
+  const width = Math.max(1, image.width >> 1);
+  const height = Math.max(1, image.height >> 1);
+  if (image.width < 2 || image.height < 2) return image;
+  const out = new Uint8Array(width * height * 4);
+  const d = image.data;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const a = ((2 * y) * image.width + 2 * x) * 4;
+      const b = a + image.width * 4;
+      for (let c = 0; c < 4; c++) out[(y * width + x) * 4 + c] = (d[a + c]! + d[a + 4 + c]! + d[b + c]! + d[b + 4 + c]! + 2) >> 2;
+    }
+  }
+  return { data: out, width, height };
+}
+
+/** For an explicit PNG quality below 100: the palette shrinks with it (50 → 128 colours). */
+export const colorsForQuality = (quality: number) => Math.max(2, Math.min(256, Math.round((256 * quality) / 100)));

@@ -1,0 +1,188 @@
+import exifr from 'exifr';
+import { describe, expect, it } from 'vitest';
+import { wasmCodecs } from '../src/codecs/wasm';
+import type { RawImage } from '../src/codecs/types';
+import { type PipelineOptions, compressImage } from '../src/pipeline/compress';
+import { readMetadata, writeMetadata } from '../src/pipeline/metadata';
+import { applyOrientation } from '../src/pipeline/orientation';
+import { perceptualScore } from '../src/pipeline/score';
+import { type Mode, QUALITY_RANGE, SMART_TARGETS, paletteScore } from '../src/pipeline/smart';
+import { compressOptionsSchema } from '../src/schemas/options';
+import { AUTH, api, fixtures, fromDataUri, similarity } from './helpers';
+
+const orientationFixtures = import.meta.glob('./fixtures/exif-orientation/*.jpg', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
+const orientationFixture = (name: string) => fromDataUri(orientationFixtures[`./fixtures/exif-orientation/${name}.jpg`]!);
+
+const LIMITS = { maxPixels: 40e6 };
+const options = (overrides: Record<string, unknown> = {}): PipelineOptions => compressOptionsSchema.parse(overrides);
+const MODES: Mode[] = ['size', 'balanced', 'quality'];
+
+describe('smart quality', () => {
+  for (const format of ['jpeg', 'webp', 'avif'] as const) {
+    it(`${format}: each mode meets its target, and stricter modes cost more bytes`, async () => {
+      const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+      const sizes: number[] = [];
+      for (const mode of MODES) {
+        const result = await compressImage(fixtures.photoJpeg, options({ format, mode }), wasmCodecs, LIMITS);
+        sizes.push(result.bytes.byteLength);
+        if (!result.compressed) {
+          // Reaching the target would have cost more than the (high-quality) input: it comes back as it was.
+          expect(result.bytes).toBe(fixtures.photoJpeg);
+          continue;
+        }
+        const target = SMART_TARGETS[format][mode];
+        const topOfRange = result.output.quality === QUALITY_RANGE[format][1];
+        // Either the target is met, or the search went as high as it may and says so in the score.
+        expect(result.output.score! >= target || topOfRange, `${mode}: q${result.output.quality} scored ${result.output.score}`).toBe(true);
+        // Measured again, independently, on the whole decoded output.
+        const measured = perceptualScore(source, await wasmCodecs.decode(format, result.bytes));
+        expect(measured).toBeCloseTo(result.output.score!, 3);
+      }
+      expect(sizes[0]).toBeLessThanOrEqual(sizes[1]!);
+      expect(sizes[1]).toBeLessThanOrEqual(sizes[2]!);
+    });
+  }
+
+  it('reports quality and score in the JSON answer and in headers', async () => {
+    const form = new FormData();
+    form.append('file', new File([fixtures.photoJpeg], 'a.jpg'));
+    form.append('format', 'webp');
+    const response = await api('/v1/compress', { method: 'POST', headers: { ...AUTH, Accept: 'application/json' }, body: form });
+    const body = (await response.json()) as { output: { quality: number; score: { metric: string; value: number } } };
+    expect(body.output.score.metric).toBe('ssim');
+    expect(body.output.score.value).toBeGreaterThanOrEqual(SMART_TARGETS.webp.balanced);
+    const binary = await api('/v1/compress?format=webp', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
+    expect(binary.headers.get('X-Quality')).toBe(String(body.output.quality));
+    expect(binary.headers.get('X-Score')).toMatch(/^ssim=0\.\d{4}$/);
+  });
+});
+
+describe('lossy PNG', () => {
+  const pngColourType = (png: Uint8Array) => png[25];
+  const distinctColours = (image: RawImage) => new Set(new Uint32Array(image.data.buffer, image.data.byteOffset, image.width * image.height)).size;
+
+  it('smart quantises a photo-like PNG to a palette of at most 256 colours that meets the target', async () => {
+    const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    const result = await compressImage(fixtures.goldfishPng, options({ format: 'png' }), wasmCodecs, LIMITS);
+    expect(pngColourType(result.bytes)).toBe(3); // indexed
+    const decoded = await wasmCodecs.decode('png', result.bytes);
+    expect(distinctColours(decoded)).toBeLessThanOrEqual(256);
+    expect(result.output.colors).toBeLessThanOrEqual(256);
+    expect(paletteScore(source, decoded)).toBeGreaterThanOrEqual(SMART_TARGETS.png.balanced);
+    expect(result.bytes.byteLength).toBeLessThan(fixtures.goldfishPng.byteLength * 0.6);
+  });
+
+  it('keeps alpha correct', async () => {
+    // The artwork with an alpha ramp across it and a fully transparent band at the top.
+    const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    for (let y = 0; y < source.height; y++) {
+      for (let x = 0; x < source.width; x++) source.data[(y * source.width + x) * 4 + 3] = y < 20 ? 0 : Math.round((255 * x) / (source.width - 1));
+    }
+    const input = await wasmCodecs.encode('png', source, { quality: 100, lossless: true });
+    const result = await compressImage(input, options({ format: 'png', quality: 50 }), wasmCodecs, LIMITS);
+    expect(result.compressed).toBe(true);
+    const decoded = await wasmCodecs.decode('png', result.bytes);
+    expect(distinctColours(decoded)).toBeLessThanOrEqual(128);
+    let error = 0;
+    for (let i = 3; i < source.data.length; i += 4) {
+      error += Math.abs(source.data[i]! - decoded.data[i]!);
+      if (source.data[i] === 0) expect(decoded.data[i]).toBe(0); // transparent stays transparent
+    }
+    // Dithering spreads alpha error over neighbours; on average it stays small.
+    expect(error / (source.width * source.height)).toBeLessThan(4);
+  });
+
+  it('quality=100 and lossless=true stay lossless', async () => {
+    const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    for (const overrides of [{ quality: 100 }, { lossless: true }]) {
+      const result = await compressImage(fixtures.goldfishPng, options({ format: 'png', ...overrides }), wasmCodecs, LIMITS);
+      expect(await wasmCodecs.decode('png', result.bytes)).toEqual(source);
+    }
+  });
+
+  it('a PNG that already fits a palette is kept exact', async () => {
+    const flat: RawImage = { data: new Uint8Array(64 * 64 * 4), width: 64, height: 64 };
+    for (let i = 0; i < flat.data.length; i += 4) flat.data.set([(i / 4) % 3 === 0 ? 255 : 0, 40, 200, 255], i);
+    const png = await wasmCodecs.encode('png', flat, { quality: 100, lossless: true });
+    const result = await compressImage(png, options({ format: 'png', mode: 'size' }), wasmCodecs, LIMITS);
+    expect(await wasmCodecs.decode('png', result.bytes)).toEqual(await wasmCodecs.decode('png', png));
+  });
+
+  it('target_size picks the most colours that fit', async () => {
+    const result = await compressImage(fixtures.goldfishPng, options({ format: 'png', target_size: 40_000 }), wasmCodecs, LIMITS);
+    expect(result.bytes.byteLength).toBeLessThanOrEqual(40_000);
+    expect(result.targetMet).toBe(true);
+  });
+});
+
+describe('EXIF orientation', () => {
+  for (const kind of ['Landscape', 'Portrait']) {
+    it(`${kind}: all eight orientations come out upright, like orientation 1`, async () => {
+      const lossless = options({ format: 'png', lossless: true });
+      const upright = await compressImage(orientationFixture(`${kind}_1`), lossless, wasmCodecs, LIMITS);
+      const reference = await wasmCodecs.decode('png', upright.bytes);
+      expect(reference.width > reference.height).toBe(kind === 'Landscape');
+      for (let orientation = 0; orientation <= 8; orientation++) {
+        const result = await compressImage(orientationFixture(`${kind}_${orientation}`), lossless, wasmCodecs, LIMITS);
+        const decoded = await wasmCodecs.decode('png', result.bytes);
+        expect([decoded.width, decoded.height], `orientation ${orientation}`).toEqual([reference.width, reference.height]);
+        expect([result.input.width, result.input.height]).toEqual([reference.width, reference.height]);
+        expect(similarity(reference, decoded), `orientation ${orientation}`).toBeGreaterThan(0.9);
+      }
+    });
+  }
+
+  it('the transforms are the eight of EXIF (checked on a 2×3 image)', () => {
+    const image: RawImage = { data: new Uint8Array(Uint32Array.from([1, 2, 3, 4, 5, 6]).buffer), width: 2, height: 3 };
+    const pixels = (n: number) => Array.from(new Uint32Array(applyOrientation(image, n).data.buffer));
+    // 1 2      orientation 6 (turn clockwise): 5 3 1 / 6 4 2
+    // 3 4
+    // 5 6
+    expect(pixels(2)).toEqual([2, 1, 4, 3, 6, 5]);
+    expect(pixels(3)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(pixels(4)).toEqual([5, 6, 3, 4, 1, 2]);
+    expect(pixels(5)).toEqual([1, 3, 5, 2, 4, 6]);
+    expect(pixels(6)).toEqual([5, 3, 1, 6, 4, 2]);
+    expect(pixels(7)).toEqual([6, 4, 2, 5, 3, 1]);
+    expect(pixels(8)).toEqual([2, 4, 6, 1, 3, 5]);
+  });
+
+  it('strip_metadata=false keeps EXIF, with the orientation reset to 1', async () => {
+    const input = orientationFixture('Landscape_6');
+    expect(await exifr.orientation(input)).toBe(6);
+    const kept = await compressImage(input, options({ strip_metadata: false, quality: 20 }), wasmCodecs, LIMITS);
+    expect(kept.compressed).toBe(true);
+    expect(await exifr.orientation(kept.bytes)).toBe(1);
+    expect([kept.output.width, kept.output.height]).toEqual([96, 64]);
+    const stripped = await compressImage(input, options({ quality: 20 }), wasmCodecs, LIMITS);
+    expect((await readMetadata('jpeg', stripped.bytes)).exif).toBeUndefined();
+  });
+});
+
+describe('ICC profiles', () => {
+  /** A stand-in profile: the bytes only have to travel intact. Large enough to need three JPEG segments. */
+  const icc = Uint8Array.from({ length: 150_000 }, (_, i) => (i * 7 + (i >> 8)) & 255);
+  icc.set(new TextEncoder().encode('acsp'), 36);
+
+  for (const format of ['jpeg', 'png', 'webp'] as const) {
+    it(`survives into ${format}, even with strip_metadata=true; keep_icc=false drops it`, async () => {
+      const input = await writeMetadata('jpeg', fixtures.photoJpeg, { icc });
+      expect((await readMetadata('jpeg', input)).icc).toEqual(icc);
+      const kept = await compressImage(input, options({ format }), wasmCodecs, LIMITS);
+      expect((await readMetadata(format, kept.bytes)).icc).toEqual(icc);
+      await wasmCodecs.decode(format, kept.bytes); // still a valid file
+      const dropped = await compressImage(input, options({ format, keep_icc: false }), wasmCodecs, LIMITS);
+      expect((await readMetadata(format, dropped.bytes)).icc).toBeUndefined();
+    });
+  }
+
+  it('travels from PNG and WebP inputs too, and through lossless and alpha WebP', async () => {
+    const png = await writeMetadata('png', fixtures.alphaPng, { icc });
+    for (const overrides of [{ format: 'webp', lossless: true }, { format: 'webp', quality: 80 }, { format: 'png' }]) {
+      const result = await compressImage(png, options(overrides), wasmCodecs, LIMITS);
+      expect((await readMetadata(result.output.format, result.bytes)).icc).toEqual(icc);
+      const decoded = await wasmCodecs.decode(result.output.format, result.bytes);
+      expect([decoded.width, decoded.height]).toEqual([32, 32]);
+    }
+  });
+});
