@@ -20,8 +20,12 @@ const inputs: Record<ImageFormat, () => Promise<Uint8Array>> = {
   avif: async () => fixtures.kimonoAvif,
 };
 
-/** SSIM floors for each output at the default quality (smart, balanced); the pipeline's own target is 0.98 on luma. */
-const MIN_SIMILARITY: Record<ImageFormat, number> = { jpeg: 0.95, webp: 0.95, avif: 0.95, png: 0.97 };
+/**
+ * RGB SSIM floors for each output at the default quality (smart, balanced). PNG is now a
+ * dithered palette, whose target is defined at half resolution (test/quality.test.ts checks
+ * it exactly); at full resolution the dither noise weighs more.
+ */
+const MIN_SIMILARITY: Record<ImageFormat, number> = { jpeg: 0.95, webp: 0.95, avif: 0.95, png: 0.9 };
 
 describe('every input format to every output format', () => {
   for (const inputFormat of Object.keys(inputs) as ImageFormat[]) {
