@@ -8,6 +8,7 @@ import { applyOrientation } from '../src/pipeline/orientation';
 import { perceptualScore } from '../src/pipeline/score';
 import { type Mode, QUALITY_RANGE, SMART_TARGETS, paletteScore } from '../src/pipeline/smart';
 import { compressOptionsSchema } from '../src/schemas/options';
+import { acceptedFormats } from '../src/http/answer';
 import { AUTH, api, fixtures, fromDataUri, similarity } from './helpers';
 
 const orientationFixtures = import.meta.glob('./fixtures/exif-orientation/*.jpg', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
@@ -184,5 +185,42 @@ describe('ICC profiles', () => {
       const decoded = await wasmCodecs.decode(result.output.format, result.bytes);
       expect([decoded.width, decoded.height]).toEqual([32, 32]);
     }
+  });
+});
+
+describe('format=auto negotiates with Accept', () => {
+  const post = (accept?: string, body = fixtures.photoJpeg) =>
+    api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg', ...(accept ? { Accept: accept } : {}) }, body });
+
+  it('reads which modern formats an Accept header admits', () => {
+    expect(acceptedFormats('image/avif,image/webp,image/apng,image/*,*/*;q=0.8')).toEqual(['avif', 'webp']);
+    expect(acceptedFormats('image/webp;q=0, image/avif')).toEqual(['avif']);
+    expect(acceptedFormats('*/*')).toEqual([]);
+    expect(acceptedFormats(undefined)).toEqual([]);
+  });
+
+  it('without image/avif or image/webp in Accept, the input format stays', async () => {
+    const response = await post('image/jpeg,*/*');
+    expect(response.headers.get('X-Format')).toBe('jpeg');
+    expect(response.headers.get('Vary')).toBe('Accept');
+  });
+
+  it('with them, the smallest of the candidates wins', async () => {
+    const response = await post('image/avif,image/webp,*/*');
+    const chosen = response.headers.get('X-Format')!;
+    const size = Number(response.headers.get('X-Compressed-Size'));
+    expect(response.headers.get('Vary')).toBe('Accept');
+    for (const format of ['jpeg', 'webp', 'avif']) {
+      const explicit = await compressImage(fixtures.photoJpeg, options({ format }), wasmCodecs, LIMITS);
+      expect(size, `${chosen} against ${format}`).toBeLessThanOrEqual(explicit.bytes.byteLength);
+    }
+    expect(['webp', 'avif']).toContain(chosen);
+  });
+
+  it('AVIF is not chosen when it would drop an ICC profile', async () => {
+    const icc = Uint8Array.from({ length: 4000 }, (_, i) => i & 255);
+    const input = await writeMetadata('jpeg', fixtures.photoJpeg, { icc });
+    const result = await compressImage(input, { ...options(), accept: ['avif'] }, wasmCodecs, LIMITS);
+    expect(result.output.format).toBe('jpeg');
   });
 });

@@ -14,6 +14,17 @@ export interface AnswerContext {
   ttlSeconds: number;
 }
 
+/** The modern formats an `Accept` header admits (q=0 excluded), for `format=auto`. */
+export function acceptedFormats(accept: string | undefined): ImageFormat[] {
+  const admitted = (accept ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .filter(([, ...params]) => !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p)))
+    .map(([type]) => type!.trim());
+  return (['avif', 'webp'] as const).filter((format) => admitted.includes(`image/${format}`));
+}
+
 /** Output name: the input's base name with the output format as extension (`a.jpg` → `a.jpeg`). */
 export function outputName(inputName: string, format: string): string {
   const base = inputName
@@ -71,7 +82,7 @@ export async function compressAnswer(
   ctx: AnswerContext,
   inputBytes: Uint8Array,
   inputName: string,
-  options: Pick<CompressOptions, 'response' | 'target_size'>,
+  options: Pick<CompressOptions, 'response' | 'target_size' | 'format'>,
   result: CompressResult,
 ): Promise<Response> {
   const name = outputName(inputName, result.output.format);
@@ -95,6 +106,7 @@ export async function compressAnswer(
     if (result.output.colors !== undefined) headers.set('X-Colors', String(result.output.colors));
     if (result.output.score !== undefined) headers.set('X-Score', `${METRIC}=${result.output.score.toFixed(4)}`);
     if (result.targetMet !== undefined) headers.set('X-Target-Met', String(result.targetMet));
+    if (options.format === 'auto') headers.set('Vary', 'Accept');
     return new Response(result.bytes, { status: 200, headers });
   }
 
@@ -125,7 +137,9 @@ export async function compressAnswer(
   body.output = await describeImage(result.output, name, result.bytes);
   body.savings_percent = savingsPercent(result.input.size, result.output.size);
   if (options.target_size !== undefined) body.target = { size: options.target_size, met: result.targetMet };
-  return Response.json(body, { status: 200 });
+  // The JSON form too depends on Accept: it picks JSON over the image, and, with
+  // format=auto, the output format.
+  return Response.json(body, { status: 200, headers: { Vary: 'Accept' } });
 }
 
 function bytesToBase64(bytes: Uint8Array): string {

@@ -43,7 +43,7 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
   try {
     const input = await loadInput(env, state);
     await job.progress(token, 20);
-    const result = await compressImage(input.bytes, state.options, wasmCodecs, { maxPixels: state.limits.maxPixels }, async (percent) => {
+    const result = await compressImage(input.bytes, { ...state.options, accept: state.accept }, wasmCodecs, { maxPixels: state.limits.maxPixels }, async (percent) => {
       await job.progress(token, 20 + percent * 0.7);
     });
     const name = outputName(input.name, result.output.format);

@@ -8,7 +8,7 @@
  *   processing (lease lapsed) → processing again, by the next claim
  */
 import type { ImageDescription } from '../http/answer';
-import type { CompressOptions } from '../schemas/options';
+import type { CompressOptions, ImageFormat } from '../schemas/options';
 
 export type JobStatus = 'queued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'canceled']);
@@ -50,6 +50,7 @@ export interface JobState {
   ttlSeconds: number;
   source: JobSource;
   options: CompressOptions;
+  accept?: ImageFormat[];
   /** The plan's limits when the job was made; the run applies these. */
   limits: { maxPixels: number; maxFileBytes: number };
   estimatedSeconds: number;
@@ -81,6 +82,7 @@ export interface NewJob {
   origin: string;
   source: JobSource;
   options: CompressOptions;
+  accept?: ImageFormat[];
   limits: { maxPixels: number; maxFileBytes: number };
   ttlSeconds: number;
   estimatedSeconds: number;

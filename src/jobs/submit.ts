@@ -2,7 +2,7 @@ import type { Account } from '../auth/keys';
 import { ApiError } from '../errors';
 import { estimateSeconds } from '../pipeline/cost';
 import { inspectImage } from '../pipeline/compress';
-import type { CompressOptions } from '../schemas/options';
+import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { accountStub, jobStub } from './access';
 import { monthOf } from '../accounts/usage';
 import type { JobMessage } from './messages';
@@ -18,6 +18,8 @@ export interface JobRequest {
   account: Account;
   origin: string;
   options: CompressOptions;
+  /** For `format=auto`: the modern formats the client accepts. */
+  accept?: ImageFormat[];
   input: JobInput;
   webhookUrl?: string;
   batchId?: string;
@@ -71,6 +73,7 @@ export async function submitJobs(env: Env, account: Account, requests: JobReques
         origin: request.origin,
         source,
         options: request.options,
+        accept: request.accept,
         limits: { maxPixels: account.plan.maxPixels, maxFileBytes: account.plan.maxFileBytes },
         ttlSeconds: account.plan.outputTtlSeconds,
         estimatedSeconds,

@@ -18,7 +18,10 @@ export interface ImageLimits {
 export type PipelineOptions = Pick<
   CompressOptions,
   'format' | 'quality' | 'mode' | 'target_size' | 'width' | 'height' | 'max_width' | 'max_height' | 'fit' | 'lossless' | 'strip_metadata' | 'keep_icc'
->;
+> & {
+  /** Modern formats the client accepts (from its Accept header): candidates for `format=auto`. */
+  accept?: ImageFormat[];
+};
 
 export interface ImageInfo extends Size {
   format: ImageFormat;
@@ -117,7 +120,7 @@ export async function compressImage(
   onProgress: ProgressListener = () => {},
 ): Promise<CompressResult> {
   const plan = await inspectImage(bytes, options, limits);
-  const { input, outputFormat } = plan;
+  const { input } = plan;
   const damage = findStructuralDamage(input.format, bytes);
   if (damage) throw new ApiError('invalid_image', `The ${input.format} image is corrupt: ${damage}`);
   const metadata = await carriedMetadata(input.format, bytes, options);
@@ -130,13 +133,11 @@ export async function compressImage(
     await onProgress(55);
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
-  // happens to be stored under it, usually black.
-  if (outputFormat === 'jpeg' && hasAlpha(image)) image = compositeOnWhite(image);
-
-  const encoded = await encodeToTarget(codecs, outputFormat, image, options);
-  encoded.bytes = await writeMetadata(outputFormat, encoded.bytes, metadata);
+  // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
+  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata), image, options);
+  encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
-    format: outputFormat,
+    format: chosenFormat,
     size: encoded.bytes.byteLength,
     width: image.width,
     height: image.height,
@@ -145,11 +146,38 @@ export async function compressImage(
     score: encoded.score,
   };
 
-  const sameShape = outputFormat === input.format && image.width === input.width && image.height === input.height;
+  const sameShape = chosenFormat === input.format && image.width === input.width && image.height === input.height;
   if (sameShape && output.size >= input.size) {
     return { bytes, input, output: { ...input }, compressed: false, targetMet: targetMet(options, input.size) };
   }
   return { bytes: encoded.bytes, input, output, compressed: true, targetMet: targetMet(options, output.size) };
+}
+
+/**
+ * `format=auto` keeps the input's format, unless the client accepts AVIF or WebP: then those
+ * compete with it, each at its own calibrated target for the mode, and the smallest wins
+ * (as image CDNs negotiate). AVIF stays out when it would lose an ICC profile (colours would
+ * shift) or when the image is over AVIF's memory limit.
+ */
+function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata): ImageFormat[] {
+  if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
+  const pixels = Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
+  const modern = options.accept.filter(
+    (format) => (format === 'webp' || format === 'avif') && !(format === 'avif' && metadata.icc) && pixels <= maxPixelsWithinBudget(format),
+  );
+  return [plan.outputFormat, ...modern.filter((format) => format !== plan.outputFormat)];
+}
+
+async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {
+  let best: { format: ImageFormat; encoded: Encoded } | undefined;
+  for (const format of formats) {
+    // JPEG has no alpha; the other candidates keep it, so they get the pixels unflattened.
+    const flatten = format === 'jpeg' && hasAlpha(image);
+    const pixels = flatten ? compositeOnWhite(formats.length === 1 ? image : { ...image, data: image.data.slice() }) : image;
+    const encoded = await encodeToTarget(codecs, format, pixels, options);
+    if (!best || encoded.bytes.byteLength < best.encoded.bytes.byteLength) best = { format, encoded };
+  }
+  return best!;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { wasmCodecs } from '../codecs/wasm';
-import { compressAnswer } from '../http/answer';
+import { acceptedFormats, compressAnswer } from '../http/answer';
 import { fileTooLarge } from '../http/body';
 import { fetchImage } from '../http/fetch-image';
 import { parseWebhookUrl } from '../http/public-url';
@@ -44,7 +44,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
   let result: CompressResult;
   try {
-    result = await compressImage(bytes, options, wasmCodecs, { maxPixels: plan.maxPixels });
+    result = await compressImage(bytes, { ...options, accept: acceptedFormats(c.req.header('accept')) }, wasmCodecs, { maxPixels: plan.maxPixels });
   } catch (error) {
     c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
     throw error;
@@ -74,7 +74,7 @@ async function startJob(c: Context<AppEnv>, options: CompressOptions, input: Job
   const webhookUrl = options.webhook_url && parseWebhookUrl(options.webhook_url, c.env.ENVIRONMENT === 'development').toString();
   const account = c.get('account');
   const { jobs, messages } = await submitJobs(c.env, account, [
-    { account, origin: new URL(c.req.url).origin, options, input, webhookUrl, checkHeader: true },
+    { account, origin: new URL(c.req.url).origin, options, accept: acceptedFormats(c.req.header('accept')), input, webhookUrl, checkHeader: true },
   ]);
   await c.env.JOB_QUEUE.send(messages[0]!);
   return acceptedAnswer(jobs[0]!);
