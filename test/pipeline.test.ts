@@ -20,11 +20,7 @@ const inputs: Record<ImageFormat, () => Promise<Uint8Array>> = {
   avif: async () => fixtures.kimonoAvif,
 };
 
-/**
- * RGB SSIM floors for each output at the default quality (smart, balanced). PNG is now a
- * dithered palette, whose target is defined at half resolution (test/quality.test.ts checks
- * it exactly); at full resolution the dither noise weighs more.
- */
+/** RGB SSIM floors for each output at the default quality (smart, balanced; PNG is a dithered palette). */
 const MIN_SIMILARITY: Record<ImageFormat, number> = { jpeg: 0.95, webp: 0.95, avif: 0.95, png: 0.9 };
 
 describe('every input format to every output format', () => {
