@@ -210,10 +210,9 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
   const lossless = options.lossless || (format === 'png' && options.quality === 100);
   if (lossless) return { bytes: await codecs.encode(format, image, { quality: 100, lossless: true }) };
   if (format === 'png') {
-    const target = SMART_TARGETS.png[options.mode];
     if (options.target_size !== undefined) return largestPaletteUnder(codecs, image, options.target_size);
     if (options.quality !== 'smart') return palettePng(codecs, image, colorsForQuality(options.quality));
-    return smartPng(codecs, image, target);
+    return smartPng(codecs, image, options.mode);
   }
   const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
   if (options.quality !== 'smart') return encodeAt(options.quality);

@@ -82,13 +82,14 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
 
 /**
  * PNG: an image that already fits a palette is kept exact; otherwise the fewest colours
- * whose dithered result still meets the target, and lossless when even 256 do not.
+ * whose dithered result still meets the target. When even 256 colours miss it, `quality`
+ * mode stays lossless and the other modes keep 256 colours: a palette is what lossy PNG is.
  */
-export async function smartPng(codecs: Codecs, image: RawImage, target: number): Promise<Encoded> {
+export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
+  const target = SMART_TARGETS.png[mode];
   if (fitsPalette(image)) return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
-  // Dithering is applied pixel by pixel in JavaScript, so PNG scores on smaller tiles; the
-  // palette is the whole image's, as the final result will use.
-  const sample = scoringSample(image, 256);
+  // The palette is the whole image's, as the final result will use.
+  const sample = scoringSample(image);
   const palettes = new Map<number, Palette>();
   const paletteFor = (colors: number) => palettes.get(colors) ?? palettes.set(colors, buildPalette(image, colors)).get(colors)!;
   const scores = new Map<number, number>();
@@ -96,7 +97,11 @@ export async function smartPng(codecs: Codecs, image: RawImage, target: number):
     if (!scores.has(colors)) scores.set(colors, perceptualScore(sample, applyPalette(sample, paletteFor(colors))));
     return scores.get(colors)!;
   };
-  if (scoreAt(PALETTE_STEPS[0]!) < target) return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
+  if (scoreAt(PALETTE_STEPS[0]!) < target) {
+    if (mode === 'quality') return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
+    const colors = PALETTE_STEPS[0]!;
+    return { bytes: await codecs.encode('png', applyPalette(image, paletteFor(colors)), { quality: 100, lossless: true }), colors, score: scoreAt(colors) };
+  }
   let low = 0; // index known to meet the target
   let high = PALETTE_STEPS.length - 1;
   while (low < high) {
