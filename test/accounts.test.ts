@@ -4,20 +4,11 @@ import { keyMetadata, keyRecordName } from '../src/auth/key-format';
 import { monthOf } from '../src/accounts/usage';
 import { accountStub } from '../src/jobs/access';
 import { KvShardedRateLimiter, type RateLimitDecision } from '../src/limits/rate-limiter';
-import { api, createKey, expectError, fixtures } from './helpers';
+import { api, createKey, expectError, fixtures, waitFor } from './helpers';
 
 
 const usage = async (auth: Record<string, string>) => (await (await api('/v1/usage', { headers: auth })).json()) as Record<string, any>;
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('API keys', () => {
   it('a created key works with either header, and its plan applies', async () => {

@@ -1,9 +1,9 @@
 import { env, exports } from 'cloudflare:workers';
 import { type KeyRecord, keyMetadata, keyRecordName, newKeyRecord } from '../src/auth/key-format';
 import type { PlanName } from '../src/auth/plans';
-import CRC32 from 'crc-32';
 import { ssim } from 'ssim.js';
 import type { RawImage } from '../src/codecs/types';
+import { pngChunk } from '../src/pipeline/metadata';
 import cityPng from './fixtures/photos/city-400.png?inline';
 import photoJpeg from './fixtures/photos/firstgeneration-480.jpg?inline';
 import goldfishPng from './fixtures/photos/goldfish-400.png?inline';
@@ -82,20 +82,11 @@ export async function expectError(response: Response, status: number, code: stri
 
 /** A well-formed PNG that claims width × height but carries no pixel data: only a header check can answer it. */
 export function pngClaiming(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = new Uint8Array(12 + data.length);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, data.length);
-    out.set(new TextEncoder().encode(type), 4);
-    out.set(data, 8);
-    view.setUint32(8 + data.length, CRC32.buf(out.subarray(4, 8 + data.length)) >>> 0);
-    return out;
-  };
   const ihdr = new Uint8Array(13);
   new DataView(ihdr.buffer).setUint32(0, width);
   new DataView(ihdr.buffer).setUint32(4, height);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array(0)), chunk('IEND', new Uint8Array(0))];
+  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', new Uint8Array(0)), pngChunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
   return out;
@@ -106,4 +97,15 @@ export async function createKey(plan: PlanName): Promise<{ key: string; record: 
   const { key, record } = await newKeyRecord('test', plan, `test ${plan}`);
   await env.API_KEYS.put(keyRecordName(record.hash), JSON.stringify(record), { metadata: keyMetadata(record) });
   return { key, record, auth: { Authorization: `Bearer ${key}` } };
+}
+
+/** Polls until `done` holds (jobs and queues run on their own in the test runtime). */
+export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -8,7 +8,7 @@ import { jobStub } from '../src/jobs/access';
 import { stagedInputKey, submitJobs } from '../src/jobs/submit';
 import { webhookSignature } from '../src/jobs/webhooks';
 import { compressOptionsSchema } from '../src/schemas/options';
-import { AUTH, api, createKey, expectError, fixtures } from './helpers';
+import { AUTH, api, createKey, expectError, fixtures, waitFor } from './helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -16,15 +16,6 @@ type Job = Record<string, any>;
 
 const getJob = async (id: string): Promise<Job> => (await api(`/v1/jobs/${id}`, { headers: AUTH })).json();
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const settled = (job: Job) => ['succeeded', 'failed', 'canceled'].includes(job.status);
 

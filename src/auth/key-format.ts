@@ -25,6 +25,7 @@ export const newWebhookSecret = () => `whsec_${randomToken()}`;
 /** What identifies a key in listings and `revoke`: its kind and first characters, never the whole key. */
 export const keyPrefix = (key: string) => key.slice(0, 16);
 
+/** Self-contained (no runtime imports): the key CLI runs this file directly under Node. */
 export async function hashKey(key: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');

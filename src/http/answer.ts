@@ -3,6 +3,7 @@ import { METRIC } from '../pipeline/score';
 import { MIME_TYPES } from '../pipeline/detect';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { contentDisposition, storeOutput } from '../storage/files';
+import { toHex } from '../hex';
 
 export interface AnswerContext {
   requestId: string;
@@ -68,7 +69,7 @@ export async function describeImage(info: CompressResult['output'], name: string
 
 async function sha1(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-1', bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(digest);
 }
 
 const savingsPercent = (input: number, output: number) => Math.round(((input - output) / input) * 10000) / 100;

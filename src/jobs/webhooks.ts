@@ -1,10 +1,11 @@
+import { toHex } from '../hex';
 const encoder = new TextEncoder();
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, the contract's signature header. */
 export async function webhookSignature(secret: string, body: string, timestamp: number): Promise<string> {
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(`${timestamp}.${body}`));
-  return `t=${timestamp},v1=${Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `t=${timestamp},v1=${toHex(mac)}`;
 }
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;

@@ -109,7 +109,7 @@ async function readPng(bytes: Uint8Array): Promise<CarriedMetadata> {
   return result;
 }
 
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const chunk = new Uint8Array(12 + data.length);
   const view = new DataView(chunk.buffer);
   view.setUint32(0, data.length);

@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import { toHex } from '../hex';
 
 /**
  * Links to stored files are signed by the Worker itself: HMAC-SHA256 over the path and the
@@ -18,7 +19,7 @@ const signedText = (path: string, expires: number) => `${path}\n${expires}`;
 export async function signPath(secret: string | undefined, path: string, expiresAt: Date): Promise<string> {
   const expires = Math.floor(expiresAt.getTime() / 1000);
   const signature = await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(signedText(path, expires)));
-  return `${path}?expires=${expires}&signature=${toHex(new Uint8Array(signature))}`;
+  return `${path}?expires=${expires}&signature=${toHex(signature)}`;
 }
 
 /**
@@ -36,10 +37,6 @@ export async function verifySignedPath(secret: string | undefined, url: URL, now
     (await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, encoder.encode(signedText(url.pathname, Number(expiresText)))));
   if (!valid) throw new ApiError('forbidden', 'The link signature does not verify');
   if (Number(expiresText) * 1000 <= now) throw new ApiError('gone', 'The link has expired');
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
