@@ -15,7 +15,7 @@ import xs1n0g01 from './fixtures/pngsuite/xs1n0g01.png?inline';
 import xs2n0g01 from './fixtures/pngsuite/xs2n0g01.png?inline';
 import xs4n0g01 from './fixtures/pngsuite/xs4n0g01.png?inline';
 import xs7n0g01 from './fixtures/pngsuite/xs7n0g01.png?inline';
-import { fromDataUri, pngClaiming } from './helpers';
+import { createKey, fromDataUri, pngClaiming, waitFor } from './helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -229,5 +229,21 @@ describe('url sources', () => {
   it('a network failure is fetch_failed', async () => {
     vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('Network connection lost'));
     await expectError(await fromUrl('https://example.com/a.jpg'), 422, 'fetch_failed');
+  });
+});
+
+describe('internal faults', () => {
+  it('a codec crash is a 500 compression_failed, safe to retry, and not counted as usage', async () => {
+    const { wasmCodecs } = await import('../src/codecs/wasm');
+    const key = await createKey('pro');
+    vi.spyOn(wasmCodecs, 'encode').mockRejectedValue(new WebAssembly.RuntimeError('unreachable'));
+    const body = await expectError(await compress(fixtures.photoJpeg, {}, key.auth), 500, 'compression_failed');
+    expect(body.error.message).toMatch(/safe to retry/);
+    vi.restoreAllMocks();
+    const usage = await waitFor(
+      async () => (await (await api('/v1/usage', { headers: key.auth })).json()) as { usage: { compressions: number } },
+      (u) => u.usage.compressions === 0,
+    );
+    expect(usage.usage.compressions).toBe(0);
   });
 });

@@ -17,5 +17,3 @@ export async function ownedJob(env: Env, jobId: string, accountId: string): Prom
   if (job.removed) throw new ApiError('gone', `Job ${jobId} ${job.removed === 'expired' ? 'has expired' : 'was deleted'}; its files are gone`);
   return job;
 }
-
-export const isJobId = (id: string) => ID_PATTERN.test(id);

@@ -66,6 +66,3 @@ export const compressOptionsSchema = z
 
 export type CompressOptionsInput = z.input<typeof compressOptionsSchema>;
 export type CompressOptions = z.output<typeof compressOptionsSchema>;
-
-/** Option names, for telling options apart from source fields (file, url, data). */
-export const OPTION_NAMES = Object.keys(compressOptionsSchema.shape) as (keyof CompressOptions)[];
