@@ -72,7 +72,8 @@ async function sha1(bytes: Uint8Array): Promise<string> {
   return toHex(digest);
 }
 
-const savingsPercent = (input: number, output: number) => Math.round(((input - output) / input) * 10000) / 100;
+/** Rounded to hundredths; negative when a format change made the file larger. */
+export const savingsPercent = (input: number, output: number) => Math.round(((input - output) / input) * 10000) / 100;
 
 export function responseKind(options: Pick<CompressOptions, 'response'>, accept: string | undefined): 'binary' | 'json' | 'base64' {
   return options.response ?? (accept?.toLowerCase().includes('application/json') ? 'json' : 'binary');

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { WebhookMessage } from './messages';
-import type { JobStatus, WebhookAttempt, WebhookDelivery } from './state';
+import { type JobStatus, type WebhookAttempt, type WebhookDelivery, recordDelivery } from './state';
 
 export interface BatchState {
   id: string;
@@ -56,10 +56,7 @@ export class BatchObject extends DurableObject<Env> {
   async recordDelivery(deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): Promise<void> {
     const batch = this.batch;
     if (!batch) return;
-    await this.save({
-      ...batch,
-      deliveries: batch.deliveries.map((d) => (d.id === deliveryId ? { ...d, state: outcome, attempts: [...d.attempts, attempt] } : d)),
-    });
+    await this.save(recordDelivery(batch, deliveryId, attempt, outcome));
   }
 
   async alarm(): Promise<void> {

@@ -4,7 +4,7 @@ import { describeImage, outputName } from '../http/answer';
 import { fetchImage } from '../http/fetch-image';
 import { compressImage } from '../pipeline/compress';
 import { MIME_TYPES } from '../pipeline/detect';
-import { contentDisposition, outputKey } from '../storage/files';
+import { putOutput } from '../storage/files';
 import { jobStub } from './access';
 import type { JobMessage } from './messages';
 import type { JobState } from './state';
@@ -47,11 +47,7 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
       await job.progress(token, 20 + percent * 0.7);
     });
     const name = outputName(input.name, result.output.format);
-    const key = outputKey(state.id, name);
-    await env.FILES.put(key, result.bytes, {
-      httpMetadata: { contentType: MIME_TYPES[result.output.format], contentDisposition: contentDisposition(name) },
-      customMetadata: { account: state.accountId },
-    });
+    const key = await putOutput(env.FILES, { jobId: state.id, accountId: state.accountId, name, mime: MIME_TYPES[result.output.format], bytes: result.bytes });
     const done = await job.succeed(token, {
       input: await describeImage(result.input, input.name || `image.${result.input.format}`, input.bytes),
       output: await describeImage(result.output, name, result.bytes),

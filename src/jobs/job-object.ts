@@ -119,8 +119,8 @@ export class JobObject extends DurableObject<Env> {
     await this.save(result.state);
     if (TERMINAL.has(result.state.status) && !TERMINAL.has(before.status)) {
       // The input was only needed to compress; a canceled job also loses any output.
-      await this.env.FILES.delete(inputKeys(result.state));
       if (result.state.status === 'canceled') await this.deleteFiles(result.state);
+      else await this.env.FILES.delete(inputKeys(result.state));
     }
     await this.afterTransition();
     return { ok: true, state: this.job! };

@@ -178,7 +178,8 @@ function withEvent(state: JobState, event: WebhookDelivery['event']): JobState {
   return { ...state, deliveries: [...state.deliveries, { id: `${state.id}.${event}`, event, state: 'pending', enqueued: false, attempts: [] }] };
 }
 
-export function recordDelivery(state: JobState, deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): JobState {
+/** Records one delivery attempt; jobs and batches both owe deliveries. */
+export function recordDelivery<T extends { deliveries: WebhookDelivery[] }>(state: T, deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): T {
   return {
     ...state,
     deliveries: state.deliveries.map((d) => (d.id === deliveryId ? { ...d, state: outcome, attempts: [...d.attempts, attempt] } : d)),

@@ -1,3 +1,4 @@
+import { savingsPercent } from '../http/answer';
 import { signedFileUrl } from '../storage/files';
 import type { BatchState } from './batch-object';
 import type { JobState } from './state';
@@ -22,7 +23,7 @@ export async function jobView(job: JobState, signingSecret: string | undefined):
     compressed: job.compressed,
     input: job.input,
     output: job.output,
-    savings_percent: job.input && job.output ? Math.round(((job.input.size - job.output.size) / job.input.size) * 10000) / 100 : undefined,
+    savings_percent: job.input && job.output ? savingsPercent(job.input.size, job.output.size) : undefined,
     url: downloadable ? await signedFileUrl(signingSecret, job.origin, job.id, job.output!.name, new Date(job.expiresAt)) : undefined,
     expires_at: iso(job.expiresAt),
     error: job.error,

@@ -14,8 +14,8 @@ export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: 
 }
 
 async function deliver(message: Message<WebhookMessage>, env: Env): Promise<void> {
-  const { kind, id, deliveryId } = message.body ?? {};
-  const target = kind === 'batch' ? await loadBatch(env, id) : kind === 'job' ? await loadJob(env, id) : undefined;
+  const { deliveryId } = message.body ?? {};
+  const target = await loadTarget(env, message.body);
   const delivery = target?.deliveries.find((d) => d.id === deliveryId);
   if (!target || !delivery || delivery.state !== 'pending' || !target.webhookUrl || !target.webhookSecret) {
     message.ack();
@@ -32,8 +32,8 @@ async function deliver(message: Message<WebhookMessage>, env: Env): Promise<void
 /** Should the queue itself give up (a consumer crash loop), the delivery is recorded as failed. */
 export async function consumeDeadWebhooks(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
   for (const message of batch.messages) {
-    const { kind, id, deliveryId } = message.body ?? {};
-    const target = kind === 'batch' ? await loadBatch(env, id) : kind === 'job' ? await loadJob(env, id) : undefined;
+    const { deliveryId } = message.body ?? {};
+    const target = await loadTarget(env, message.body);
     if (target?.deliveries.some((d) => d.id === deliveryId && d.state === 'pending')) {
       await target.record(deliveryId, { at: new Date().toISOString(), error: 'gave up: the delivery queue exhausted its retries' }, 'failed');
     }
@@ -47,6 +47,12 @@ interface Target {
   deliveries: WebhookDelivery[];
   body(): Promise<Record<string, unknown>>;
   record(deliveryId: string, attempt: { at: string; status?: number; error?: string }, state: WebhookDelivery['state']): Promise<unknown>;
+}
+
+function loadTarget(env: Env, body: WebhookMessage | undefined): Promise<Target | undefined> {
+  if (body?.kind === 'batch') return loadBatch(env, body.id);
+  if (body?.kind === 'job') return loadJob(env, body.id);
+  return Promise.resolve(undefined);
 }
 
 async function loadJob(env: Env, id: string): Promise<Target | undefined> {

@@ -1,13 +1,14 @@
 import type { ImageFormat } from '../schemas/options';
 
 /**
- * Compression time per megapixel by output format, from `npm run bench:memory` timings
- * (one request at a time in wrangler dev on the benchmark machine, README "Memory"):
- * 12 MP took JPEG 1.26 s, WebP 1.0 s, PNG 7.6 s, AVIF 5.0 s.
+ * Compression time per megapixel by output format, `quality=smart`: the worst of the
+ * corpus runs of `npm run bench:quality` (README "Against sharp", 3.3 MP inputs): JPEG
+ * 1.13, WebP 1.0, PNG 2.95 s/MP. AVIF was not in that run: its figure is the fixed-quality
+ * 0.42 s/MP of `npm run bench:memory` times the ~3× a smart search costs the others, an estimate.
  */
-export const SECONDS_PER_MEGAPIXEL: Record<ImageFormat, number> = { jpeg: 0.11, webp: 0.09, png: 0.64, avif: 0.42 };
+export const SECONDS_PER_MEGAPIXEL: Record<ImageFormat, number> = { jpeg: 1.1, webp: 1.0, png: 3.0, avif: 1.3 };
 
-/** Queue pick-up and storage round trips, measured as the floor of a tiny async job locally. */
+/** A queue consumer waits up to its `max_batch_timeout` (1 s, wrangler.toml) before it runs. */
 const QUEUE_OVERHEAD_SECONDS = 1;
 /** For a URL not fetched yet, nothing is known of the image: assume a 4 MP photo. */
 const UNKNOWN_PIXELS = 4e6;

@@ -98,7 +98,7 @@ function writeJpeg(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Uint8Arra
 
 // PNG: iCCP = name, 0, compression method 0, zlib data; eXIf = TIFF.
 async function readPng(bytes: Uint8Array): Promise<CarriedMetadata> {
-  const structure = readPngChunks(bytes);
+  const structure = readPngChunks(bytes, { verifyCrc: false }); // findStructuralDamage checked them
   if ('corrupt' in structure) return {};
   const result: CarriedMetadata = {};
   for (const chunk of structure.chunks) {

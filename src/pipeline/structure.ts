@@ -65,9 +65,10 @@ const PNG_CRITICAL = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND']);
 
 /**
  * Walks a PNG's chunks: not truncated, ends with IEND, and every critical chunk's CRC
- * matches (as libpng insists). Returns the chunk list, or a reason it is corrupt.
+ * matches (as libpng insists). Returns the chunk list, or a reason it is corrupt. Readers
+ * of a file already checked skip the CRCs (`verifyCrc: false`): for PNG that is the whole file.
  */
-export function readPngChunks(bytes: Uint8Array): { chunks: PngChunk[] } | { corrupt: string } {
+export function readPngChunks(bytes: Uint8Array, { verifyCrc = true } = {}): { chunks: PngChunk[] } | { corrupt: string } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunks: PngChunk[] = [];
   let position = PNG_SIGNATURE_LENGTH;
@@ -76,7 +77,7 @@ export function readPngChunks(bytes: Uint8Array): { chunks: PngChunk[] } | { cor
     const type = String.fromCharCode(...bytes.subarray(position + 4, position + 8));
     const end = position + 12 + length;
     if (end > bytes.length) return { corrupt: `the ${type} chunk is truncated` };
-    if (PNG_CRITICAL.has(type)) {
+    if (verifyCrc && PNG_CRITICAL.has(type)) {
       const expected = view.getUint32(position + 8 + length);
       const actual = CRC32.buf(bytes.subarray(position + 4, position + 8 + length)) >>> 0;
       if (actual !== expected) return { corrupt: `the ${type} chunk's checksum does not match` };

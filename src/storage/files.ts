@@ -24,12 +24,26 @@ interface StoreInput {
   ttlSeconds: number;
 }
 
+/**
+ * Writes an output under its job's own key (so writing it again replaces it), served as a
+ * download by its name. `expiresAt`, when known at writing time, lets the file route refuse
+ * it after expiry even before it is deleted; a job's outputs are deleted by the job's alarm.
+ */
+export async function putOutput(
+  bucket: R2Bucket,
+  output: { jobId: string; accountId: string; name: string; mime: string; bytes: Uint8Array; expiresAt?: Date },
+): Promise<string> {
+  const key = outputKey(output.jobId, output.name);
+  await bucket.put(key, output.bytes, {
+    httpMetadata: { contentType: output.mime, contentDisposition: contentDisposition(output.name) },
+    customMetadata: { account: output.accountId, ...(output.expiresAt ? { expires_at: output.expiresAt.toISOString() } : {}) },
+  });
+  return key;
+}
+
 export async function storeOutput(input: StoreInput): Promise<StoredFile> {
   const expiresAt = new Date(Date.now() + input.ttlSeconds * 1000);
-  await input.bucket.put(outputKey(input.jobId, input.name), input.bytes, {
-    httpMetadata: { contentType: input.mime, contentDisposition: contentDisposition(input.name) },
-    customMetadata: { account: input.accountId, expires_at: expiresAt.toISOString() },
-  });
+  await putOutput(input.bucket, { ...input, expiresAt });
   return { url: await signedFileUrl(input.secret, input.origin, input.jobId, input.name, expiresAt), expiresAt };
 }
 
