@@ -234,9 +234,9 @@ describe('url sources', () => {
 
 describe('internal faults', () => {
   it('a codec crash is a 500 compression_failed, safe to retry, and not counted as usage', async () => {
-    const { wasmCodecs } = await import('../src/codecs/wasm');
+    const { codecSource, wasmCodecs } = await import('../src/codecs/wasm');
     const key = await createKey('pro');
-    vi.spyOn(wasmCodecs, 'encode').mockRejectedValue(new WebAssembly.RuntimeError('unreachable'));
+    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')) });
     const body = await expectError(await compress(fixtures.photoJpeg, {}, key.auth), 500, 'compression_failed');
     expect(body.error.message).toMatch(/safe to retry/);
     vi.restoreAllMocks();

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runDurableO
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEV_API_KEY, DEV_WEBHOOK_SECRET, authenticate } from '../src/auth/keys';
-import { wasmCodecs } from '../src/codecs/wasm';
+import { codecSource, wasmCodecs } from '../src/codecs/wasm';
 import worker from '../src/index';
 import { jobStub } from '../src/jobs/access';
 import { stagedInputKey, submitJobs } from '../src/jobs/submit';
@@ -179,7 +179,7 @@ describe('at-least-once delivery', () => {
   });
 
   it('a poison message ends in the dead-letter queue and the job fails with compression_failed', async () => {
-    vi.spyOn(wasmCodecs, 'decode').mockRejectedValue(new WebAssembly.RuntimeError('unreachable'));
+    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, decode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')) });
     const response = await api('/v1/compress?async=true', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: fixtures.goldfishPng });
     const { id } = (await response.json()) as Job;
     const job = await waitFor(() => getJob(id), settled, 60_000);

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { wasmCodecs } from '../src/codecs/wasm';
+import { createWasmCodecs, wasmCodecs } from '../src/codecs/wasm';
 import type { RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
 import { type PipelineOptions, compressImage, pixelLimit } from '../src/pipeline/compress';
 import { maxPixelsWithinBudget } from '../src/pipeline/memory';
+import { MemoryGate } from '../src/limits/isolate-memory';
 import { detectFormat } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
+import { expandPalette } from '../src/pipeline/quantize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
 import { fixtures, pngClaiming, similarity } from './helpers';
 
@@ -179,5 +181,79 @@ describe('limits, checked from the header before decoding', () => {
 
   it('refuses an output larger than the limit', async () => {
     await expect(compressImage(fixtures.photoJpeg, options({ width: 5000, height: 5000, fit: 'fill' }), refusingCodecs, LIMITS)).rejects.toBeInstanceOf(ApiError);
+  });
+});
+
+describe('the isolate memory gate', () => {
+  it('runs work side by side within the budget, and queues what would overflow it, in order', async () => {
+    const gate = new MemoryGate(100);
+    const log: string[] = [];
+    const releases: Record<string, () => void> = {};
+    const job = (name: string, mib: number) =>
+      gate.run(mib, () => {
+        log.push(`start ${name}`);
+        return new Promise<void>((resolve) => (releases[name] = resolve));
+      });
+    const a = job('a', 60);
+    const b = job('b', 30);
+    const c = job('c', 50); // does not fit beside a and b
+    const d = job('d', 5); // would fit, but waits behind c: first come, first served
+    await Promise.resolve();
+    expect(log).toEqual(['start a', 'start b']);
+    expect(gate.reservedMiB).toBe(90);
+    releases.a!();
+    await a;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(log).toEqual(['start a', 'start b', 'start c', 'start d']);
+    releases.b!();
+    releases.c!();
+    releases.d!();
+    await Promise.all([b, c, d]);
+    expect(gate.reservedMiB).toBe(0);
+  });
+
+  it('releases its reservation when the work fails', async () => {
+    const gate = new MemoryGate(100);
+    await expect(gate.run(80, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(gate.reservedMiB).toBe(0);
+  });
+});
+
+describe('the memory-lean codec paths (forced on small images by zero thresholds)', () => {
+  const lean = createWasmCodecs({ jpegStrips: 0, pngStream: 0, leaveInHeap: 0 });
+  const whole = createWasmCodecs({ jpegStrips: Infinity, pngStream: Infinity, leaveInHeap: Infinity });
+
+  it('a decoded image left in the decoder heap equals the copied-out one, byte for byte', async () => {
+    expect(await lean.decode('jpeg', fixtures.photoJpeg)).toEqual(await whole.decode('jpeg', fixtures.photoJpeg));
+    expect(await lean.decode('png', fixtures.goldfishPng)).toEqual(await whole.decode('png', fixtures.goldfishPng));
+  });
+
+  it('JPEG in strips joins into one baseline JPEG with restart markers that looks like the whole-image encode', async () => {
+    const source = await whole.decode('jpeg', fixtures.photoJpeg);
+    const strips = await lean.encode('jpeg', source, { quality: 80, lossless: false });
+    const hasMarker = (bytes: Uint8Array, marker: number) => bytes.some((b, i) => b === 0xff && bytes[i + 1] === marker);
+    expect(hasMarker(strips, 0xc0)).toBe(true); // baseline
+    expect(hasMarker(strips, 0xdd)).toBe(true); // restart interval
+    const decoded = await whole.decode('jpeg', strips);
+    expect([decoded.width, decoded.height]).toEqual([source.width, source.height]);
+    const reference = await whole.decode('jpeg', await whole.encode('jpeg', source, { quality: 80, lossless: false }));
+    expect(similarity(source, decoded)).toBeGreaterThan(similarity(source, reference) - 0.005);
+  });
+
+  it('streamed PNGs are lossless: RGBA, RGB and palette', async () => {
+    const bytes = (image: RawImage) => ({ ...image, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) });
+    const art = bytes(await whole.decode('png', fixtures.goldfishPng));
+    const translucent = { ...art, data: art.data.map((v, i) => (i % 4 === 3 ? i % 251 : v)) };
+    const opaque = { ...art, data: art.data.map((v, i) => (i % 4 === 3 ? 255 : v)) };
+    for (const image of [translucent, opaque]) {
+      const png = await lean.encode('png', image, { quality: 100, lossless: true });
+      expect(png[25]).toBe(image === opaque ? 2 : 6); // colour type: RGB when nothing is transparent
+      expect(bytes(await whole.decode('png', png))).toEqual(image);
+    }
+    const palette = new Uint8Array([255, 0, 0, 255, 0, 0, 255, 128, 0, 0, 0, 0]);
+    const indexed = { indices: Uint8Array.from({ length: 40 * 30 }, (_, i) => i % 3), palette, width: 40, height: 30 };
+    const png = await lean.encodeIndexedPng(indexed);
+    expect(png[25]).toBe(3); // colour type: palette
+    expect(bytes(await whole.decode('png', png))).toEqual(expandPalette(indexed));
   });
 });

@@ -1,4 +1,5 @@
 import exifr from 'exifr';
+import { ssim } from 'ssim.js';
 import { describe, expect, it } from 'vitest';
 import { wasmCodecs } from '../src/codecs/wasm';
 import type { RawImage } from '../src/codecs/types';
@@ -55,6 +56,34 @@ describe('smart quality', () => {
     const binary = await api('/v1/compress?format=webp', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
     expect(binary.headers.get('X-Quality')).toBe(String(body.output.quality));
     expect(binary.headers.get('X-Score')).toMatch(/^ssim=0\.\d{4}$/);
+  });
+});
+
+describe('the perceptual score', () => {
+  /** ssim.js itself, as the pipeline called it before: the reference our memory-lean version must equal. */
+  const ssimJs = (a: RawImage, b: RawImage) => {
+    const onWhite = (image: RawImage) => {
+      const data = new Uint8ClampedArray(image.data.length);
+      for (let i = 0; i < data.length; i += 4) {
+        const alpha = image.data[i + 3]!;
+        for (let c = 0; c < 3; c++) data[i + c] = (image.data[i + c]! * alpha + 255 * (255 - alpha)) / 255;
+        data[i + 3] = 255;
+      }
+      return { data, width: image.width, height: image.height } as unknown as Parameters<typeof ssim>[0];
+    };
+    return ssim(onWhite(a), onWhite(b), { downsample: false, ssim: 'weber' }).mssim;
+  };
+
+  it('equals ssim.js (Weber, full resolution) on photos, artwork with alpha, and tiny images', async () => {
+    const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    const art = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    const pairs: [RawImage, RawImage][] = [];
+    for (const quality of [20, 60, 90]) pairs.push([photo, await wasmCodecs.decode('webp', await wasmCodecs.encode('webp', photo, { quality, lossless: false }))]);
+    pairs.push([art, await wasmCodecs.decode('avif', await wasmCodecs.encode('avif', art, { quality: 40, lossless: false }))]);
+    const tiny = { data: photo.data.slice(0, 16 * 16 * 4), width: 16, height: 16 };
+    pairs.push([tiny, { ...tiny, data: tiny.data.map((v, i) => (i % 4 === 3 ? v : 255 - v)) }]);
+    for (const [reference, candidate] of pairs) expect(perceptualScore(reference, candidate)).toBeCloseTo(ssimJs(reference, candidate), 12);
+    expect(perceptualScore(photo, photo)).toBe(1);
   });
 });
 
@@ -134,8 +163,8 @@ describe('EXIF orientation', () => {
   }
 
   it('the transforms are the eight of EXIF (checked on a 2×3 image)', () => {
-    const image: RawImage = { data: new Uint8Array(Uint32Array.from([1, 2, 3, 4, 5, 6]).buffer), width: 2, height: 3 };
-    const pixels = (n: number) => Array.from(new Uint32Array(applyOrientation(image, n).data.buffer));
+    const image = (): RawImage => ({ data: new Uint8Array(Uint32Array.from([1, 2, 3, 4, 5, 6]).buffer), width: 2, height: 3 });
+    const pixels = (n: number) => Array.from(new Uint32Array(applyOrientation(image(), n).data.buffer));
     // 1 2      orientation 6 (turn clockwise): 5 3 1 / 6 4 2
     // 3 4
     // 5 6

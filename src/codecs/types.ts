@@ -7,6 +7,14 @@ export interface RawImage {
   height: number;
 }
 
+/** One byte a pixel, indexing `palette` (RGBA entries, 4 bytes each, at most 256). */
+export interface IndexedImage {
+  indices: Uint8Array;
+  palette: Uint8Array;
+  width: number;
+  height: number;
+}
+
 export interface EncodeSettings {
   /** 1..100; ignored where `lossless` is set. */
   quality: number;
@@ -20,6 +28,8 @@ export interface EncodeSettings {
 export interface Codecs {
   decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage>;
   encode(format: ImageFormat, image: RawImage, settings: EncodeSettings): Promise<Uint8Array>;
+  /** A lossless PNG of a palette image (what lossy PNG is, once quantised). */
+  encodeIndexedPng(image: IndexedImage): Promise<Uint8Array>;
   /** Resamples to exactly width × height (aspect is the caller's business). */
   resize(image: RawImage, width: number, height: number): Promise<RawImage>;
 }

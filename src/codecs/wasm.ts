@@ -2,13 +2,15 @@
  * The jSquash codecs, loaded the way Workers load WebAssembly: each `.wasm` is imported as
  * a compiled WebAssembly.Module (compiled once per isolate), and instantiated here.
  *
- * Emscripten codecs (mozjpeg, libwebp, libavif) get a fresh instance for every operation:
- * an instance's linear memory only ever grows, so a long-lived one would hold the largest
- * image it ever saw for the life of the isolate; a per-operation one is garbage the moment
- * the operation ends, and concurrent requests never share one. Instantiating a compiled
- * module costs well under a millisecond.
+ * An instance's linear memory only ever grows, so a long-lived instance would hold the largest
+ * image it ever saw for the life of the isolate. So instances belong to a session, made by
+ * `createWasmCodecs()` for one compression and garbage when it ends: concurrent requests never
+ * share one, and within a compression the many small encodes and decodes of a quality search
+ * reuse one instance per codec (a fresh instance each would leave a heap behind per trial, and
+ * the runtime does not collect them within a request). Instantiating a compiled module costs
+ * well under a millisecond.
  *
- * PNG, oxipng and resize are wasm-bindgen builds whose glue keeps one instance per module.
+ * Oxipng and resize are wasm-bindgen builds whose glue keeps one instance per module.
  */
 import mozjpegDecoderFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import mozjpegDecoderWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
@@ -25,7 +27,6 @@ import avifDecoderWasm from '@jsquash/avif/codec/dec/avif_dec.wasm';
 import avifEncoderFactory from '@jsquash/avif/codec/enc/avif_enc.js';
 import avifEncoderWasm from '@jsquash/avif/codec/enc/avif_enc.wasm';
 import { defaultOptions as avifDefaults } from '@jsquash/avif/meta.js';
-import { initSync as initPng, decode as pngDecode } from '@jsquash/png/codec/pkg/squoosh_png.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
 import { initSync as initOxipng, optimise_raw as oxipngFromPixels } from '@jsquash/oxipng/codec/pkg/squoosh_oxipng.js';
@@ -35,7 +36,24 @@ import { initSync as initResize, resize as wasmResize } from '@jsquash/resize/li
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import resizeWasm from '@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm';
 import type { ImageFormat } from '../schemas/options';
-import { type Codecs, DecodeError, type EncodeSettings, type RawImage } from './types';
+import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type RawImage } from './types';
+import { joinJpegStrips } from './jpeg-join';
+import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
+
+/**
+ * Where the memory-lean paths take over, in pixels. Above `jpegStrips` JPEG is encoded in
+ * strips (baseline, not progressive), above `pngStream` PNG is deflated by the runtime
+ * (CompressionStream) instead of oxipng: the whole-image encoders would not fit an isolate's
+ * memory, and both outputs are a little larger. Above `leaveInHeap` a decoded image stays in
+ * its decoder's memory instead of being copied out (see `takePixels`).
+ */
+export interface MemoryThresholds {
+  jpegStrips: number;
+  pngStream: number;
+  leaveInHeap: number;
+}
+export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngStream: 3_000_000, leaveInHeap: 2_000_000 };
+const JPEG_STRIP_ROWS = 256;
 
 // Some glue constructs ImageData, which workerd does not provide.
 if (!('ImageData' in globalThis)) {
@@ -68,7 +86,6 @@ function instantiate<M>(factory: EmscriptenFactory<M>, wasm: WebAssembly.Module)
 let bindgenReady = false;
 function ensureBindgenCodecs(): void {
   if (bindgenReady) return;
-  initPng(pngWasm);
   initOxipng(oxipngWasm);
   initResize(resizeWasm);
   bindgenReady = true;
@@ -78,61 +95,179 @@ function ensureBindgenCodecs(): void {
 const AVIF_CHROMA_444 = 3;
 const AVIF_CHROMA_420 = 1;
 
-async function decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage> {
+/**
+ * Codecs for one compression. Emscripten instances are made on first use and reused; a decoder
+ * that hands out a large image in its own memory is retired (never called again) instead.
+ */
+export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLDS): Codecs {
+  const instances = new Map<unknown, Promise<unknown>>();
+  const reused = <M>(factory: EmscriptenFactory<M>, wasm: WebAssembly.Module): Promise<M> => {
+    if (!instances.has(factory)) instances.set(factory, instantiate(factory, wasm));
+    return instances.get(factory) as Promise<M>;
+  };
+
+  async function decodeUnchecked(format: ImageFormat, bytes: Uint8Array): Promise<RawImage | null> {
+    switch (format) {
+      case 'jpeg': {
+        const decoder = await reused(mozjpegDecoderFactory, mozjpegDecoderWasm);
+        const taken = takePixels(() => decoder.decode(bytes, false), thresholds.leaveInHeap);
+        if (taken?.retired) instances.delete(mozjpegDecoderFactory);
+        return taken?.image ?? null;
+      }
+      case 'webp':
+        return (await reused(webpDecoderFactory, webpDecoderWasm)).decode(bytes);
+      case 'avif':
+        return (await reused(avifDecoderFactory, avifDecoderWasm)).decode(bytes, 8);
+      case 'png':
+        return decodePngInFreshInstance(bytes);
+    }
+  }
+
+  async function decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage> {
+    try {
+      const image = await decodeUnchecked(format, bytes);
+      if (!image || !image.width || !image.height) throw new Error('decoder returned no image');
+      return { data: image.data, width: image.width, height: image.height };
+    } catch (error) {
+      // A decoder that failed half-way may have its heap in any state.
+      instances.clear();
+      throw new DecodeError(format, error);
+    }
+  }
+
+  async function encode(format: ImageFormat, image: RawImage, { quality, lossless }: EncodeSettings): Promise<Uint8Array> {
+    const { data, width, height } = image;
+    switch (format) {
+      case 'jpeg': {
+        const encoder = await reused(mozjpegEncoderFactory, mozjpegEncoderWasm);
+        if (width * height <= thresholds.jpegStrips) return new Uint8Array(encoder.encode(data, width, height, { ...mozjpegDefaults, quality }));
+        // The encoder copies its input twice and keeps two coefficient planes: ~16 bytes a
+        // pixel. In strips of 256 rows that is a few MB, whatever the image's height.
+        const options = { ...mozjpegDefaults, quality, progressive: false };
+        const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const strips: Uint8Array[] = [];
+        for (let y = 0; y < height; y += JPEG_STRIP_ROWS) {
+          const rows = Math.min(JPEG_STRIP_ROWS, height - y);
+          strips.push(new Uint8Array(encoder.encode(bytes.subarray(y * width * 4, (y + rows) * width * 4), width, rows, options)));
+        }
+        return joinJpegStrips(strips, height);
+      }
+      case 'webp': {
+        const encoder = await reused(webpEncoderFactory, webpEncoderWasm);
+        const options = lossless ? { ...webpDefaults, lossless: 1, quality: 100, exact: 0 } : { ...webpDefaults, quality };
+        const out = encoder.encode(data, width, height, options);
+        if (!out) throw new Error('WebP encoder failed');
+        return new Uint8Array(out);
+      }
+      case 'avif': {
+        const encoder = await reused(avifEncoderFactory, avifEncoderWasm);
+        const options = lossless
+          ? { ...avifDefaults, lossless: true, quality: 100, qualityAlpha: -1, subsample: AVIF_CHROMA_444 }
+          : { ...avifDefaults, quality, subsample: width % 2 || height % 2 ? AVIF_CHROMA_444 : AVIF_CHROMA_420 };
+        const out = encoder.encode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, options);
+        if (!out) throw new Error('AVIF encoder failed');
+        return new Uint8Array(out);
+      }
+      case 'png': {
+        if (width * height > thresholds.pngStream) return encodePngStreaming(data, width, height);
+        ensureBindgenCodecs();
+        // Straight from pixels to an optimised PNG: oxipng picks colour type, bit depth and
+        // filters itself, so there is no intermediate PNG to hold.
+        const pixels = data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
+        return oxipngFromPixels(pixels, width, height, 2, false, true);
+      }
+    }
+  }
+
+  /** Small palette images go through oxipng, which also picks bit depth and filters; large ones are streamed. */
+  async function encodeIndexedPng(image: IndexedImage): Promise<Uint8Array> {
+    if (image.width * image.height > thresholds.pngStream) return encodeIndexedPngStreaming(image);
+    const colours = new Uint32Array(image.palette.buffer, image.palette.byteOffset, image.palette.length / 4);
+    const rgba = new Uint32Array(image.indices.length);
+    for (let i = 0; i < rgba.length; i++) rgba[i] = colours[image.indices[i]!]!;
+    return encode('png', { data: new Uint8Array(rgba.buffer), width: image.width, height: image.height }, { quality: 100, lossless: true });
+  }
+
+  return { decode, encode, encodeIndexedPng, resize };
+}
+
+/** How the Worker gets codecs for a compression; an object, so tests can make it fail. */
+export const codecSource = { create: (): Codecs => createWasmCodecs() };
+
+/** A session for tests and tools that run codecs outside a compression; the Worker makes one per compression. */
+export const wasmCodecs: Codecs = createWasmCodecs();
+
+/**
+ * Runs an Embind decoder whose C++ ends with `ImageData(Uint8ClampedArray.new_(typed_memory_view(…)))`
+ * without the JS copy that line makes. A large image is then kept where the decoder left it, in
+ * its own memory (the copy would double it until the instance is collected), and the instance
+ * is retired: never called again, its memory no longer changes except for the allocator's
+ * bookkeeping as the C++ frees the buffer, so the bytes at both ends of the buffer, where that
+ * is written, are saved and put back. A small image is copied out and the instance stays usable.
+ */
+function takePixels(run: () => { width: number; height: number; data: Uint8ClampedArray } | null, leaveInHeapAbove: number): { image: RawImage; retired: boolean } | null {
+  const Real = globalThis.Uint8ClampedArray;
+  let view: Uint8Array | undefined;
+  let head: Uint8Array | undefined;
+  let tail: Uint8Array | undefined;
+  function InPlace(...args: unknown[]) {
+    const [source] = args;
+    if (!view && args.length === 1 && source instanceof Uint8Array && source.byteLength >= 1024) {
+      view = source;
+      head = source.slice(0, 256);
+      tail = source.slice(source.length - 256);
+      return new Real(0);
+    }
+    return Reflect.construct(Real, args, Real);
+  }
+  (globalThis as { Uint8ClampedArray: unknown }).Uint8ClampedArray = InPlace;
+  let image;
   try {
-    const image = await decodeUnchecked(format, bytes);
-    if (!image || !image.width || !image.height) throw new Error('decoder returned no image');
-    return { data: image.data, width: image.width, height: image.height };
-  } catch (error) {
-    throw new DecodeError(format, error);
+    image = run();
+  } finally {
+    globalThis.Uint8ClampedArray = Real;
   }
+  if (!image) return null;
+  const { width, height } = image;
+  if (!view) return { image, retired: false }; // the glue made its copy some other way: use it
+  const pixels = width * height > leaveInHeapAbove ? view : view.slice();
+  pixels.set(head!, 0);
+  pixels.set(tail!, pixels.length - 256);
+  return { image: { data: pixels, width, height }, retired: pixels === view };
 }
 
-async function decodeUnchecked(format: ImageFormat, bytes: Uint8Array): Promise<RawImage | null> {
-  switch (format) {
-    case 'jpeg':
-      return (await instantiate(mozjpegDecoderFactory, mozjpegDecoderWasm)).decode(bytes, false);
-    case 'webp':
-      return (await instantiate(webpDecoderFactory, webpDecoderWasm)).decode(bytes);
-    case 'avif':
-      return (await instantiate(avifDecoderFactory, avifDecoderWasm)).decode(bytes, 8);
-    case 'png':
-      ensureBindgenCodecs();
-      return pngDecode(bytes);
+/**
+ * squoosh_png's decoder in an instance of its own, like the Emscripten codecs (its glue keeps
+ * one instance per isolate, whose memory would hold the largest PNG ever decoded), and with
+ * the pixels left in that instance's memory instead of copied out.
+ */
+function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
+  const objects: unknown[] = [...new Array(128).fill(undefined), undefined, null, true, false];
+  const keep = (o: unknown) => objects.push(o) - 1;
+  let exports: Record<string, (...args: number[]) => number> & { memory: WebAssembly.Memory };
+  let image: RawImage | null = null;
+  const wbg: Record<string, (...args: number[]) => unknown> = {};
+  for (const { name } of WebAssembly.Module.imports(pngWasm as WebAssembly.Module)) {
+    if (name === '__wbindgen_memory') wbg[name] = () => keep(exports.memory);
+    else if (name.startsWith('__wbg_buffer_')) wbg[name] = (i) => keep((objects[i!] as { buffer: ArrayBuffer }).buffer);
+    else if (name.startsWith('__wbg_newwithbyteoffsetandlength_')) wbg[name] = (i, o, n) => keep(new Uint16Array(objects[i!] as ArrayBuffer, o! >>> 0, n! >>> 0));
+    else if (name === '__wbindgen_object_drop_ref') wbg[name] = () => {};
+    else if (name.startsWith('__wbg_newwithownedu8clampedarrayandsh_')) {
+      wbg[name] = (ptr, len, width, height) => {
+        image = { data: new Uint8ClampedArray(exports.memory.buffer, ptr! >>> 0, len! >>> 0), width: width! >>> 0, height: height! >>> 0 };
+        return keep(image);
+      };
+    } else if (name === '__wbindgen_throw') {
+      wbg[name] = (ptr, len) => {
+        throw new Error(new TextDecoder().decode(new Uint8Array(exports.memory.buffer, ptr, len)));
+      };
+    } else wbg[name] = () => { throw new Error(`squoosh_png import ${name} is not provided`); };
   }
-}
-
-async function encode(format: ImageFormat, image: RawImage, { quality, lossless }: EncodeSettings): Promise<Uint8Array> {
-  const { data, width, height } = image;
-  switch (format) {
-    case 'jpeg': {
-      const encoder = await instantiate(mozjpegEncoderFactory, mozjpegEncoderWasm);
-      return new Uint8Array(encoder.encode(data, width, height, { ...mozjpegDefaults, quality }));
-    }
-    case 'webp': {
-      const encoder = await instantiate(webpEncoderFactory, webpEncoderWasm);
-      const options = lossless ? { ...webpDefaults, lossless: 1, quality: 100, exact: 0 } : { ...webpDefaults, quality };
-      const out = encoder.encode(data, width, height, options);
-      if (!out) throw new Error('WebP encoder failed');
-      return new Uint8Array(out);
-    }
-    case 'avif': {
-      const encoder = await instantiate(avifEncoderFactory, avifEncoderWasm);
-      const options = lossless
-        ? { ...avifDefaults, lossless: true, quality: 100, qualityAlpha: -1, subsample: AVIF_CHROMA_444 }
-        : { ...avifDefaults, quality, subsample: width % 2 || height % 2 ? AVIF_CHROMA_444 : AVIF_CHROMA_420 };
-      const out = encoder.encode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, options);
-      if (!out) throw new Error('AVIF encoder failed');
-      return new Uint8Array(out);
-    }
-    case 'png': {
-      ensureBindgenCodecs();
-      // Straight from pixels to an optimised PNG: oxipng picks colour type, bit depth and
-      // filters itself, so there is no intermediate PNG to hold.
-      const pixels = data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
-      return oxipngFromPixels(pixels, width, height, 2, false, true);
-    }
-  }
+  exports = new WebAssembly.Instance(pngWasm as WebAssembly.Module, { wbg }).exports as typeof exports;
+  const ptr = exports.__wbindgen_malloc!(bytes.length, 1) >>> 0;
+  new Uint8Array(exports.memory.buffer).set(bytes, ptr);
+  exports.decode!(ptr, bytes.length);
+  return image;
 }
 
 const LANCZOS3 = 3;
@@ -144,4 +279,3 @@ async function resize(image: RawImage, width: number, height: number): Promise<R
   return { data, width, height };
 }
 
-export const wasmCodecs: Codecs = { decode, encode, resize };

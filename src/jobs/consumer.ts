@@ -1,8 +1,7 @@
-import { wasmCodecs } from '../codecs/wasm';
+import { compressWithinMemory } from '../limits/isolate-memory';
 import { ApiError } from '../errors';
 import { describeImage, outputName } from '../http/answer';
 import { fetchImage } from '../http/fetch-image';
-import { compressImage } from '../pipeline/compress';
 import { MIME_TYPES } from '../pipeline/detect';
 import { putOutput } from '../storage/files';
 import { jobStub } from './access';
@@ -43,7 +42,7 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
   try {
     const input = await loadInput(env, state);
     await job.progress(token, 20);
-    const result = await compressImage(input.bytes, { ...state.options, accept: state.accept }, wasmCodecs, { maxPixels: state.limits.maxPixels }, async (percent) => {
+    const result = await compressWithinMemory(input.bytes, { ...state.options, accept: state.accept }, { maxPixels: state.limits.maxPixels }, async (percent) => {
       await job.progress(token, 20 + percent * 0.7);
     });
     const name = outputName(input.name, result.output.format);

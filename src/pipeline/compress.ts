@@ -8,6 +8,7 @@ import { maxPixelsWithinBudget } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, crop, hasAlpha } from './pixels';
+import { paletteBuilder } from './quantize';
 import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
 
 export interface ImageLimits {
@@ -223,8 +224,9 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
 /** The most colours whose PNG fits; the smallest result when none does. */
 async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number): Promise<Encoded> {
   let smallest: Encoded | undefined;
+  const paletteFor = paletteBuilder(image);
   for (const colors of PALETTE_STEPS) {
-    const attempt = await palettePng(codecs, image, colors);
+    const attempt = await palettePng(codecs, image, colors, paletteFor);
     if (attempt.bytes.byteLength <= maxBytes) return attempt;
     if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
   }

@@ -16,6 +16,12 @@ export const PEAK_MEMORY_MIB: Record<ImageFormat, { fixed: number; perMegapixel:
 /** What one compression may use of the 128 MB isolate; the rest is the isolate's own heap and code. */
 export const MEMORY_BUDGET_MIB = 100;
 
+/** What compressing an image of `pixels` (the larger of input and output) to `format` is predicted to add to an isolate at its peak. */
+export function predictedPeakMiB(format: ImageFormat, pixels: number): number {
+  const { fixed, perMegapixel } = PEAK_MEMORY_MIB[format];
+  return fixed + (perMegapixel * pixels) / 1e6;
+}
+
 /** The largest image (input or output, in pixels) whose compression to `format` fits the budget. */
 export function maxPixelsWithinBudget(format: ImageFormat, budgetMiB = MEMORY_BUDGET_MIB): number {
   const { fixed, perMegapixel } = PEAK_MEMORY_MIB[format];

@@ -15,16 +15,16 @@ export async function readOrientation(bytes: Uint8Array): Promise<number> {
 export const swapsAxes = (orientation: number) => orientation >= 5;
 
 /**
- * Applies an EXIF orientation to the pixels, so the image displays upright once the tag
- * is gone. Each output pixel (x, y) is read from the source position below.
+ * Applies an EXIF orientation to the pixels, in place (a 12 MP photo has no room for a
+ * second copy), so the image displays upright once the tag is gone. Each output pixel
+ * (x, y) is read from the source position below; the permutation is carried out cycle by
+ * cycle, with one bit a pixel to mark what has been placed.
  */
 export function applyOrientation(image: RawImage, orientation: number): RawImage {
   if (orientation <= 1 || orientation > 8) return image;
   const { width: W, height: H } = image;
-  const source = new Uint32Array(image.data.buffer, image.data.byteOffset, W * H);
+  const pixels = new Uint32Array(image.data.buffer, image.data.byteOffset, W * H);
   const width = swapsAxes(orientation) ? H : W;
-  const height = swapsAxes(orientation) ? W : H;
-  const out = new Uint32Array(width * height);
   const from: (x: number, y: number) => number = {
     2: (x: number, y: number) => y * W + (W - 1 - x), // mirror
     3: (x: number, y: number) => (H - 1 - y) * W + (W - 1 - x), // 180°
@@ -34,6 +34,21 @@ export function applyOrientation(image: RawImage, orientation: number): RawImage
     7: (x: number, y: number) => (H - 1 - x) * W + (W - 1 - y), // transverse
     8: (x: number, y: number) => x * W + (W - 1 - y), // 90° counter-clockwise
   }[orientation]!;
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = source[from(x, y)]!;
-  return { data: new Uint8Array(out.buffer), width, height };
+  const placed = new Uint8Array((pixels.length + 7) >> 3);
+  for (let start = 0; start < pixels.length; start++) {
+    if (placed[start >> 3]! & (1 << (start & 7))) continue;
+    const first = pixels[start]!;
+    let at = start;
+    for (;;) {
+      placed[at >> 3]! |= 1 << (at & 7);
+      const source = from(at % width, Math.floor(at / width));
+      if (source === start) {
+        pixels[at] = first;
+        break;
+      }
+      pixels[at] = pixels[source]!;
+      at = source;
+    }
+  }
+  return { data: image.data, width, height: swapsAxes(orientation) ? W : H };
 }

@@ -1,50 +1,158 @@
 import * as iq from 'image-q';
-import type { RawImage } from '../codecs/types';
+import type { IndexedImage, RawImage } from '../codecs/types';
 
 /** Palette building costs grow with pixels; a sample this size gives the same palette for a fraction of the time. */
 const PALETTE_SAMPLE_PIXELS = 64 * 1024;
 
-/** True when the image already has at most `limit` distinct colours (then a palette loses nothing). */
-export function fitsPalette(image: RawImage, limit = 256): boolean {
+/** RGBA entries, 4 bytes each. */
+export type Palette = Uint8Array;
+
+const pixelsOf = (image: RawImage) => new Uint32Array(image.data.buffer, image.data.byteOffset, image.width * image.height);
+
+/** The image's own colours as a palette when it has at most `limit` of them (then a palette loses nothing), else undefined. */
+export function exactPalette(image: RawImage, limit = 256): Palette | undefined {
   const seen = new Set<number>();
-  const pixels = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.byteLength / 4);
-  for (const pixel of pixels) {
+  for (const pixel of pixelsOf(image)) {
     seen.add(pixel);
-    if (seen.size > limit) return false;
+    if (seen.size > limit) return undefined;
   }
-  return true;
+  return new Uint8Array(Uint32Array.from(seen).buffer);
 }
 
-export type Palette = iq.utils.Palette;
-
-const distance = new iq.distance.EuclideanBT709();
-
 /**
- * At most `colors` colours (alpha included), chosen by Wu's quantiser from a downsampled
- * copy. 4 significant bits per channel: Wu's moment tables are 17⁴ cells instead of 33⁴
- * (with alpha), a few MB instead of tens, for a barely different palette.
+ * Palettes of the image at any size: at most `colors` colours (alpha included), chosen by
+ * Wu's quantiser (image-q) from one downsampled copy, shared by every size asked for.
+ * 4 significant bits per channel: Wu's moment tables are 17⁴ cells instead of 33⁴ (with
+ * alpha), a few MB instead of tens, for a barely different palette.
  */
-export function buildPalette(image: RawImage, colors: number): Palette {
+export function paletteBuilder(image: RawImage): (colors: number) => Palette {
   const sample = downsample(image, PALETTE_SAMPLE_PIXELS);
   const transparent = hasTransparentPixel(sample);
-  const quantizer = new iq.palette.WuQuant(distance, transparent ? colors - 1 : colors, 4);
-  quantizer.sample(iq.utils.PointContainer.fromUint8Array(sample.data, sample.width, sample.height));
-  const palette = quantizer.quantizeSync();
-  // Fully transparent pixels get an entry of their own, so dithering never hazes them.
-  if (transparent) palette.add(iq.utils.Point.createByRGBA(0, 0, 0, 0));
-  return palette;
+  const points = iq.utils.PointContainer.fromUint8Array(sample.data, sample.width, sample.height);
+  const built = new Map<number, Palette>();
+  return (colors) => {
+    if (built.has(colors)) return built.get(colors)!;
+    const quantizer = new iq.palette.WuQuant(new iq.distance.EuclideanBT709(), transparent ? colors - 1 : colors, 4);
+    quantizer.sample(points);
+    const chosen = quantizer.quantizeSync().getPointContainer().getPointArray();
+    const palette = new Uint8Array((chosen.length + (transparent ? 1 : 0)) * 4);
+    chosen.forEach((point, i) => palette.set([point.r, point.g, point.b, point.a], i * 4));
+    // Fully transparent pixels get an entry of their own (left as zeros), so dithering never hazes them.
+    built.set(colors, palette);
+    return palette;
+  };
 }
 
+// image-q's EuclideanBT709 weights: luma-weighted RGB, alpha counted in full.
+const WEIGHT_R = 0.2126;
+const WEIGHT_G = 0.7152;
+const WEIGHT_B = 0.0722;
+
 /**
- * Maps every pixel to the palette with Floyd–Steinberg dithering; oxipng then writes a
- * palette PNG. Fully transparent pixels stay exactly transparent.
+ * Maps every pixel to its palette index with serpentine Floyd–Steinberg dithering. Written
+ * for memory, not taken from image-q: image-q holds an object per pixel (gigabytes at
+ * 12 MP), this holds two rows of error and a nearest-colour cache, and writes one byte a
+ * pixel. Fully transparent pixels map to a fully transparent entry when there is one.
+ * When `palette` holds every colour of the image, pass `dither: false` for an exact mapping.
  */
-export function applyPalette(image: RawImage, palette: Palette): RawImage {
-  const dithering = new iq.image.ErrorDiffusionArray(distance, iq.image.ErrorDiffusionArrayKernel.FloydSteinberg);
-  const applied = dithering.quantizeSync(iq.utils.PointContainer.fromUint8Array(image.data, image.width, image.height), palette);
-  const data = applied.toUint8Array();
-  for (let i = 3; i < data.length; i += 4) if (image.data[i] === 0) data.set([0, 0, 0, 0], i - 3);
-  return { data, width: image.width, height: image.height };
+export function mapToPalette(image: RawImage, palette: Palette, { dither = true } = {}): IndexedImage {
+  const { width, height, data } = image;
+  const entries = palette.length / 4;
+  const indices = new Uint8Array(width * height);
+  const transparentEntry = findTransparentEntry(palette);
+  if (!dither) {
+    const indexOf = new Map<number, number>();
+    const colours = new Uint32Array(palette.buffer, palette.byteOffset, entries);
+    colours.forEach((colour, i) => indexOf.set(colour, i));
+    const pixels = pixelsOf(image);
+    for (let i = 0; i < pixels.length; i++) {
+      const index = indexOf.get(pixels[i]!);
+      if (index === undefined) throw new Error('the palette lacks a colour of the image');
+      indices[i] = index;
+    }
+    return { indices, palette, width, height };
+  }
+
+  // Nearest entries, filled on demand: opaque colours at 6 bits per channel, translucent
+  // ones at 5 bits for RGB and 6 for alpha (alpha ramps need the finer steps).
+  const opaqueCache = new Int16Array(1 << 18).fill(-1);
+  let translucentCache: Int16Array<ArrayBuffer> | undefined;
+  const nearest = (r: number, g: number, b: number, a: number): number => {
+    let cache = opaqueCache;
+    let key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
+    if (a !== 255) {
+      cache = translucentCache ??= new Int16Array(1 << 21).fill(-1);
+      key = ((r >> 3) << 16) | ((g >> 3) << 11) | ((b >> 3) << 6) | (a >> 2);
+    }
+    const cached = cache[key]!;
+    if (cached >= 0) return cached;
+    let best = 0;
+    let bestDistance = Infinity;
+    for (let e = 0; e < entries; e++) {
+      const dr = r - palette[e * 4]!;
+      const dg = g - palette[e * 4 + 1]!;
+      const db = b - palette[e * 4 + 2]!;
+      const da = a - palette[e * 4 + 3]!;
+      const distance = WEIGHT_R * dr * dr + WEIGHT_G * dg * dg + WEIGHT_B * db * db + da * da;
+      if (distance < bestDistance) {
+        bestDistance = distance;
+        best = e;
+      }
+    }
+    cache[key] = best;
+    return best;
+  };
+
+  // Error rows with one spare pixel at each end, so the kernel needs no edge tests.
+  let errorHere = new Float32Array((width + 2) * 4);
+  let errorNext = new Float32Array((width + 2) * 4);
+  const spread = (e: number, step: number, channel: number, error: number) => {
+    errorHere[e + step * 4 + channel]! += (error * 7) / 16;
+    errorNext[e - step * 4 + channel]! += (error * 3) / 16;
+    errorNext[e + channel]! += (error * 5) / 16;
+    errorNext[e + step * 4 + channel]! += error / 16;
+  };
+  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  for (let y = 0; y < height; y++) {
+    const leftToRight = y % 2 === 0;
+    const step = leftToRight ? 1 : -1;
+    errorNext.fill(0);
+    for (let n = 0, x = leftToRight ? 0 : width - 1; n < width; n++, x += step) {
+      const p = (y * width + x) * 4;
+      const e = (x + 1) * 4;
+      if (data[p + 3] === 0 && transparentEntry >= 0) {
+        indices[y * width + x] = transparentEntry;
+        continue;
+      }
+      const r = clamp(data[p]! + errorHere[e]!);
+      const g = clamp(data[p + 1]! + errorHere[e + 1]!);
+      const b = clamp(data[p + 2]! + errorHere[e + 2]!);
+      const a = clamp(data[p + 3]! + errorHere[e + 3]!);
+      const index = nearest(r | 0, g | 0, b | 0, a | 0);
+      indices[y * width + x] = index;
+      // The error carried on is the original pixel's, not the corrected one's (image-q's
+      // default): errors cannot pile up, so flat areas get less noise for the same colours.
+      spread(e, step, 0, data[p]! - palette[index * 4]!);
+      spread(e, step, 1, data[p + 1]! - palette[index * 4 + 1]!);
+      spread(e, step, 2, data[p + 2]! - palette[index * 4 + 2]!);
+      spread(e, step, 3, data[p + 3]! - palette[index * 4 + 3]!);
+    }
+    [errorHere, errorNext] = [errorNext, errorHere];
+  }
+  return { indices, palette, width, height };
+}
+
+/** Back to RGBA, for scoring and for encoders that take pixels. */
+export function expandPalette(image: IndexedImage): RawImage {
+  const colours = new Uint32Array(image.palette.buffer, image.palette.byteOffset, image.palette.length / 4);
+  const out = new Uint32Array(image.indices.length);
+  for (let i = 0; i < out.length; i++) out[i] = colours[image.indices[i]!]!;
+  return { data: new Uint8Array(out.buffer), width: image.width, height: image.height };
+}
+
+function findTransparentEntry(palette: Palette): number {
+  for (let e = 0; e < palette.length / 4; e++) if (palette[e * 4 + 3] === 0) return e;
+  return -1;
 }
 
 function hasTransparentPixel(image: RawImage): boolean {
@@ -52,13 +160,12 @@ function hasTransparentPixel(image: RawImage): boolean {
   return false;
 }
 
-/** Nearest-neighbour decimation: enough for choosing a palette, and keeps exact colours. */
+/** Nearest-neighbour decimation into a new buffer: enough for choosing a palette, and keeps exact colours. */
 function downsample(image: RawImage, maxPixels: number): RawImage {
-  const step = Math.ceil(Math.sqrt((image.width * image.height) / maxPixels));
-  if (step <= 1) return image;
+  const step = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / maxPixels)));
   const width = Math.floor(image.width / step);
   const height = Math.floor(image.height / step);
-  const source = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.byteLength / 4);
+  const source = pixelsOf(image);
   const out = new Uint32Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = source[y * step * image.width + x * step]!;
   return { data: new Uint8Array(out.buffer), width, height };

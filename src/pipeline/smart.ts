@@ -1,7 +1,7 @@
 import type { Codecs, RawImage } from '../codecs/types';
 import type { ImageFormat } from '../schemas/options';
-import { type Palette, applyPalette, buildPalette, fitsPalette } from './quantize';
-import { perceptualScore } from './score';
+import { exactPalette, expandPalette, mapToPalette, paletteBuilder } from './quantize';
+import { scorerAgainst } from './score';
 
 export type Mode = 'size' | 'balanced' | 'quality';
 type LossyFormat = Exclude<ImageFormat, 'png'>;
@@ -60,12 +60,13 @@ export function scoringSample(image: RawImage, TILE = 512): RawImage {
 /** The lowest quality whose output scores at least the mode's target, found by bisection on the sample. */
 export async function smartLossy(codecs: Codecs, format: LossyFormat, image: RawImage, target: number): Promise<Encoded> {
   const sample = scoringSample(image);
+  const score = scorerAgainst(sample);
   const trial = async (quality: number) => {
     const bytes = await codecs.encode(format, sample, { quality, lossless: false });
-    return { bytes, quality, score: perceptualScore(sample, await codecs.decode(format, bytes)) };
+    return { bytes, quality, score: score(await codecs.decode(format, bytes)) };
   };
   let [low, high] = QUALITY_RANGE[format];
-  let best = await trial(high); // the fallback when nothing in range meets the target
+  let best: Encoded | undefined;
   while (low <= high) {
     const quality = Math.floor((low + high) / 2);
     const attempt = await trial(quality);
@@ -76,8 +77,10 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
       low = quality + 1;
     }
   }
+  // Nothing in range met the target: the top of the range is as far as quality is worth going.
+  best ??= await trial(QUALITY_RANGE[format][1]);
   if (sample === image) return best;
-  return { bytes: await codecs.encode(format, image, { quality: best.quality, lossless: false }), quality: best.quality, score: best.score };
+  return { bytes: await codecs.encode(format, image, { quality: best.quality!, lossless: false }), quality: best.quality, score: best.score };
 }
 
 /**
@@ -87,20 +90,25 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
  */
 export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
   const target = SMART_TARGETS.png[mode];
-  if (fitsPalette(image)) return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
+  const exact = exactPalette(image);
+  if (exact) return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, exact, { dither: false })), score: 1 };
   // The palette is the whole image's, as the final result will use.
   const sample = scoringSample(image);
-  const palettes = new Map<number, Palette>();
-  const paletteFor = (colors: number) => palettes.get(colors) ?? palettes.set(colors, buildPalette(image, colors)).get(colors)!;
+  const paletteFor = paletteBuilder(image);
   const scores = new Map<number, number>();
+  const score = scorerAgainst(sample);
   const scoreAt = (colors: number) => {
-    if (!scores.has(colors)) scores.set(colors, perceptualScore(sample, applyPalette(sample, paletteFor(colors))));
+    if (!scores.has(colors)) scores.set(colors, score(expandPalette(mapToPalette(sample, paletteFor(colors)))));
     return scores.get(colors)!;
   };
+  const encodeWith = async (colors: number): Promise<Encoded> => ({
+    bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(colors))),
+    colors,
+    score: scoreAt(colors),
+  });
   if (scoreAt(PALETTE_STEPS[0]!) < target) {
     if (mode === 'quality') return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
-    const colors = PALETTE_STEPS[0]!;
-    return { bytes: await codecs.encode('png', applyPalette(image, paletteFor(colors)), { quality: 100, lossless: true }), colors, score: scoreAt(colors) };
+    return encodeWith(PALETTE_STEPS[0]!);
   }
   let low = 0; // index known to meet the target
   let high = PALETTE_STEPS.length - 1;
@@ -109,16 +117,14 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
     if (scoreAt(PALETTE_STEPS[middle]!) >= target) low = middle;
     else high = middle - 1;
   }
-  const colors = PALETTE_STEPS[low]!;
-  const bytes = await codecs.encode('png', applyPalette(image, paletteFor(colors)), { quality: 100, lossless: true });
-  return { bytes, colors, score: scoreAt(colors) };
+  return encodeWith(PALETTE_STEPS[low]!);
 }
 
-export async function palettePng(codecs: Codecs, image: RawImage, colors: number): Promise<Encoded> {
-  const reduced = fitsPalette(image, colors) ? image : applyPalette(image, buildPalette(image, colors));
-  return { bytes: await codecs.encode('png', reduced, { quality: 100, lossless: true }), colors };
+export async function palettePng(codecs: Codecs, image: RawImage, colors: number, paletteFor = paletteBuilder(image)): Promise<Encoded> {
+  const exact = exactPalette(image, colors);
+  const indexed = exact ? mapToPalette(image, exact, { dither: false }) : mapToPalette(image, paletteFor(colors));
+  return { bytes: await codecs.encodeIndexedPng(indexed), colors };
 }
-
 
 /** For an explicit PNG quality below 100: the palette shrinks with it (50 → 128 colours). */
 export const colorsForQuality = (quality: number) => Math.max(2, Math.min(256, Math.round((256 * quality) / 100)));

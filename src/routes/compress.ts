@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
-import { wasmCodecs } from '../codecs/wasm';
+import { compressWithinMemory } from '../limits/isolate-memory';
 import { acceptedFormats, compressAnswer } from '../http/answer';
 import { fileTooLarge } from '../http/body';
 import { fetchImage } from '../http/fetch-image';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
-import { type CompressResult, compressImage } from '../pipeline/compress';
+import type { CompressResult } from '../pipeline/compress';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
 import { monthOf } from '../accounts/usage';
@@ -44,7 +44,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
   let result: CompressResult;
   try {
-    result = await compressImage(bytes, { ...options, accept: acceptedFormats(c.req.header('accept')) }, wasmCodecs, { maxPixels: plan.maxPixels });
+    result = await compressWithinMemory(bytes, { ...options, accept: acceptedFormats(c.req.header('accept')) }, { maxPixels: plan.maxPixels });
   } catch (error) {
     c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
     throw error;
