@@ -170,10 +170,16 @@ describe('limits, checked from the header before decoding', () => {
   });
 
   it('each output format has its own limit, from its measured memory use', async () => {
-    const sixMegapixels = pngClaiming(3000, 2000);
+    // A 12 MP phone photo fits JPEG and PNG (the memory-lean paths); WebP and AVIF hold whole images.
+    const twelveMegapixels = pngClaiming(4000, 3000);
+    const thirteenMegapixels = pngClaiming(4000, 3250);
     for (const format of ['jpeg', 'webp', 'png', 'avif'] as const) {
       expect(pixelLimit(format, { maxPixels: 40e6 })).toBe(maxPixelsWithinBudget(format));
-      await expect(compressImage(sixMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
+      const twelve = compressImage(twelveMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 });
+      if (format === 'jpeg' || format === 'png') await expect(twelve).rejects.toThrow('must not decode');
+      else await expect(twelve).rejects.toMatchObject({ code: 'image_too_large' });
+      // Past the largest size measured, nothing is admitted.
+      await expect(compressImage(thirteenMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
     }
     // 1 MP fits every format's budget, so the header check passes and decoding is reached.
     await expect(compressImage(pngClaiming(1000, 1000), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');

@@ -1,5 +1,5 @@
 import { codecSource } from '../codecs/wasm';
-import { type CompressResult, type ImageLimits, type PipelineOptions, type ProgressListener, compressImage, inspectImage } from '../pipeline/compress';
+import { type CompressResult, type ImageLimits, type PipelineOptions, type ProgressListener, compressImage, inspectImage, possibleOutputFormats, workPixels } from '../pipeline/compress';
 import { MEMORY_BUDGET_MIB, predictedPeakMiB } from '../pipeline/memory';
 
 /**
@@ -47,8 +47,6 @@ export async function compressWithinMemory(
   gate: MemoryGate = isolateMemory,
 ): Promise<CompressResult> {
   const plan = await inspectImage(bytes, options, limits);
-  const pixels = Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
-  const candidates = options.format === 'auto' ? [plan.outputFormat, ...(options.accept ?? [])] : [plan.outputFormat];
-  const peak = Math.max(...candidates.map((format) => predictedPeakMiB(format, pixels)));
+  const peak = Math.max(...possibleOutputFormats(plan, options).map((format) => predictedPeakMiB(format, workPixels(plan))));
   return gate.run(peak, () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
 }

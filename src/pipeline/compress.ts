@@ -89,6 +89,15 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   return { input, orientation, outputFormat, resize, outputSize };
 }
 
+/** The pixels a compression works on: the larger of input and output. */
+export const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
+
+/** Every format the output may end up in (`format=auto` lets the accepted modern formats compete). */
+export function possibleOutputFormats(plan: Inspection, options: PipelineOptions): ImageFormat[] {
+  if (options.format !== 'auto') return [plan.outputFormat];
+  return [plan.outputFormat, ...(options.accept ?? []).filter((format) => format !== plan.outputFormat)];
+}
+
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output format. */
 export function pixelLimit(format: ImageFormat, limits: ImageLimits): number {
   return Math.min(limits.maxPixels, maxPixelsWithinBudget(format));

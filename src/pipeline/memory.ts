@@ -2,19 +2,23 @@ import type { ImageFormat } from '../schemas/options';
 
 /**
  * Peak memory one compression adds to an isolate, as an upper bound fitted to
- * `npm run bench:memory` readings (README, "Memory"): peak MiB ≈ fixed + perMegapixel × MP,
- * by output format, with every measured point at or under the line. The figures are this
- * design's (a fresh codec instance per operation, RGBA pixels); re-measure after changing it.
+ * `npm run bench:memory` readings at 3 to 12 MP (README, "Memory"): peak MiB ≈ fixed +
+ * perMegapixel × MP, by output format, with every reading at or under the line. JPEG and PNG
+ * are nearly flat because large images take the memory-lean paths (`MEMORY_THRESHOLDS` in
+ * `src/codecs/wasm.ts`); WebP and AVIF encoders hold whole images. Re-measure after changing it.
  */
 export const PEAK_MEMORY_MIB: Record<ImageFormat, { fixed: number; perMegapixel: number }> = {
-  jpeg: { fixed: 6, perMegapixel: 21.5 },
-  webp: { fixed: 15, perMegapixel: 17.3 },
-  png: { fixed: 8, perMegapixel: 27.3 },
+  jpeg: { fixed: 77, perMegapixel: 1.8 },
+  webp: { fixed: 52, perMegapixel: 13.5 },
+  png: { fixed: 116, perMegapixel: 0.5 },
   avif: { fixed: 60, perMegapixel: 30.6 },
 };
 
-/** What one compression may use of the 128 MB isolate; the rest is the isolate's own heap and code. */
-export const MEMORY_BUDGET_MIB = 100;
+/** What one compression may use: an isolate's 128 MB (122 MiB), the limit the performance issue sets for peak growth. */
+export const MEMORY_BUDGET_MIB = 122;
+
+/** Readings went up to 12 MP; limits do not extrapolate past what was measured. */
+const MEASURED_UP_TO_PIXELS = 12_000_000;
 
 /** What compressing an image of `pixels` (the larger of input and output) to `format` is predicted to add to an isolate at its peak. */
 export function predictedPeakMiB(format: ImageFormat, pixels: number): number {
@@ -25,5 +29,5 @@ export function predictedPeakMiB(format: ImageFormat, pixels: number): number {
 /** The largest image (input or output, in pixels) whose compression to `format` fits the budget. */
 export function maxPixelsWithinBudget(format: ImageFormat, budgetMiB = MEMORY_BUDGET_MIB): number {
   const { fixed, perMegapixel } = PEAK_MEMORY_MIB[format];
-  return Math.max(0, Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6));
+  return Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6)));
 }

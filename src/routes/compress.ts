@@ -6,7 +6,8 @@ import { fetchImage } from '../http/fetch-image';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
-import type { CompressResult } from '../pipeline/compress';
+import { type CompressResult, inspectImage, possibleOutputFormats, workPixels } from '../pipeline/compress';
+import { SYNC_COMPUTE_SECONDS, computeSeconds } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
 import { monthOf } from '../accounts/usage';
@@ -15,7 +16,8 @@ import type { AppEnv } from '../types';
 import type { Context } from 'hono';
 
 /**
- * Small inputs are compressed inside the request. Inputs over the async threshold, and
+ * Small inputs are compressed inside the request. Inputs over the async threshold or whose
+ * predicted compute is over `SYNC_COMPUTE_SECONDS` (`src/pipeline/cost.ts`), and
  * requests with `async=true` or a `webhook_url`, become jobs: a raw body of known length is
  * streamed straight into R2, and a `url` is fetched by the job, not by the request.
  */
@@ -37,6 +39,12 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (source.kind === 'url' && wantsJob(options)) return startJob(c, options, source);
   const { bytes, name } = source.kind === 'url' ? await fetchImage(source.url, plan.maxFileBytes) : source;
   if (bytes.byteLength > threshold || wantsJob(options)) return startJob(c, options, { kind: 'bytes', bytes, name });
+  const accept = acceptedFormats(c.req.header('accept'));
+  const limits = { maxPixels: plan.maxPixels };
+  // Small in bytes is not always cheap (AVIF encoding, large dimensions): the cost model decides.
+  const inspection = await inspectImage(bytes, { ...options, accept }, limits);
+  const seconds = Math.max(...possibleOutputFormats(inspection, { ...options, accept }).map((format) => computeSeconds(format, workPixels(inspection))));
+  if (seconds > SYNC_COMPUTE_SECONDS) return startJob(c, options, { kind: 'bytes', bytes, name });
 
   const account = accountStub(c.env, c.get('account').id);
   const month = monthOf(Date.now());
@@ -44,7 +52,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
   let result: CompressResult;
   try {
-    result = await compressWithinMemory(bytes, { ...options, accept: acceptedFormats(c.req.header('accept')) }, { maxPixels: plan.maxPixels });
+    result = await compressWithinMemory(bytes, { ...options, accept }, limits);
   } catch (error) {
     c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
     throw error;
