@@ -1,7 +1,7 @@
 /**
  * Peak memory of the Worker per request, measured on the workerd process that runs it.
  *
- *   npm run bench:memory -- <image> [--formats jpeg,webp,png,avif] [--sequence 30] [--port 8790]
+ *   npm run bench:memory -- <image> [--formats jpeg,webp,png,avif] [--sequence 30] [--port 8790] [--jobs]
  *
  * For each output format: reset the process's resident high-water mark (Linux
  * /proc/<pid>/clear_refs), send one compression, read VmHWM, and report the peak's growth
@@ -20,6 +20,7 @@ const { values, positionals } = parseArgs({
     sequence: { type: 'string', default: '0' },
     port: { type: 'string', default: '8790' },
     options: { type: 'string', default: '', description: 'extra query options, e.g. quality=80' },
+    jobs: { type: 'boolean', default: false },
   },
 });
 if (positionals.length === 0) {
@@ -60,7 +61,10 @@ async function compress(url: string, image: Buffer, format: string) {
 
 /** A fresh isolate with the code and every codec already loaded once, so a reading is one request's own. */
 async function warmServer(): Promise<DevServer> {
-  const server = await startDevServer(port);
+  // By default every compression is answered in the request, so the reading is the Worker's
+  // alone; with --jobs the cost model sends large ones to the queue consumer, and the reading
+  // also holds the local simulation of R2, Durable Objects and Queues, which runs in the same process.
+  const server = await startDevServer(port, values.jobs ? {} : { SYNC_COMPUTE_SECONDS: '1000000', ASYNC_THRESHOLD_BYTES: '100000000' });
   for (const format of formats) await compress(server.url, tiny, format);
   return server;
 }

@@ -9,8 +9,10 @@ export interface DevServer {
   stop(): void;
 }
 
-export async function startDevServer(port: number): Promise<DevServer> {
-  const child = spawn('npx', ['wrangler', 'dev', '--port', String(port), '--ip', '127.0.0.1', '--log-level', 'warn'], {
+/** `vars` override wrangler.toml's variables for this run (wrangler dev --var). */
+export async function startDevServer(port: number, vars: Record<string, string> = {}): Promise<DevServer> {
+  const overrides = Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
+  const child = spawn('npx', ['wrangler', 'dev', '--port', String(port), '--ip', '127.0.0.1', '--log-level', 'warn', ...overrides], {
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -7,7 +7,8 @@ import { maxPixelsWithinBudget } from '../src/pipeline/memory';
 import { MemoryGate } from '../src/limits/isolate-memory';
 import { detectFormat } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
-import { expandPalette } from '../src/pipeline/quantize';
+import { expandPalette } from '../src/codecs/indexed';
+import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
 import { fixtures, pngClaiming, similarity } from './helpers';
 
@@ -261,5 +262,40 @@ describe('the memory-lean codec paths (forced on small images by zero thresholds
     const png = await lean.encodeIndexedPng(indexed);
     expect(png[25]).toBe(3); // colour type: palette
     expect(bytes(await whole.decode('png', png))).toEqual(expandPalette(indexed));
+  });
+});
+
+describe('resizing in strips', () => {
+  const crop = (image: RawImage, rect: { x: number; y: number; width: number; height: number }): RawImage => {
+    const data = new Uint8Array(rect.width * rect.height * 4);
+    for (let row = 0; row < rect.height; row++) {
+      const start = ((rect.y + row) * image.width + rect.x) * 4;
+      data.set(image.data.subarray(start, start + rect.width * 4), row * rect.width * 4);
+    }
+    return { data, width: rect.width, height: rect.height };
+  };
+
+  it('a resize to the same size changes nothing (so each pass touches one dimension only)', async () => {
+    const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    const same = await wasmCodecs.resize(source, source.width, source.height);
+    let maxDifference = 0;
+    for (let i = 0; i < same.data.length; i++) maxDifference = Math.max(maxDifference, Math.abs(same.data[i]! - source.data[i]!));
+    expect(maxDifference).toBeLessThanOrEqual(1);
+  });
+
+  it('matches one whole-image resize, for shrinking, cropping and enlarging, with strips of a few rows', async () => {
+    const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    const plans = [
+      { size: { width: 157, height: 101 } },
+      { crop: { x: 40, y: 10, width: 200, height: 150 }, size: { width: 120, height: 90 } },
+      { size: { width: source.width * 2, height: Math.round(source.height * 1.5) } },
+    ];
+    for (const plan of plans) {
+      const cropped = plan.crop ? crop(source, plan.crop) : source;
+      const whole = await wasmCodecs.resize(cropped, plan.size.width, plan.size.height);
+      const strips = await resizeInStrips(wasmCodecs, source, plan, 4000);
+      expect([strips.width, strips.height]).toEqual([plan.size.width, plan.size.height]);
+      expect(similarity(whole, strips)).toBeGreaterThan(0.995);
+    }
   });
 });

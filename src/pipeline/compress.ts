@@ -7,7 +7,8 @@ import { type ResizePlan, type Size, planResize } from './geometry';
 import { maxPixelsWithinBudget } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
-import { compositeOnWhite, crop, hasAlpha } from './pixels';
+import { compositeOnWhite, hasAlpha } from './pixels';
+import { resizeInStrips } from './resize';
 import { paletteBuilder } from './quantize';
 import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
 
@@ -138,8 +139,7 @@ export async function compressImage(
   let image = applyOrientation(await decodeOrReject(codecs, input.format, bytes), plan.orientation);
   await onProgress(40);
   if (plan.resize) {
-    if (plan.resize.crop) image = crop(image, plan.resize.crop);
-    image = await codecs.resize(image, plan.resize.size.width, plan.resize.size.height);
+    image = await resizeInStrips(codecs, image, plan.resize);
     await onProgress(55);
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour

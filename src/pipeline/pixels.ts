@@ -20,14 +20,3 @@ export function compositeOnWhite(image: RawImage): RawImage {
   }
   return image;
 }
-
-/** Copies out a rectangle; rows are moved whole. */
-export function crop(image: RawImage, rect: { x: number; y: number; width: number; height: number }): RawImage {
-  const out = new Uint8Array(rect.width * rect.height * 4);
-  const rowBytes = rect.width * 4;
-  for (let row = 0; row < rect.height; row++) {
-    const start = ((rect.y + row) * image.width + rect.x) * 4;
-    out.set(image.data.subarray(start, start + rowBytes), row * rowBytes);
-  }
-  return { data: out, width: rect.width, height: rect.height };
-}

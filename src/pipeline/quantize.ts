@@ -142,14 +142,6 @@ export function mapToPalette(image: RawImage, palette: Palette, { dither = true 
   return { indices, palette, width, height };
 }
 
-/** Back to RGBA, for scoring and for encoders that take pixels. */
-export function expandPalette(image: IndexedImage): RawImage {
-  const colours = new Uint32Array(image.palette.buffer, image.palette.byteOffset, image.palette.length / 4);
-  const out = new Uint32Array(image.indices.length);
-  for (let i = 0; i < out.length; i++) out[i] = colours[image.indices[i]!]!;
-  return { data: new Uint8Array(out.buffer), width: image.width, height: image.height };
-}
-
 function findTransparentEntry(palette: Palette): number {
   for (let e = 0; e < palette.length / 4; e++) if (palette[e * 4 + 3] === 0) return e;
   return -1;

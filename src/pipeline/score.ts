@@ -1,4 +1,4 @@
-import type { RawImage } from '../codecs/types';
+import type { IndexedImage, RawImage } from '../codecs/types';
 
 /**
  * The perceptual metric: mean SSIM on luma at full resolution, 11×11 windows at every
@@ -24,16 +24,26 @@ export function perceptualScore(reference: RawImage, candidate: RawImage): numbe
   return scorerAgainst(reference)(candidate);
 }
 
-/** Scores candidates against one reference, whose luma is computed once. */
-export function scorerAgainst(reference: RawImage): (candidate: RawImage) => number {
+/**
+ * Scores candidates against one reference, whose luma is computed once. A palette image is
+ * scored as is, through its palette's luma, without being expanded to RGBA.
+ */
+export function scorerAgainst(reference: RawImage): (candidate: RawImage | IndexedImage) => number {
   const { width, height } = reference;
   const referenceLuma = lumaOnWhite(reference);
   return (candidate) => {
     if (width !== candidate.width || height !== candidate.height) {
       throw new Error(`cannot score ${candidate.width}×${candidate.height} against ${width}×${height}`);
     }
-    return weberSsim(referenceLuma, lumaOnWhite(candidate), width, height);
+    return weberSsim(referenceLuma, 'indices' in candidate ? lumaOfIndexed(candidate) : lumaOnWhite(candidate), width, height);
   };
+}
+
+function lumaOfIndexed({ indices, palette }: IndexedImage): Uint8Array {
+  const entryLuma = lumaOnWhite({ data: palette, width: palette.length / 4, height: 1 });
+  const luma = new Uint8Array(indices.length);
+  for (let i = 0; i < indices.length; i++) luma[i] = entryLuma[indices[i]!]!;
+  return luma;
 }
 
 /** ssim.js's `rgb2grayInteger` of the image flattened on white (rounded as a Uint8ClampedArray rounds). */

@@ -1,6 +1,6 @@
 import type { Codecs, RawImage } from '../codecs/types';
 import type { ImageFormat } from '../schemas/options';
-import { exactPalette, expandPalette, mapToPalette, paletteBuilder } from './quantize';
+import { exactPalette, mapToPalette, paletteBuilder } from './quantize';
 import { scorerAgainst } from './score';
 
 export type Mode = 'size' | 'balanced' | 'quality';
@@ -98,7 +98,7 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
   const scores = new Map<number, number>();
   const score = scorerAgainst(sample);
   const scoreAt = (colors: number) => {
-    if (!scores.has(colors)) scores.set(colors, score(expandPalette(mapToPalette(sample, paletteFor(colors)))));
+    if (!scores.has(colors)) scores.set(colors, score(mapToPalette(sample, paletteFor(colors))));
     return scores.get(colors)!;
   };
   const encodeWith = async (colors: number): Promise<Encoded> => ({

@@ -7,7 +7,7 @@ import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
 import { type CompressResult, inspectImage, possibleOutputFormats, workPixels } from '../pipeline/compress';
-import { SYNC_COMPUTE_SECONDS, computeSeconds } from '../pipeline/cost';
+import { computeSeconds } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
 import { monthOf } from '../accounts/usage';
@@ -17,7 +17,8 @@ import type { Context } from 'hono';
 
 /**
  * Small inputs are compressed inside the request. Inputs over the async threshold or whose
- * predicted compute is over `SYNC_COMPUTE_SECONDS` (`src/pipeline/cost.ts`), and
+ * predicted compute (`src/pipeline/cost.ts`) is over `SYNC_COMPUTE_SECONDS` (a client
+ * waiting on an open connection is better served polling), and
  * requests with `async=true` or a `webhook_url`, become jobs: a raw body of known length is
  * streamed straight into R2, and a `url` is fetched by the job, not by the request.
  */
@@ -44,7 +45,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   // Small in bytes is not always cheap (AVIF encoding, large dimensions): the cost model decides.
   const inspection = await inspectImage(bytes, { ...options, accept }, limits);
   const seconds = Math.max(...possibleOutputFormats(inspection, { ...options, accept }).map((format) => computeSeconds(format, workPixels(inspection))));
-  if (seconds > SYNC_COMPUTE_SECONDS) return startJob(c, options, { kind: 'bytes', bytes, name });
+  if (seconds > Number(c.env.SYNC_COMPUTE_SECONDS)) return startJob(c, options, { kind: 'bytes', bytes, name });
 
   const account = accountStub(c.env, c.get('account').id);
   const month = monthOf(Date.now());
