@@ -1,0 +1,629 @@
+/**
+ * Speed of our pipeline in workerd against native sharp (libvips), on the same images with
+ * matched settings, in one run:
+ *
+ *   npm run bench -- <folder> [--formats jpeg,webp,png,avif] [--max-megapixels 1.2] [--runs 3]
+ *                             [--quality jpeg=75,webp=80,avif=50,png=80] [--limit N] [--port 8792]
+ *                             [--profile] [--profile-only] [--profile-runs 1] [--sampling-us 100] [--verbose]
+ *
+ * Extra pseudo-formats for --formats: `png-lossless` and `webp-lossless` (our `lossless=true`).
+ *
+ * What is timed, per image and output format:
+ *
+ * - Ours: `POST /v1/compress?format=<f>&quality=<q>` with the image bytes to `wrangler dev`
+ *   (workerd), sequentially, wall time from sending the request to having read the answer.
+ *   Fixed quality, never `quality=smart` (that is a search, not one encode). A request's
+ *   wall time also holds what is not compression: loopback HTTP both ways, key lookup, rate
+ *   limiter, the account Durable Object's admission. That is measured per image with a
+ *   request of the same length that fails fast (zeros: 415 after all of the above, before
+ *   any pixel work) and subtracted: "net" = wall − overhead. Both are printed.
+ * - sharp: `sharp(bytes)…toBuffer()` in this process, buffer in, buffer out (decode + encode),
+ *   with `sharp.concurrency(1)` (one libvips thread, one encoder thread) and `sharp.cache(false)`.
+ *
+ * Each figure is the median of --runs. Before timing, each side compresses a tiny image to
+ * every format (code loaded, modules compiled) and then the first input once per format:
+ * V8 tiers WebAssembly up from Liftoff to TurboFan per function, without on-stack
+ * replacement, so a codec's first real image can run partly in baseline code.
+ *
+ * Inputs over --max-megapixels are scaled down with sharp first (our per-format memory
+ * limits answer 413 above ~1.3 MP for AVIF, ~3.4–4.9 MP for the others; the default 1.2 fits
+ * all four) and re-encoded in their own format at high quality (JPEG q95, WebP q95, AVIF
+ * q80, PNG lossless), so decoding still costs what that format costs. Both sides get the
+ * same bytes.
+ *
+ * Matched settings (ours: src/codecs/wasm.ts, src/pipeline/compress.ts, src/pipeline/smart.ts):
+ *
+ * - JPEG: ours mozjpeg 3.3.1 with @jsquash/jpeg's meta defaults: progressive with mozjpeg's
+ *   scan optimisation, optimised Huffman, quant table 3 (ImageMagick), trellis quantisation
+ *   (mozjpeg's default profile); transparency flattened onto white. sharp:
+ *   `jpeg({ quality, mozjpeg: true })` = trellis, overshoot deringing, scan optimisation,
+ *   quant table 3, progressive; `flatten({ background: white })` when there is alpha.
+ *   Chroma: jSquash's `auto_subsample` (cjpeg's set_quality_ratings heuristic) picks 4:2:0
+ *   below q80, 4:2:2 for q80–89 and 4:4:4 from q90; sharp gets 4:2:0 below q90 and 4:4:4
+ *   from q90. libvips cannot write 4:2:2, so q80–89 is not matched (ours codes a third more
+ *   chroma blocks there): the default is q75, where both write the same file to within a
+ *   few bytes.
+ * - WebP: ours libwebp (SIMD build) with @jsquash/webp's defaults = libwebp's: method 4,
+ *   sns 50, filter 60, segments 4, one pass, alpha quality 100, no sharp YUV. sharp:
+ *   `webp({ quality, effort: 4 })` (effort is libwebp's method; the rest are its defaults).
+ *   Lossless: ours `lossless: 1, quality: 100, exact: 0`, method 4; sharp
+ *   `webp({ lossless: true, quality: 100, effort: 4 })`.
+ * - AVIF: ours libavif + libaom, single-threaded, @jsquash/avif's defaults: speed 6, 8 bit,
+ *   4:2:0 (4:4:4 for odd sizes), tune left to libavif, which asks libaom for SSIM tuning.
+ *   sharp (libheif + libaom): `avif({ quality, effort: 3, chromaSubsampling, bitdepth: 8,
+ *   tune: 'ssim' })`: libvips sets aom's speed to 9 − effort = 6; both map quality to the
+ *   quantiser as (100 − q) × 63 / 100. Outputs come within ~10% of each other in bytes at
+ *   equal PSNR (libheif's 'auto' tune writes ~40% more).
+ * - PNG (quality < 100): ours builds a palette of round(256 × q / 100) colours (image-q Wu
+ *   on a 64 K-pixel sample), maps every pixel with Floyd–Steinberg dithering, then oxipng
+ *   level 2 from the pixels. sharp: `png({ palette: true, colours, dither: 1, quality: 100,
+ *   compressionLevel: 9 })`: libimagequant at sharp's default effort (7), full dithering,
+ *   zlib level 9 (oxipng level 2 deflates hardest too). libvips writes palettes of 2, 4, 16
+ *   or 256 colours only, so at the default q80 ours has 205 colours and sharp up to 256.
+ * - PNG lossless (`png-lossless`): ours oxipng level 2 from the pixels (it picks colour type,
+ *   bit depth, filters); sharp `png({ compressionLevel: 9, adaptiveFiltering: true })`.
+ * - Both keep an embedded ICC profile without converting (ours `keep_icc` defaults to true;
+ *   sharp `keepIccProfile()`), and both apply EXIF orientation (sharp `autoOrient()`).
+ *
+ * Output sizes are printed beside the times as a check that the settings really match.
+ *
+ * `--profile` then samples the Worker's isolate through its inspector (Chrome DevTools
+ * Protocol, the `--inspector-addr` of the workerd runtime process) over --profile-runs
+ * requests per format on the largest image, and prints self time by where it was spent
+ * (each codec's wasm, its JS glue, our modules, other libraries, GC) and the top functions.
+ */
+import { globSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { createServer } from 'node:net';
+import { basename, extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp, { type Sharp } from 'sharp';
+import { startDevServer } from './dev-server.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    formats: { type: 'string', default: 'jpeg,webp,png,avif' },
+    quality: { type: 'string', default: '' },
+    'max-megapixels': { type: 'string', default: '1.2' },
+    runs: { type: 'string', default: '3' },
+    limit: { type: 'string', default: '0' },
+    port: { type: 'string', default: '8792' },
+    profile: { type: 'boolean', default: false },
+    'profile-runs': { type: 'string', default: '1' },
+    'sampling-us': { type: 'string', default: '100' },
+    'profile-only': { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+if (positionals.length !== 1) {
+  console.error('usage: npm run bench -- <folder> [--formats jpeg,webp,png,avif] [--max-megapixels 1.2] [--runs 3] [--profile]');
+  process.exit(2);
+}
+
+type Format = 'jpeg' | 'webp' | 'png' | 'avif' | 'png-lossless' | 'webp-lossless';
+const FORMATS: Format[] = ['jpeg', 'webp', 'png', 'avif', 'png-lossless', 'webp-lossless'];
+const formats = values.formats.split(',') as Format[];
+for (const format of formats) if (!FORMATS.includes(format)) throw new Error(`unknown format ${format}; one of ${FORMATS.join(', ')}`);
+const QUALITY: Record<Format, number> = { jpeg: 75, webp: 80, avif: 50, png: 80, 'png-lossless': 100, 'webp-lossless': 100 };
+for (const pair of values.quality.split(',').filter(Boolean)) {
+  const [format, q] = pair.split('=') as [Format, string];
+  if (!(format in QUALITY) || !(Number(q) >= 1 && Number(q) <= 100)) throw new Error(`bad --quality entry ${pair}`);
+  QUALITY[format] = Number(q);
+}
+const runs = Math.max(1, Number(values.runs));
+const maxPixels = Number(values['max-megapixels']) * 1e6;
+/** The native goal the issue sets, as ours ÷ sharp time. */
+const GOAL: Record<Format, number> = { jpeg: 1.5, webp: 1.5, 'webp-lossless': 1.5, png: 2, 'png-lossless': 2, avif: 2 };
+
+sharp.concurrency(1);
+sharp.cache(false);
+
+// ---------------------------------------------------------------------------------------
+// The two sides
+
+interface Input {
+  name: string;
+  bytes: Buffer;
+  width: number;
+  height: number;
+  megapixels: number;
+  hasAlpha: boolean;
+}
+
+/** Our palette size for an explicit PNG quality (src/pipeline/smart.ts, colorsForQuality). */
+const colorsForQuality = (quality: number) => Math.max(2, Math.min(256, Math.round((256 * quality) / 100)));
+
+function sharpPipeline(format: Format, input: Input): Sharp {
+  const q = QUALITY[format];
+  const s = sharp(input.bytes).autoOrient().keepIccProfile();
+  switch (format) {
+    case 'jpeg':
+      return (input.hasAlpha ? s.flatten({ background: '#ffffff' }) : s).jpeg({ quality: q, mozjpeg: true, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' });
+    case 'webp':
+      return s.webp({ quality: q, effort: 4 });
+    case 'webp-lossless':
+      return s.webp({ lossless: true, quality: 100, effort: 4 });
+    case 'avif': {
+      const odd = input.width % 2 === 1 || input.height % 2 === 1;
+      return s.avif({ quality: q, effort: 3, chromaSubsampling: odd ? '4:4:4' : '4:2:0', bitdepth: 8, tune: 'ssim' });
+    }
+    case 'png':
+      return s.png({ palette: true, colours: colorsForQuality(q), dither: 1, quality: 100, compressionLevel: 9 });
+    case 'png-lossless':
+      return s.png({ compressionLevel: 9, adaptiveFiltering: true });
+  }
+}
+
+function ourQuery(format: Format): string {
+  if (format === 'png-lossless') return 'format=png&lossless=true';
+  if (format === 'webp-lossless') return 'format=webp&lossless=true';
+  return `format=${format}&quality=${QUALITY[format]}`;
+}
+
+interface Timed {
+  status: number;
+  ms: number;
+  bytes: number;
+  /** False when our API answered with the input unchanged (nothing smaller came out). */
+  compressed: boolean;
+  error?: string;
+}
+
+async function ours(url: string, body: Uint8Array<ArrayBuffer>, query: string): Promise<Timed> {
+  for (let attempt = 0; ; attempt++) {
+    const started = performance.now();
+    const response = await fetch(`${url}/v1/compress?${query}`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ck_dev_local', 'Content-Type': 'application/octet-stream' },
+      body,
+    });
+    const answer = new Uint8Array(await response.arrayBuffer());
+    const ms = performance.now() - started;
+    if (response.status === 429 && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 1000 * Number(response.headers.get('retry-after') ?? 5)));
+      continue;
+    }
+    const error = response.status === 200 ? undefined : new TextDecoder().decode(answer).slice(0, 160);
+    return { status: response.status, ms, bytes: answer.byteLength, compressed: response.headers.get('x-compressed') !== 'false', error };
+  }
+}
+
+async function theirs(format: Format, input: Input): Promise<Timed> {
+  const started = performance.now();
+  const out = await sharpPipeline(format, input).toBuffer();
+  return { status: 200, ms: performance.now() - started, bytes: out.byteLength, compressed: true };
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+/** Progress on stderr, with --verbose. */
+const trace = (message: string) => values.verbose && console.error(`[bench] ${message}`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function repeat(n: number, once: () => Promise<Timed>): Promise<Timed & { all: number[] }> {
+  const results: Timed[] = [];
+  for (let i = 0; i < n; i++) {
+    const result = await once();
+    results.push(result);
+    if (result.status !== 200) break;
+  }
+  const all = results.map((r) => r.ms);
+  return { ...results.at(-1)!, ms: median(all), all };
+}
+
+// ---------------------------------------------------------------------------------------
+// Inputs
+
+/** Re-encodes a scaled-down input in its own format, at high quality, so decoding costs what that format costs. */
+function reencode(s: Sharp, format: string | undefined): Sharp {
+  switch (format) {
+    case 'jpeg':
+      return s.jpeg({ quality: 95 });
+    case 'webp':
+      return s.webp({ quality: 95 });
+    case 'heif':
+      return s.avif({ quality: 80, effort: 4 });
+    default:
+      return s.png();
+  }
+}
+
+async function loadInput(path: string): Promise<Input> {
+  const original = readFileSync(path);
+  const meta = await sharp(original).metadata();
+  // Upright size, as our API reports it.
+  let [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  let bytes = original;
+  if (width * height > maxPixels) {
+    const scale = Math.sqrt(maxPixels / (width * height));
+    [width, height] = [Math.floor(width * scale), Math.floor(height * scale)];
+    // Orientation goes into the pixels here, since the scaled copy carries no EXIF.
+    bytes = await reencode(sharp(original).autoOrient().resize(width, height, { fit: 'fill' }).keepIccProfile(), meta.format).toBuffer();
+  }
+  const { isOpaque } = await sharp(bytes).stats();
+  return { name: basename(path), bytes, width, height, megapixels: (width * height) / 1e6, hasAlpha: !isOpaque };
+}
+
+// ---------------------------------------------------------------------------------------
+// Profile
+
+/** A minimal Chrome DevTools Protocol client over Node's WebSocket. */
+class Cdp {
+  #ws: WebSocket;
+  #next = 0;
+  #pending = new Map<number, (message: { result?: unknown; error?: { message: string } }) => void>();
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.addEventListener('message', (event) => {
+      const message = JSON.parse(String(event.data));
+      if (message.id !== undefined) this.#pending.get(message.id)?.(message);
+      this.#pending.delete(message.id);
+    });
+  }
+
+  static async connect(url: string): Promise<Cdp> {
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve, { once: true });
+      ws.addEventListener('error', () => reject(new Error(`cannot connect to the inspector at ${url}`)), { once: true });
+    });
+    const cdp = new Cdp(ws);
+    // A restarted runtime (wrangler reloads on file changes) closes the socket: fail, do not hang.
+    ws.addEventListener('close', () => {
+      for (const settle of cdp.#pending.values()) settle({ error: { message: 'the inspector connection closed' } });
+      cdp.#pending.clear();
+    });
+    return cdp;
+  }
+
+  send<T>(method: string, params: object = {}, timeoutMs = 120_000): Promise<T> {
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${method}: no answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.#pending.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.error) reject(new Error(`${method}: ${m.error.message}`));
+        else resolve(m.result as T);
+      });
+      this.#ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close() {
+    this.#ws.close();
+  }
+}
+
+/**
+ * workerd's inspector serves one session per isolate and wrangler's inspector proxy already
+ * holds one: the first new connection displaces it without being answered (or is closed),
+ * the next one works. Wrangler does not reconnect its own until the Worker reloads.
+ */
+async function connectProfiler(url: string): Promise<Cdp> {
+  for (let attempt = 1; ; attempt++) {
+    const cdp = await Cdp.connect(url);
+    try {
+      await cdp.send('Profiler.enable', {}, 3000);
+      return cdp;
+    } catch (error) {
+      cdp.close();
+      if (attempt === 4) throw error;
+      trace(`profile: inspector attempt ${attempt} failed (${(error as Error).message}); again`);
+    }
+  }
+}
+
+/** The Worker's inspector target: the runtime process listens on a random port (`--inspector-addr=127.0.0.1:0`). */
+async function inspectorTarget(pid: number): Promise<string> {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        return link.startsWith('socket:[') ? [link.slice(8, -1)] : [];
+      } catch {
+        return []; // closed meanwhile
+      }
+    }),
+  );
+  const ports = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[3] === '0A' && inodes.has(f[9]!))
+    .map((f) => parseInt(f[1]!.split(':')[1]!, 16));
+  for (const port of ports) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(2000) });
+      if (!response.ok) continue;
+      const targets = (await response.json()) as { id: string; webSocketDebuggerUrl: string }[];
+      const worker = targets.find((t) => t.id.includes(':user:'));
+      if (worker) return worker.webSocketDebuggerUrl;
+    } catch {
+      /* not the inspector */
+    }
+  }
+  throw new Error(`no inspector found on the workerd process ${pid} (did wrangler restart the runtime after a file change?)`);
+}
+
+/**
+ * V8 names an unnamed wasm module's script `wasm://wasm/<hash of its bytes>`: compiling the
+ * jSquash files here, under this process's own inspector, gives the same names workerd uses.
+ */
+async function wasmNames(): Promise<Map<string, string>> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  const names = new Map<string, string>();
+  let last = '';
+  session.on('Debugger.scriptParsed', (m) => {
+    if (m.params.url.startsWith('wasm://')) last = m.params.url;
+  });
+  await session.post('Debugger.enable');
+  const root = new URL('../node_modules/@jsquash/', import.meta.url).pathname;
+  for (const file of globSync(`${root}*/**/*.wasm`)) {
+    last = '';
+    new WebAssembly.Module(readFileSync(file));
+    await new Promise((r) => setImmediate(r));
+    if (last) names.set(last, `${file.slice(root.length).split('/')[0]}: ${basename(file)}`);
+  }
+  await session.post('Debugger.disable');
+  session.disconnect();
+  return names;
+}
+
+interface Bundle {
+  /** Which module a line of wrangler's bundle came from. */
+  moduleOf(line: number): string;
+  /** The source where an anonymous function starts, to tell one from another. */
+  snippet(line: number, column: number): string;
+}
+
+/**
+ * Wrangler's bundle, with module boundaries from esbuild's `// path` comments. The profile
+ * names it only `index.js`: it is the newest `.wrangler/tmp/dev-*` one.
+ */
+function readBundle(): Bundle {
+  const root = new URL('..', import.meta.url).pathname;
+  const bundle = globSync(`${root}.wrangler/tmp/dev-*/index.js`)
+    .map((path) => ({ path, mtime: statSync(path).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime)[0]?.path;
+  if (!bundle) return { moduleOf: () => 'index.js (bundle not found)', snippet: () => '' };
+  const starts: [number, string][] = [];
+  const lines = readFileSync(bundle, 'utf8').split('\n');
+  lines.forEach((text, i) => {
+    const m = /^\/\/ (\S+\.(?:[cm]?js|ts))$/.exec(text);
+    if (m) starts.push([i, m[1]!]);
+  });
+  const snippet = (line: number, column: number) => (lines[line] ?? '').slice(column, column + 48).replace(/\|/g, '\\|').replace(/`/g, "'");
+  const moduleOf = (line: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]![0] <= line) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return '(bundle prologue)';
+    const path = starts[found]![1];
+    const i = path.lastIndexOf('node_modules/');
+    if (i < 0) return path;
+    const parts = path.slice(i + 'node_modules/'.length).split('/');
+    const pkg = parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+    return pkg.startsWith('@jsquash/') ? `${pkg} JS glue (${parts.at(-1)})` : pkg;
+  };
+  return { moduleOf, snippet };
+}
+
+const isBundle = (url: string) => /(^|\/)index\.js$/.test(url);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+
+async function profile(pid: number, url: string, input: Input) {
+  trace('profile: naming wasm modules');
+  const wasm = await wasmNames();
+  trace('profile: finding the inspector');
+  const target = await inspectorTarget(pid);
+  trace(`profile: connecting to ${target}`);
+  const cdp = await connectProfiler(target);
+  let bundle: Bundle | undefined;
+  const profileRuns = Math.max(1, Number(values['profile-runs']));
+  console.log(`\n## Profile: ${input.name} (${fmt(input.megapixels, 2)} MP), ${profileRuns} request(s) per format, sampled every ${values['sampling-us']} µs\n`);
+  console.log('Self time in the Worker isolate. "(idle)" is the isolate waiting (request body, Durable Object, response).\n');
+  try {
+    await cdp.send('Profiler.setSamplingInterval', { interval: Number(values['sampling-us']) });
+    for (const format of formats) {
+      const body = new Uint8Array(input.bytes);
+      await ours(url, body, ourQuery(format)); // hot again after whatever ran before
+      trace(`profile: ${format}`);
+      await cdp.send('Profiler.start');
+      const started = performance.now();
+      for (let i = 0; i < profileRuns; i++) await ours(url, body, ourQuery(format));
+      const wall = performance.now() - started;
+      const { profile } = await cdp.send<{ profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } }>('Profiler.stop');
+
+      const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+      const parents = new Map<number, ProfileNode>();
+      for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
+      const placeOf = ({ callFrame }: ProfileNode): string => {
+        if (callFrame.url.startsWith('wasm://')) return `wasm ${wasm.get(callFrame.url) ?? callFrame.url}`;
+        if (isBundle(callFrame.url)) return (bundle ??= readBundle()).moduleOf(callFrame.lineNumber);
+        if (!callFrame.url) return /^\(.*\)$/.test(callFrame.functionName) ? callFrame.functionName : 'runtime built-ins';
+        return callFrame.url;
+      };
+      const byPlace = new Map<string, number>();
+      const byFunction = new Map<string, number>();
+      for (let i = 0; i < profile.samples.length; i++) {
+        const node = nodes.get(profile.samples[i]!)!;
+        // The time until the next sample is spent where this one was taken.
+        const us = profile.timeDeltas[i + 1] ?? 0;
+        const place = placeOf(node);
+        byPlace.set(place, (byPlace.get(place) ?? 0) + us);
+        // A built-in is named with its caller, which says more than the built-in alone.
+        const parent = parents.get(node.id);
+        const caller = place === 'runtime built-ins' && parent ? ` ← ${parent.callFrame.functionName || '(anonymous)'} (${placeOf(parent)})` : '';
+        const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+        const anonymous = !functionName && isBundle(url) ? `(anonymous: \`${bundle!.snippet(lineNumber, columnNumber)}\`)` : '(anonymous)';
+        const fn = `${functionName || anonymous}${caller} — ${place}`;
+        byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+      }
+      const total = [...byPlace.values()].reduce((a, b) => a + b, 0);
+      const busy = total - (byPlace.get('(idle)') ?? 0);
+      console.log(`### ${format}: wall ${fmt(wall / profileRuns)} ms per request, isolate busy ${fmt(busy / 1000 / profileRuns)} ms\n`);
+      console.log('| where | ms per request | share of busy |');
+      console.log('|---|---|---|');
+      for (const [place, us] of [...byPlace].sort((a, b) => b[1] - a[1]).filter(([, us]) => us / total > 0.003)) {
+        console.log(`| ${place} | ${fmt(us / 1000 / profileRuns, 1)} | ${place === '(idle)' ? '' : `${fmt((100 * us) / busy, 1)}%`} |`);
+      }
+      console.log('\n| top functions (self) | ms per request | share of busy |');
+      console.log('|---|---|---|');
+      for (const [fn, us] of [...byFunction].filter(([fn]) => !fn.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+        console.log(`| ${fn} | ${fmt(us / 1000 / profileRuns, 1)} | ${fmt((100 * us) / busy, 1)}% |`);
+      }
+      console.log('');
+    }
+  } finally {
+    cdp.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Run
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+      .once('error', () => resolve(false))
+      .once('listening', () => probe.close(() => resolve(true)))
+      .listen(port, '127.0.0.1');
+  });
+}
+
+const port = Number(values.port);
+if (!(await portIsFree(port))) {
+  // startDevServer would find someone else's server healthy and measure it.
+  console.error(`port ${port} is in use; pick another with --port`);
+  process.exit(1);
+}
+
+const folder = positionals[0]!;
+let files = readdirSync(folder)
+  .filter((f) => /^\.(jpe?g|png|webp|avif)$/i.test(extname(f)))
+  .sort();
+if (Number(values.limit) > 0) files = files.slice(0, Number(values.limit));
+if (files.length === 0) {
+  console.error(`no JPEG, PNG, WebP or AVIF files in ${folder}`);
+  process.exit(2);
+}
+const inputs: Input[] = [];
+for (const file of files) inputs.push(await loadInput(join(folder, file)));
+
+const tiny = readFileSync(new URL('../test/fixtures/pngsuite/basn6a08.png', import.meta.url));
+const tinyInput: Input = { name: 'tiny', bytes: tiny, width: 32, height: 32, megapixels: 0.001, hasAlpha: true };
+
+const server = await startDevServer(port);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.stop(); // wrangler runs in its own process group: it would outlive us
+    process.exit(130);
+  });
+}
+try {
+  // Warm-up, untimed: code loaded and compiled, then hot functions tiered up.
+  for (const input of [tinyInput, inputs[0]!]) {
+    for (const format of formats) {
+      const our = await ours(server.url, new Uint8Array(input.bytes), ourQuery(format));
+      const their = await theirs(format, input);
+      trace(`warm-up ${input.name} → ${format}: ours HTTP ${our.status} ${fmt(our.ms)} ms, sharp ${fmt(their.ms)} ms`);
+    }
+  }
+  if (!values['profile-only']) await timeAll(server.url);
+  printMachine();
+  if (values.profile || values['profile-only']) {
+    const target = [...inputs].sort((a, b) => b.megapixels - a.megapixels)[0]!;
+    await profile(server.workerdPid, server.url, target);
+  }
+} finally {
+  server.stop();
+}
+
+async function timeAll(url: string) {
+  type Row = { input: Input; format: Format; ours: Timed & { all: number[] }; overhead: number; sharp: Timed & { all: number[] } };
+  const rows: Row[] = [];
+  console.log(`inputs scaled to at most ${values['max-megapixels']} MP; median of ${runs} run(s); quality ${formats.map((f) => `${f} ${QUALITY[f]}`).join(', ')}`);
+  console.log('"overhead" = the same-length request failing fast (HTTP, auth, rate limit, admission); "net" = wall − overhead.');
+  if (formats.includes('jpeg') && QUALITY.jpeg >= 80 && QUALITY.jpeg < 90) {
+    console.log(`note: at JPEG q${QUALITY.jpeg} ours writes 4:2:2 (jSquash auto_subsample) and sharp 4:2:0: not matched; use q < 80 or ≥ 90`);
+  }
+  console.log('');
+  console.log('| image | MP | format | ours wall ms | overhead ms | ours net ms | sharp ms | ours MP/s | sharp MP/s | ours ÷ sharp | ours bytes | sharp bytes |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const input of inputs) {
+    const body = new Uint8Array(input.bytes);
+    const junk = new Uint8Array(input.bytes.byteLength);
+    const overhead = await repeat(runs, () => ours(url, junk, 'format=jpeg&quality=80'));
+    if (overhead.status !== 415) {
+      // e.g. 202: a body over ASYNC_THRESHOLD_BYTES becomes a job, which this does not time.
+      console.log(`| ${input.name} | ${fmt(input.megapixels, 2)} | | the overhead probe answered HTTP ${overhead.status}, not 415: skipped |`);
+      continue;
+    }
+    for (const format of formats) {
+      const our = await repeat(runs, () => ours(url, body, ourQuery(format)));
+      if (our.status !== 200) {
+        console.log(`| ${input.name} | ${fmt(input.megapixels, 2)} | ${format} | HTTP ${our.status}: ${our.error} |`);
+        continue;
+      }
+      const their = await repeat(runs, () => theirs(format, input));
+      const row = { input, format, ours: our, overhead: overhead.ms, sharp: their };
+      rows.push(row);
+      const net = Math.max(our.ms - overhead.ms, 0.1);
+      console.log(
+        `| ${input.name} | ${fmt(input.megapixels, 2)} | ${format} | ${fmt(our.ms)} | ${fmt(overhead.ms)} | ${fmt(net)} | ${fmt(their.ms)} | ${fmt(input.megapixels / (net / 1000), 2)} | ${fmt(input.megapixels / (their.ms / 1000), 2)} | ${fmt(net / their.ms, 2)} | ${our.bytes}${our.compressed ? '' : ' (input kept)'} | ${their.bytes} |`,
+      );
+      if (values.verbose) console.log(`|  | runs: ours ${our.all.map((x) => fmt(x)).join(' ')}; overhead ${overhead.all.map((x) => fmt(x)).join(' ')}; sharp ${their.all.map((x) => fmt(x)).join(' ')} |`);
+    }
+  }
+
+  console.log('\nPer format (sums over the images above):\n');
+  console.log('| format | images | MP | ours wall s | ours net s | sharp s | ours MP/s | sharp MP/s | ours ÷ sharp | goal | ours bytes ÷ sharp bytes |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const format of formats) {
+    const mine = rows.filter((r) => r.format === format);
+    if (!mine.length) continue;
+    const sum = (f: (r: Row) => number) => mine.reduce((a, r) => a + f(r), 0);
+    const mp = sum((r) => r.input.megapixels);
+    const wall = sum((r) => r.ours.ms) / 1000;
+    const net = sum((r) => Math.max(r.ours.ms - r.overhead, 0.1)) / 1000;
+    const native = sum((r) => r.sharp.ms) / 1000;
+    const ratio = net / native;
+    console.log(
+      `| ${format} | ${mine.length} | ${fmt(mp, 2)} | ${fmt(wall, 2)} | ${fmt(net, 2)} | ${fmt(native, 2)} | ${fmt(mp / net, 2)} | ${fmt(mp / native, 2)} | ${fmt(ratio, 2)} | ≤ ${GOAL[format]}: ${ratio <= GOAL[format] ? 'met' : 'not met'} | ${fmt(sum((r) => r.ours.bytes) / sum((r) => r.sharp.bytes), 2)} |`,
+    );
+  }
+
+}
+
+function printMachine() {
+  const cpu = cpus();
+  const jsquash = ['jpeg', 'webp', 'avif', 'png', 'oxipng', 'resize']
+    .map((p) => `${p} ${JSON.parse(readFileSync(new URL(`../node_modules/@jsquash/${p}/package.json`, import.meta.url), 'utf8')).version}`)
+    .join(', ');
+  const wrangler = JSON.parse(readFileSync(new URL('../node_modules/wrangler/package.json', import.meta.url), 'utf8')).version;
+  const v = sharp.versions;
+  console.log(`\nmachine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB; ${process.platform} ${process.arch}`);
+  console.log(`versions: node ${process.versions.node}; wrangler ${wrangler}; @jsquash ${jsquash}; sharp ${v.sharp} (libvips ${v.vips}, mozjpeg ${v.mozjpeg}, libwebp ${v.webp}, libheif ${v.heif}, aom ${v.aom}, libimagequant ${v.imagequant}, libpng ${v.png}, zlib-ng ${v['zlib-ng']})`);
+}
