@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createWasmCodecs, wasmCodecs } from '../src/codecs/wasm';
-import type { RawImage } from '../src/codecs/types';
+import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
 import { type PipelineOptions, compressImage, pixelLimit } from '../src/pipeline/compress';
 import { maxPixelsWithinBudget } from '../src/pipeline/memory';
 import { MemoryGate } from '../src/limits/isolate-memory';
 import { detectFormat } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
-import { expandPalette } from '../src/codecs/indexed';
 import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
 import { fixtures, pngClaiming, similarity } from './helpers';
@@ -227,8 +226,12 @@ describe('the isolate memory gate', () => {
 });
 
 describe('the memory-lean codec paths (forced on small images by zero thresholds)', () => {
-  const lean = createWasmCodecs({ jpegStrips: 0, pngStream: 0, leaveInHeap: 0 });
-  const whole = createWasmCodecs({ jpegStrips: Infinity, pngStream: Infinity, leaveInHeap: Infinity });
+  const expandPalette = ({ indices, palette, width, height }: IndexedImage): RawImage => {
+    const colours = new Uint32Array(palette.buffer, palette.byteOffset, palette.length / 4);
+    return { data: new Uint8Array(Uint32Array.from(indices, (index) => colours[index]!).buffer), width, height };
+  };
+  const lean = createWasmCodecs({ jpegStrips: 0, pngStream: 0, indexedOxipng: 0, leaveInHeap: 0 });
+  const whole = createWasmCodecs({ jpegStrips: Infinity, pngStream: Infinity, indexedOxipng: Infinity, leaveInHeap: Infinity });
 
   it('a decoded image left in the decoder heap equals the copied-out one, byte for byte', async () => {
     expect(await lean.decode('jpeg', fixtures.photoJpeg)).toEqual(await whole.decode('jpeg', fixtures.photoJpeg));

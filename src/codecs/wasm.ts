@@ -29,7 +29,7 @@ import avifEncoderWasm from '@jsquash/avif/codec/enc/avif_enc.wasm';
 import { defaultOptions as avifDefaults } from '@jsquash/avif/meta.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
-import { initSync as initOxipng, optimise_raw as oxipngFromPixels } from '@jsquash/oxipng/codec/pkg/squoosh_oxipng.js';
+import { initSync as initOxipng, optimise as oxipngFromPng, optimise_raw as oxipngFromPixels } from '@jsquash/oxipng/codec/pkg/squoosh_oxipng.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import oxipngWasm from '@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm';
 import { initSync as initResize, resize as wasmResize } from '@jsquash/resize/lib/resize/pkg/squoosh_resize.js';
@@ -38,7 +38,6 @@ import resizeWasm from '@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm';
 import type { ImageFormat } from '../schemas/options';
 import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type RawImage } from './types';
 import { joinJpegStrips } from './jpeg-join';
-import { expandPalette } from './indexed';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
 
 /**
@@ -51,9 +50,11 @@ import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
 export interface MemoryThresholds {
   jpegStrips: number;
   pngStream: number;
+  /** Above this, a palette PNG is not given to oxipng. */
+  indexedOxipng: number;
   leaveInHeap: number;
 }
-export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngStream: 3_000_000, leaveInHeap: 2_000_000 };
+export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngStream: 2_000_000, indexedOxipng: 5_000_000, leaveInHeap: 2_000_000 };
 const JPEG_STRIP_ROWS = 256;
 
 // Some glue constructs ImageData, which workerd does not provide.
@@ -84,20 +85,28 @@ function instantiate<M>(factory: EmscriptenFactory<M>, wasm: WebAssembly.Module)
   return factory(options as never);
 }
 
-let bindgenReady = false;
-function ensureBindgenCodecs(): void {
-  if (bindgenReady) return;
-  initOxipng(oxipngWasm);
+let resizeReady = false;
+function ensureResize(): void {
+  if (resizeReady) return;
   initResize(resizeWasm);
-  bindgenReady = true;
+  resizeReady = true;
 }
 
 /**
- * 4:2:0 chroma at every quality, as sharp and libjpeg do. jSquash's `auto_subsample` writes
- * 4:2:2 from q80 and 4:4:4 from q90: about 20% more bytes in that band for colour detail the
- * eye barely resolves, and it made our files incomparable with sharp's at equal settings.
+ * oxipng's glue keeps one instance per isolate, whose memory would stay at the largest image
+ * it ever optimised. A new instance for every call makes the old one garbage instead (the
+ * call is synchronous, so no other request can be in the middle of one).
  */
-const MOZJPEG_OPTIONS = { ...mozjpegDefaults, auto_subsample: false, chroma_subsample: 2 };
+function freshOxipng(): void {
+  initOxipng(oxipngWasm);
+}
+
+/**
+ * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. jSquash's
+ * `auto_subsample` (cjpeg's heuristic) writes 4:2:2 from q80: about 20% more bytes in that
+ * band for colour detail the eye barely resolves.
+ */
+const mozjpegOptions = (quality: number) => ({ ...mozjpegDefaults, quality, auto_subsample: false, chroma_subsample: quality >= 90 ? 1 : 2 });
 
 /** libavif fails on odd sizes with 4:2:0; full-resolution chroma is also what keeps small text sharp. */
 const AVIF_CHROMA_444 = 3;
@@ -148,10 +157,10 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     switch (format) {
       case 'jpeg': {
         const encoder = await reused(mozjpegEncoderFactory, mozjpegEncoderWasm);
-        if (width * height <= thresholds.jpegStrips) return new Uint8Array(encoder.encode(data, width, height, { ...MOZJPEG_OPTIONS, quality }));
+        if (width * height <= thresholds.jpegStrips) return new Uint8Array(encoder.encode(data, width, height, mozjpegOptions(quality)));
         // The encoder copies its input twice and keeps two coefficient planes: ~16 bytes a
         // pixel. In strips of 256 rows that is a few MB, whatever the image's height.
-        const options = { ...MOZJPEG_OPTIONS, quality, progressive: false };
+        const options = { ...mozjpegOptions(quality), progressive: false };
         const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         const strips: Uint8Array[] = [];
         for (let y = 0; y < height; y += JPEG_STRIP_ROWS) {
@@ -178,7 +187,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
       }
       case 'png': {
         if (width * height > thresholds.pngStream) return encodePngStreaming(data, width, height);
-        ensureBindgenCodecs();
+        freshOxipng();
         // Straight from pixels to an optimised PNG: oxipng picks colour type, bit depth and
         // filters itself, so there is no intermediate PNG to hold.
         const pixels = data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
@@ -187,10 +196,16 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     }
   }
 
-  /** Small palette images go through oxipng, which also picks bit depth and filters; large ones are streamed. */
+  /**
+   * Written by us one byte a pixel, then optimised by oxipng (filters, bit depth, deflate),
+   * which on a palette PNG works one byte a pixel too, instead of four from RGBA.
+   */
   async function encodeIndexedPng(image: IndexedImage): Promise<Uint8Array> {
-    if (image.width * image.height > thresholds.pngStream) return encodeIndexedPngStreaming(image);
-    return encode('png', expandPalette(image), { quality: 100, lossless: true });
+    const streamed = await encodeIndexedPngStreaming(image);
+    if (image.width * image.height > thresholds.indexedOxipng) return streamed;
+    freshOxipng();
+    const optimised = oxipngFromPng(streamed, 2, false, true);
+    return optimised.byteLength < streamed.byteLength ? optimised : streamed;
   }
 
   return { decode, encode, encodeIndexedPng, resize };
@@ -278,7 +293,7 @@ function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
 const LANCZOS3 = 3;
 
 async function resize(image: RawImage, width: number, height: number): Promise<RawImage> {
-  ensureBindgenCodecs();
+  ensureResize();
   const input = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   const data = wasmResize(input, image.width, image.height, width, height, LANCZOS3, true, true);
   return { data, width, height };
