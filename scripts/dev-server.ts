@@ -6,6 +6,10 @@ export interface DevServer {
   url: string;
   /** The workerd process that runs the Worker's isolate. */
   workerdPid: number;
+  /** The same, looked up again: wrangler restarts the runtime when a file it watches changes. */
+  runtimePid(): number | undefined;
+  /** The end of wrangler's output so far (it is read all along, so a full pipe never stalls it). */
+  output(): string;
   stop(): void;
 }
 
@@ -17,6 +21,12 @@ export async function startDevServer(port: number, vars: Record<string, string> 
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-64 * 1024);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -29,9 +39,10 @@ export async function startDevServer(port: number, vars: Record<string, string> 
   }
   // wrangler runs two workerd processes: a proxy that owns the port, and the runtime that
   // runs the Worker (started with an inspector). The second is the one to measure.
-  const workerdPid = findDescendants(child.pid!, 'workerd').find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--inspector-addr'));
+  const runtimePid = () => findDescendants(child.pid!, 'workerd').find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--inspector-addr'));
+  const workerdPid = runtimePid();
   if (!workerdPid) throw new Error('no workerd runtime process found under wrangler');
-  return { url, workerdPid, stop: () => stop(child) };
+  return { url, workerdPid, runtimePid, output: () => output, stop: () => stop(child) };
 }
 
 function stop(child: ChildProcess) {
