@@ -535,7 +535,7 @@ for (const file of files) inputs.push(await loadInput(join(folder, file)));
 const tiny = readFileSync(new URL('../test/fixtures/pngsuite/basn6a08.png', import.meta.url));
 const tinyInput: Input = { name: 'tiny', bytes: tiny, width: 32, height: 32, megapixels: 0.001, hasAlpha: true };
 
-const server = await startDevServer(port);
+const server = await startDevServer(port, { SYNC_COMPUTE_SECONDS: '1000000' }); // every request answered in the request, as timed
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.stop(); // wrangler runs in its own process group: it would outlive us
