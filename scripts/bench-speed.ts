@@ -49,14 +49,14 @@
  *   Lossless: ours `lossless: 1, quality: 100, exact: 0`, method 4; sharp
  *   `webp({ lossless: true, quality: 100, effort: 4 })`.
  * - AVIF: ours libavif + libaom, single-threaded, @jsquash/avif's defaults: speed 6, 8 bit,
- *   4:2:0 (4:4:4 for odd sizes), tune left to libavif, which asks libaom for SSIM tuning.
+ *   4:2:0, tune left to libavif, which asks libaom for SSIM tuning.
  *   sharp (libheif + libaom): `avif({ quality, effort: 3, chromaSubsampling, bitdepth: 8,
  *   tune: 'ssim' })`: libvips sets aom's speed to 9 − effort = 6; both map quality to the
  *   quantiser as (100 − q) × 63 / 100. Outputs come within ~10% of each other in bytes at
  *   equal PSNR (libheif's 'auto' tune writes ~40% more).
  * - PNG (quality < 100): ours builds a palette of round(256 × q / 100) colours (image-q Wu
- *   on a 64 K-pixel sample), maps every pixel with Floyd–Steinberg dithering, then oxipng
- *   level 2 from the pixels. sharp: `png({ palette: true, colours, dither: 1, quality: 100,
+ *   on a 64 K-pixel sample), maps every pixel with Floyd–Steinberg dithering, writes an indexed
+ *   PNG and has oxipng level 2 optimise it (up to 5 MP). sharp: `png({ palette: true, colours, dither: 1, quality: 100,
  *   compressionLevel: 9 })`: libimagequant at sharp's default effort (7), full dithering,
  *   zlib level 9 (oxipng level 2 deflates hardest too). libvips writes palettes of 2, 4, 16
  *   or 256 colours only, so at the default q80 ours has 205 colours and sharp up to 256.
@@ -144,10 +144,8 @@ function sharpPipeline(format: Format, input: Input): Sharp {
       return s.webp({ quality: q, effort: 4 });
     case 'webp-lossless':
       return s.webp({ lossless: true, quality: 100, effort: 4 });
-    case 'avif': {
-      const odd = input.width % 2 === 1 || input.height % 2 === 1;
-      return s.avif({ quality: q, effort: 3, chromaSubsampling: odd ? '4:4:4' : '4:2:0', bitdepth: 8, tune: 'ssim' });
-    }
+    case 'avif':
+      return s.avif({ quality: q, effort: 3, chromaSubsampling: '4:2:0', bitdepth: 8, tune: 'ssim' });
     case 'png':
       return s.png({ palette: true, colours: colorsForQuality(q), dither: 1, quality: 100, compressionLevel: 9 });
     case 'png-lossless':

@@ -302,3 +302,16 @@ describe('resizing in strips', () => {
     }
   });
 });
+
+describe('AVIF chroma', () => {
+  it('lossy AVIF of odd width and height encodes at 4:2:0 and decodes to the same size', async () => {
+    const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    for (const [width, height] of [[301, 199], [300, 199], [301, 200]] as const) {
+      const odd = { data: new Uint8Array(width * height * 4), width, height };
+      for (let y = 0; y < height; y++) odd.data.set(source.data.subarray(y * source.width * 4, (y * source.width + width) * 4), y * width * 4);
+      const decoded = await wasmCodecs.decode('avif', await wasmCodecs.encode('avif', odd, { quality: 60, lossless: false }));
+      expect([decoded.width, decoded.height]).toEqual([width, height]);
+      expect(similarity(odd, decoded)).toBeGreaterThan(0.9);
+    }
+  });
+});

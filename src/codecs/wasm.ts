@@ -108,7 +108,7 @@ function freshOxipng(): void {
  */
 const mozjpegOptions = (quality: number) => ({ ...mozjpegDefaults, quality, auto_subsample: false, chroma_subsample: quality >= 90 ? 1 : 2 });
 
-/** libavif fails on odd sizes with 4:2:0; full-resolution chroma is also what keeps small text sharp. */
+/** Lossy AVIF is 4:2:0, jSquash's and Squoosh's default (odd sizes included: tested); lossless keeps full chroma. */
 const AVIF_CHROMA_444 = 3;
 const AVIF_CHROMA_420 = 1;
 
@@ -180,7 +180,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
         const encoder = await reused(avifEncoderFactory, avifEncoderWasm);
         const options = lossless
           ? { ...avifDefaults, lossless: true, quality: 100, qualityAlpha: -1, subsample: AVIF_CHROMA_444 }
-          : { ...avifDefaults, quality, subsample: width % 2 || height % 2 ? AVIF_CHROMA_444 : AVIF_CHROMA_420 };
+          : { ...avifDefaults, quality, subsample: AVIF_CHROMA_420 };
         const out = encoder.encode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, options);
         if (!out) throw new Error('AVIF encoder failed');
         return new Uint8Array(out);
