@@ -2,19 +2,19 @@ import type { ImageFormat } from '../schemas/options';
 
 /**
  * Peak memory one compression adds to an isolate, as an upper bound fitted to
- * `npm run bench:memory` readings at 3 to 12 MP (README, "Memory"): peak MiB ≈ fixed +
+ * `npm run bench:memory` readings at 2 to 12 MP (README, "Memory"): peak MiB ≈ fixed +
  * perMegapixel × MP, by output format, with every reading at or under the line. JPEG and PNG
  * are nearly flat because large images take the memory-lean paths (`MEMORY_THRESHOLDS` in
  * `src/codecs/wasm.ts`); WebP and AVIF encoders hold whole images. Re-measure after changing it.
  */
 export const PEAK_MEMORY_MIB: Record<ImageFormat, { fixed: number; perMegapixel: number }> = {
-  jpeg: { fixed: 77, perMegapixel: 1.8 },
+  jpeg: { fixed: 92, perMegapixel: 1.65 },
   webp: { fixed: 52, perMegapixel: 13.5 },
-  png: { fixed: 116, perMegapixel: 0.5 },
-  avif: { fixed: 60, perMegapixel: 30.6 },
+  png: { fixed: 90, perMegapixel: 2.8 },
+  avif: { fixed: 70, perMegapixel: 29 },
 };
 
-/** What one compression may use: an isolate's 128 MB (122 MiB), the limit the performance issue sets for peak growth. */
+/** What one compression may use: an isolate's 128 MB, read as MiB as Cloudflare's limits are, the bound the performance issue sets for peak growth. */
 export const MEMORY_BUDGET_MIB = 128;
 
 /** Readings went up to 12 MP; limits do not extrapolate past what was measured. */
