@@ -10,7 +10,7 @@ import type { ImageFormat } from '../schemas/options';
 export const PEAK_MEMORY_MIB: Record<ImageFormat, { fixed: number; perMegapixel: number }> = {
   jpeg: { fixed: 92, perMegapixel: 1.65 },
   webp: { fixed: 52, perMegapixel: 13.5 },
-  png: { fixed: 90, perMegapixel: 2.8 },
+  png: { fixed: 92, perMegapixel: 2.8 },
   avif: { fixed: 70, perMegapixel: 29 },
 };
 

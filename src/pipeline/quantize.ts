@@ -122,11 +122,13 @@ export function mapToPalette(image: RawImage, palette: Palette, { dither = true 
  */
 function nearestEntryFinder(palette: Palette): (r: number, g: number, b: number, a: number) => number {
   const entries = palette.length / 4;
-  const byGreen = Array.from({ length: entries }, (_, e) => e).sort((x, y) => palette[x * 4 + 1]! - palette[y * 4 + 1]!);
-  const greens = byGreen.map((e) => palette[e * 4 + 1]!);
-  const CACHE_BITS = 18;
+  const byGreen = Int32Array.from({ length: entries }, (_, e) => e).sort((x, y) => palette[x * 4 + 1]! - palette[y * 4 + 1]!);
+  const greens = Int32Array.from(byGreen, (e) => palette[e * 4 + 1]!);
+  const CACHE_BITS = 16;
   const cachedColour = new Uint32Array(1 << CACHE_BITS);
   const cachedEntry = new Int16Array(1 << CACHE_BITS).fill(-1);
+  // One loop with local variables: captured mutable numbers would make V8 box every
+  // distance on the heap, tens of MB of garbage at 12 MP.
   return (r, g, b, a) => {
     const colour = ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
     const slot = Math.imul(colour, 2654435761) >>> (32 - CACHE_BITS);
@@ -140,23 +142,28 @@ function nearestEntryFinder(palette: Palette): (r: number, g: number, b: number,
     }
     let best = byGreen[Math.min(low, entries - 1)]!;
     let bestDistance = Infinity;
-    const consider = (i: number): boolean => {
-      const dg = g - greens[i]!;
-      if (WEIGHT_G * dg * dg >= bestDistance) return false;
-      const e = byGreen[i]!;
-      const dr = r - palette[e * 4]!;
-      const db = b - palette[e * 4 + 2]!;
-      const da = a - palette[e * 4 + 3]!;
-      const distance = WEIGHT_R * dr * dr + WEIGHT_G * dg * dg + WEIGHT_B * db * db + da * da;
-      if (distance < bestDistance) {
-        bestDistance = distance;
-        best = e;
+    // Outwards from the colour's green, alternating sides, until green alone is too far on both.
+    for (let up = low, down = low - 1; up < entries || down >= 0; ) {
+      let moved = false;
+      for (let side = 0; side < 2; side++) {
+        const i = side === 0 ? up : down;
+        if (i < 0 || i >= entries) continue;
+        const dg = g - greens[i]!;
+        if (WEIGHT_G * dg * dg >= bestDistance) continue;
+        moved = true;
+        const e = byGreen[i]!;
+        const dr = r - palette[e * 4]!;
+        const db = b - palette[e * 4 + 2]!;
+        const da = a - palette[e * 4 + 3]!;
+        const distance = WEIGHT_R * dr * dr + WEIGHT_G * dg * dg + WEIGHT_B * db * db + da * da;
+        if (distance < bestDistance) {
+          bestDistance = distance;
+          best = e;
+        }
       }
-      return true;
-    };
-    for (let up = low, down = low - 1, goUp = true, goDown = true; goUp || goDown; ) {
-      if (goUp) goUp = up < entries && consider(up++);
-      if (goDown) goDown = down >= 0 && consider(down--);
+      if (!moved) break;
+      up++;
+      down--;
     }
     cachedColour[slot] = colour;
     cachedEntry[slot] = best;
