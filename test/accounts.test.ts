@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { keyMetadata, keyRecordName } from '../src/auth/key-format';
@@ -191,6 +192,21 @@ describe('monthly quota and usage', () => {
       bytes_saved: bytesIn - bytesOut,
     });
     expect(report.period.start).toBe(`${monthOf(Date.now())}-01T00:00:00.000Z`);
+  });
+
+  it('a sync compression that dies with its isolate is given back when its lease lapses, once', async () => {
+    const { auth, record } = await createKey('free');
+    const account = accountStub(env, record.accountId);
+    const month = monthOf(Date.now());
+    const lapsed = await account.admitCompression(month, 500, 0); // admitted, then the isolate died: no ended call
+    const live = await account.admitCompression(month, 500);
+    expect([lapsed.ok, live.ok]).toEqual([true, true]);
+    expect(await runDurableObjectAlarm(account)).toBe(true);
+    expect((await usage(auth)).usage.compressions).toBe(1); // only the live one still counts
+    await account.compressionEnded(lapsed.reservation!, { succeeded: true, bytesIn: 10, bytesOut: 5 }); // too late: ignored
+    await account.compressionEnded(live.reservation!, { succeeded: true, bytesIn: 10, bytesOut: 5 });
+    await account.compressionEnded(live.reservation!, { succeeded: true, bytesIn: 10, bytesOut: 5 }); // twice counts once
+    expect((await usage(auth)).usage).toMatchObject({ compressions: 1, bytes_in: 10, bytes_out: 5 });
   });
 
   it('an exhausted monthly quota gives 429 with Retry-After until the month ends', async () => {

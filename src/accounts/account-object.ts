@@ -7,11 +7,26 @@ interface ActiveJob {
   estimatedSeconds: number;
 }
 
+interface Reservation {
+  month: string;
+  /** After this the compression is taken to have died with its isolate, and is given back. */
+  until: number;
+}
+
 interface AccountState {
   /** Queued and running jobs: the exact count the concurrency limit needs. */
   active: Record<string, ActiveJob>;
+  /** Sync compressions admitted and not yet ended. */
+  reserved?: Record<string, Reservation>;
   months: Record<string, MonthUsage>;
 }
+
+/**
+ * How long a sync compression may hold its place in the quota. A request that outlives it
+ * (it cannot: the sync path takes seconds) or dies with its isolate (memory or CPU limit,
+ * restart, eviction) without saying it ended is given back, so it is not charged.
+ */
+export const RESERVATION_LEASE_MS = 10 * 60 * 1000;
 
 export type Admission = { ok: true } | { ok: false; reason: 'concurrency' | 'quota'; retryAfterSeconds: number; message: string };
 
@@ -66,22 +81,54 @@ export class AccountObject extends DurableObject<Env> {
     await this.save();
   }
 
-  /** A sync compression: reserve one from the quota before the work. */
-  async admitCompression(month: string, monthly: number): Promise<Admission> {
-    const quota = this.checkQuota(month, 1, monthly, Date.now());
+  /** A sync compression: reserve one from the quota before the work, on a lease (`RESERVATION_LEASE_MS`). */
+  async admitCompression(month: string, monthly: number, leaseMs = RESERVATION_LEASE_MS): Promise<Admission & { reservation?: string }> {
+    const now = Date.now();
+    this.releaseLapsed(now);
+    const quota = this.checkQuota(month, 1, monthly, now);
     if (!quota.ok) return quota;
+    const reservation = crypto.randomUUID();
+    (this.state.reserved ??= {})[reservation] = { month, until: now + leaseMs };
     this.usage(month).compressions++;
     await this.save();
-    return { ok: true };
+    await this.scheduleRelease();
+    return { ok: true, reservation };
   }
 
-  async compressionEnded(month: string, outcome: Outcome): Promise<void> {
-    this.settle(month, outcome);
+  /** Idempotent, and a no-op for a reservation already given back when its lease lapsed. */
+  async compressionEnded(reservation: string, outcome: Outcome): Promise<void> {
+    const reserved = this.state.reserved?.[reservation];
+    if (!reserved) return;
+    delete this.state.reserved![reservation];
+    this.settle(reserved.month, outcome);
     await this.save();
   }
 
   async report(month: string): Promise<{ usage: MonthUsage; activeJobs: number }> {
+    if (this.releaseLapsed(Date.now())) await this.save();
     return { usage: { ...(this.state.months[month] ?? emptyUsage()) }, activeJobs: Object.keys(this.state.active).length };
+  }
+
+  /** Gives back reservations whose compressions never said they ended. */
+  override async alarm(): Promise<void> {
+    if (this.releaseLapsed(Date.now())) await this.save();
+    await this.scheduleRelease();
+  }
+
+  private releaseLapsed(now: number): boolean {
+    let released = false;
+    for (const [id, reserved] of Object.entries(this.state.reserved ?? {})) {
+      if (reserved.until > now) continue;
+      delete this.state.reserved![id];
+      this.settle(reserved.month, { succeeded: false, bytesIn: 0, bytesOut: 0 });
+      released = true;
+    }
+    return released;
+  }
+
+  private async scheduleRelease(): Promise<void> {
+    const next = Math.min(...Object.values(this.state.reserved ?? {}).map((reserved) => reserved.until));
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
   }
 
   private checkQuota(month: string, wanted: number, monthly: number, now: number): Admission {

@@ -55,10 +55,10 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   try {
     result = await compressWithinMemory(bytes, { ...options, accept }, limits);
   } catch (error) {
-    c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
+    c.executionCtx.waitUntil(account.compressionEnded(admission.reservation!, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
     throw error;
   }
-  c.executionCtx.waitUntil(account.compressionEnded(month, { succeeded: true, bytesIn: result.input.size, bytesOut: result.output.size }));
+  c.executionCtx.waitUntil(account.compressionEnded(admission.reservation!, { succeeded: true, bytesIn: result.input.size, bytesOut: result.output.size }));
   return compressAnswer(
     {
       requestId: c.get('requestId'),
