@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createWasmCodecs, wasmCodecs } from '../src/codecs/wasm';
+import { createWasmCodecs, jpegStripRows, wasmCodecs } from '../src/codecs/wasm';
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
 import { type PipelineOptions, compressImage, pixelLimit } from '../src/pipeline/compress';
@@ -313,5 +313,23 @@ describe('AVIF chroma', () => {
       expect([decoded.width, decoded.height]).toEqual([width, height]);
       expect(similarity(odd, decoded)).toBeGreaterThan(0.9);
     }
+  });
+});
+
+describe('JPEG strips of very wide images', () => {
+  it('keep each strip within the 65,535-MCU restart interval', () => {
+    expect(jpegStripRows(4000, 16)).toBe(256);
+    expect(jpegStripRows(65535, 16)).toBe(240); // 4096 MCUs a row: 15 MCU rows a strip
+    expect(jpegStripRows(65535, 8)).toBe(56); // 8192 MCUs a row: seven
+    for (const [width, mcu] of [[20000, 16], [65535, 8], [3000, 8]] as const) expect((jpegStripRows(width, mcu) / mcu) * Math.ceil(width / mcu)).toBeLessThanOrEqual(0xffff);
+  });
+
+  it('a 20,000 px wide image encodes in strips and decodes to its size', async () => {
+    const lean = createWasmCodecs({ jpegStrips: 0, pngStream: 0, indexedOxipng: 0, leaveInHeap: 0 });
+    const width = 20000;
+    const height = 40;
+    const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i >> 4) & 255));
+    const decoded = await lean.decode('jpeg', await lean.encode('jpeg', { data, width, height }, { quality: 70, lossless: false }));
+    expect([decoded.width, decoded.height]).toEqual([width, height]);
   });
 });

@@ -57,6 +57,15 @@ export interface MemoryThresholds {
 export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngStream: 2_000_000, indexedOxipng: 5_000_000, leaveInHeap: 2_000_000 };
 const JPEG_STRIP_ROWS = 256;
 
+/**
+ * Rows per JPEG strip: 256, or fewer whole MCU rows for very wide images, since a strip's
+ * MCUs become the restart interval, which JPEG caps at 65,535.
+ */
+export function jpegStripRows(width: number, mcuSize: number): number {
+  const mcusPerRow = Math.ceil(width / mcuSize);
+  return Math.max(mcuSize, Math.min(JPEG_STRIP_ROWS, Math.floor(0xffff / mcusPerRow) * mcuSize));
+}
+
 // Some glue constructs ImageData, which workerd does not provide.
 if (!('ImageData' in globalThis)) {
   (globalThis as unknown as Record<string, unknown>).ImageData = class ImageData {
@@ -163,8 +172,9 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
         const options = { ...mozjpegOptions(quality), progressive: false };
         const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         const strips: Uint8Array[] = [];
-        for (let y = 0; y < height; y += JPEG_STRIP_ROWS) {
-          const rows = Math.min(JPEG_STRIP_ROWS, height - y);
+        const stripRows = jpegStripRows(width, options.chroma_subsample === 2 ? 16 : 8);
+        for (let y = 0; y < height; y += stripRows) {
+          const rows = Math.min(stripRows, height - y);
           strips.push(new Uint8Array(encoder.encode(bytes.subarray(y * width * 4, (y + rows) * width * 4), width, rows, options)));
         }
         return joinJpegStrips(strips, height);
