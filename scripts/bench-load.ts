@@ -36,11 +36,12 @@
  * should last a few times that for req/s to mean much. Requests still open when the time is
  * up are shown, not counted. Numbers from a busy machine are not benchmark results.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DevServer, startDevServer } from './dev-server.ts';
+import { BUNDLE_PRELUDE, type Bundle, Inspector, type Profile, inspectorUrl, readBundles } from './inspector.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -265,135 +266,6 @@ async function poll(url: string, job: Job): Promise<boolean> {
 
 // ----------------------------------------------------------------------- own-code profile
 
-interface CallFrame {
-  functionName: string;
-  scriptId: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** A Chrome DevTools Protocol session with one isolate, over the runtime's inspector. */
-class Inspector {
-  private next = 0;
-  private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
-  private readonly socket: WebSocket;
-  private closed = false;
-  /** Script ids to URLs, as reported once the debugger is enabled. */
-  readonly scripts = new Map<string, string>();
-
-  private constructor(socket: WebSocket) {
-    this.socket = socket;
-    socket.addEventListener('message', (event) => {
-      const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: unknown };
-      if (message.method === 'Debugger.scriptParsed') {
-        const { scriptId, url } = message.params as { scriptId: string; url: string };
-        this.scripts.set(scriptId, url);
-      }
-      const waiter = message.id === undefined ? undefined : this.waiting.get(message.id);
-      if (!waiter) return;
-      this.waiting.delete(message.id!);
-      // workerd answers a command with an empty result without a `result` field.
-      if (message.error) waiter.reject(new Error(message.error.message));
-      else waiter.resolve(message.result ?? {});
-    });
-    socket.addEventListener('close', () => {
-      this.closed = true;
-      for (const waiter of this.waiting.values()) waiter.reject(new Error('the inspector closed the connection'));
-      this.waiting.clear();
-    });
-  }
-
-  /** A new session is sometimes closed at once (wrangler's own inspector proxy holds one to the same isolate), so one that does not answer is opened again. */
-  static async connect(url: string): Promise<Inspector> {
-    for (let attempt = 1; ; attempt++) {
-      const socket = new WebSocket(url);
-      await new Promise((resolve, reject) => {
-        socket.addEventListener('open', resolve, { once: true });
-        socket.addEventListener('error', () => reject(new Error(`cannot connect to the inspector at ${url}`)), { once: true });
-      });
-      const inspector = new Inspector(socket);
-      try {
-        await inspector.send('Profiler.enable', {}, 3000);
-        return inspector;
-      } catch (error) {
-        inspector.close();
-        if (attempt === 3) throw error;
-      }
-    }
-  }
-
-  send<T>(method: string, params: object = {}, timeoutMs = 60_000): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('the inspector closed the connection'));
-    const id = ++this.next;
-    this.socket.send(JSON.stringify({ id, method, params }));
-    return new Promise<T>((resolve, reject) => {
-      // The timer also keeps Node's event loop alive while the answer is due.
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`the inspector did not answer ${method} within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      const settle = <A>(then: (value: A) => void) => (value: A) => {
-        clearTimeout(timer);
-        then(value);
-      };
-      this.waiting.set(id, { resolve: settle(resolve as (result: unknown) => void), reject: settle(reject) });
-    });
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-/** The Worker's name, which names its inspector target (`core:user:<name>`). */
-const WORKER_NAME = readFileSync(new URL('../wrangler.toml', import.meta.url), 'utf8').match(/^name\s*=\s*"([^"]+)"/m)![1]!;
-
-/**
- * The inspector of the workerd process that runs the Worker. It listens on a port of its own
- * choosing (`--inspector-addr=127.0.0.1:0`), so ask each port the process listens on for
- * `/json`, in the order the sockets were opened: the inspector's comes before the
- * Cap'n Proto debug port's, which would log a broken RPC connection for an HTTP request.
- */
-async function inspectorUrl(pid: number): Promise<string> {
-  const fdOfInode = new Map<string, number>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const inode = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/)?.[1];
-      if (inode && !fdOfInode.has(inode)) fdOfInode.set(inode, Number(fd));
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  const ports = readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[3] === '0A' && fdOfInode.has(fields[9]!))
-    .sort((a, b) => fdOfInode.get(a[9]!)! - fdOfInode.get(b[9]!)!)
-    .map((fields) => parseInt(fields[1]!.split(':')[1]!, 16));
-  for (const candidate of ports) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${candidate}/json`, { signal: AbortSignal.timeout(2000) });
-      const targets = (await response.json()) as { id: string; webSocketDebuggerUrl: string }[];
-      const worker = targets.find?.((target) => target.id === `core:user:${WORKER_NAME}`);
-      if (worker) return worker.webSocketDebuggerUrl;
-    } catch {
-      /* not the inspector */
-    }
-  }
-  throw new Error(`no inspector found on the ports of workerd ${pid} (${ports.join(', ')})`);
-}
-
 type Bucket = 'codecs' | 'pipeline' | 'own' | 'gc' | 'program' | 'idle';
 
 /** Which bucket a bundled module belongs to. */
@@ -402,29 +274,6 @@ function bucketOf(module: string): Bucket {
   if (/^wasm$|^wasm-instantiate-shim\.js$|@jsquash\/|\/image-q\/|\/ssim\.js\/|^src\/codecs\//.test(module)) return 'codecs';
   if (/^src\/pipeline\/|\/exifr\/|\/image-size\/|\/crc-32\//.test(module)) return 'pipeline';
   return 'own';
-}
-
-/** esbuild's helpers before the first module. */
-const BUNDLE_PRELUDE = '(bundle prelude)';
-
-/** Maps a position in the bundle to the module it came from, by esbuild's `// path` comments. */
-function moduleMap(source: string): (line: number) => string {
-  const starts: { line: number; module: string }[] = [];
-  source.split('\n').forEach((text, line) => {
-    const path = text.match(/^\/\/ ((?:\.\.\/)*[\w@.\-/]+\.(?:[cm]?[jt]sx?|wasm))$/)?.[1];
-    if (!path) return;
-    const module = path.includes('node_modules/') ? `node_modules/${path.split('node_modules/').pop()}` : path.replace(/^(\.\.\/)+/, '');
-    starts.push({ line, module });
-  });
-  return (line) => {
-    let [low, high] = [0, starts.length - 1];
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (starts[mid]!.line <= line) low = mid;
-      else high = mid - 1;
-    }
-    return starts[low] && starts[low]!.line <= line ? starts[low]!.module : BUNDLE_PRELUDE;
-  };
 }
 
 interface Attribution {
@@ -439,7 +288,7 @@ interface Attribution {
 }
 
 /** Self time of every sample, in buckets; a built-in (no script) counts for its nearest JS caller. */
-function attribute(profile: Profile, scriptUrls: Map<string, string>, bundleModule: (scriptId: string, line: number) => string | undefined): Attribution {
+function attribute(profile: Profile, scriptUrls: Map<string, string>, bundles: Map<string, Bundle>): Attribution {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
@@ -456,7 +305,7 @@ function attribute(profile: Profile, scriptUrls: Map<string, string>, bundleModu
     else if (name === '(idle)' || name === '(root)') found = { bucket: 'idle', module: name, fn: name };
     else {
       const url = scriptUrls.get(callFrame.scriptId) ?? callFrame.url;
-      const module = url ? (bundleModule(callFrame.scriptId, callFrame.lineNumber) ?? (url.startsWith('wasm:') ? 'wasm' : url)) : undefined;
+      const module = url ? (bundles.get(callFrame.scriptId)?.moduleOf(callFrame.lineNumber) ?? (url.startsWith('wasm:') ? 'wasm' : url)) : undefined;
       const parent = parents.get(id);
       const caller = parent === undefined ? undefined : locate(parent);
       if (module && module !== BUNDLE_PRELUDE) found = { bucket: bucketOf(module), module, fn: `${name || '(anonymous)'} (${module})` };
@@ -549,17 +398,8 @@ async function profileOwnCode(url: string, workerdPid: number): Promise<Profiled
       await record('GET /v1/usage, one at a time', NO_CODEC_REQUESTS, 1, () => api(url, '/v1/usage')),
     ];
 
-    // Source positions to modules: the bundle's text, once profiling is over.
-    await inspector.send('Debugger.enable');
-    const bundles = new Map<string, (line: number) => string>();
-    for (const [scriptId, scriptUrl] of inspector.scripts) {
-      if (!/\.wrangler\/tmp\/.*\.js$/.test(scriptUrl)) continue;
-      const { scriptSource } = await inspector.send<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
-      bundles.set(scriptId, moduleMap(scriptSource));
-    }
-    await inspector.send('Debugger.disable');
-    const bundleModule = (scriptId: string, line: number) => bundles.get(scriptId)?.(line);
-    return phases.map(({ profile, ...phase }) => ({ ...phase, attribution: attribute(profile, inspector.scripts, bundleModule) }));
+    const bundles = await readBundles(inspector);
+    return phases.map(({ profile, ...phase }) => ({ ...phase, attribution: attribute(profile, inspector.scripts, bundles) }));
   } finally {
     inspector.close();
   }

@@ -72,13 +72,14 @@
  * requests per format on the largest image, and prints self time by where it was spent
  * (each codec's wasm, its JS glue, our modules, other libraries, GC) and the top functions.
  */
-import { globSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { globSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { startDevServer } from './dev-server.ts';
+import { type Bundle, Inspector, type Profile, type ProfileNode, inspectorUrl, readBundles } from './inspector.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -249,108 +250,6 @@ async function loadInput(path: string): Promise<Input> {
 // ---------------------------------------------------------------------------------------
 // Profile
 
-/** A minimal Chrome DevTools Protocol client over Node's WebSocket. */
-class Cdp {
-  #ws: WebSocket;
-  #next = 0;
-  #pending = new Map<number, (message: { result?: unknown; error?: { message: string } }) => void>();
-
-  private constructor(ws: WebSocket) {
-    this.#ws = ws;
-    ws.addEventListener('message', (event) => {
-      const message = JSON.parse(String(event.data));
-      if (message.id !== undefined) this.#pending.get(message.id)?.(message);
-      this.#pending.delete(message.id);
-    });
-  }
-
-  static async connect(url: string): Promise<Cdp> {
-    const ws = new WebSocket(url);
-    await new Promise((resolve, reject) => {
-      ws.addEventListener('open', resolve, { once: true });
-      ws.addEventListener('error', () => reject(new Error(`cannot connect to the inspector at ${url}`)), { once: true });
-    });
-    const cdp = new Cdp(ws);
-    // A restarted runtime (wrangler reloads on file changes) closes the socket: fail, do not hang.
-    ws.addEventListener('close', () => {
-      for (const settle of cdp.#pending.values()) settle({ error: { message: 'the inspector connection closed' } });
-      cdp.#pending.clear();
-    });
-    return cdp;
-  }
-
-  send<T>(method: string, params: object = {}, timeoutMs = 120_000): Promise<T> {
-    const id = ++this.#next;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`${method}: no answer within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      this.#pending.set(id, (m) => {
-        clearTimeout(timer);
-        if (m.error) reject(new Error(`${method}: ${m.error.message}`));
-        else resolve(m.result as T);
-      });
-      this.#ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  close() {
-    this.#ws.close();
-  }
-}
-
-/**
- * workerd's inspector serves one session per isolate and wrangler's inspector proxy already
- * holds one: the first new connection displaces it without being answered (or is closed),
- * the next one works. Wrangler does not reconnect its own until the Worker reloads.
- */
-async function connectProfiler(url: string): Promise<Cdp> {
-  for (let attempt = 1; ; attempt++) {
-    const cdp = await Cdp.connect(url);
-    try {
-      await cdp.send('Profiler.enable', {}, 3000);
-      return cdp;
-    } catch (error) {
-      cdp.close();
-      if (attempt === 4) throw error;
-      trace(`profile: inspector attempt ${attempt} failed (${(error as Error).message}); again`);
-    }
-  }
-}
-
-/** The Worker's inspector target: the runtime process listens on a random port (`--inspector-addr=127.0.0.1:0`). */
-async function inspectorTarget(pid: number): Promise<string> {
-  const inodes = new Set(
-    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
-      try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        return link.startsWith('socket:[') ? [link.slice(8, -1)] : [];
-      } catch {
-        return []; // closed meanwhile
-      }
-    }),
-  );
-  const ports = readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f[3] === '0A' && inodes.has(f[9]!))
-    .map((f) => parseInt(f[1]!.split(':')[1]!, 16));
-  for (const port of ports) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(2000) });
-      if (!response.ok) continue;
-      const targets = (await response.json()) as { id: string; webSocketDebuggerUrl: string }[];
-      const worker = targets.find((t) => t.id.includes(':user:'));
-      if (worker) return worker.webSocketDebuggerUrl;
-    } catch {
-      /* not the inspector */
-    }
-  }
-  throw new Error(`no inspector found on the workerd process ${pid} (did wrangler restart the runtime after a file change?)`);
-}
-
 /**
  * V8 names an unnamed wasm module's script `wasm://wasm/<hash of its bytes>`: compiling the
  * jSquash files here, under this process's own inspector, gives the same names workerd uses.
@@ -377,89 +276,52 @@ async function wasmNames(): Promise<Map<string, string>> {
   return names;
 }
 
-interface Bundle {
-  /** Which module a line of wrangler's bundle came from. */
-  moduleOf(line: number): string;
-  /** The source where an anonymous function starts, to tell one from another. */
-  snippet(line: number, column: number): string;
+/** What the tables group a bundled module under: its package, and for jSquash each codec's glue file. */
+function placeOfModule(module: string): string {
+  if (!module.startsWith('node_modules/')) return module;
+  const parts = module.slice('node_modules/'.length).split('/');
+  const pkg = parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+  return pkg.startsWith('@jsquash/') ? `${pkg} JS glue (${parts.at(-1)})` : pkg;
 }
 
-/**
- * Wrangler's bundle, with module boundaries from esbuild's `// path` comments. The profile
- * names it only `index.js`: it is the newest `.wrangler/tmp/dev-*` one.
- */
-function readBundle(): Bundle {
-  const root = new URL('..', import.meta.url).pathname;
-  const bundle = globSync(`${root}.wrangler/tmp/dev-*/index.js`)
-    .map((path) => ({ path, mtime: statSync(path).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime)[0]?.path;
-  if (!bundle) return { moduleOf: () => 'index.js (bundle not found)', snippet: () => '' };
-  const starts: [number, string][] = [];
-  const lines = readFileSync(bundle, 'utf8').split('\n');
-  lines.forEach((text, i) => {
-    const m = /^\/\/ (\S+\.(?:[cm]?js|ts))$/.exec(text);
-    if (m) starts.push([i, m[1]!]);
-  });
-  const snippet = (line: number, column: number) => (lines[line] ?? '').slice(column, column + 48).replace(/\|/g, '\\|').replace(/`/g, "'");
-  const moduleOf = (line: number) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]![0] <= line) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    if (found < 0) return '(bundle prologue)';
-    const path = starts[found]![1];
-    const i = path.lastIndexOf('node_modules/');
-    if (i < 0) return path;
-    const parts = path.slice(i + 'node_modules/'.length).split('/');
-    const pkg = parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
-    return pkg.startsWith('@jsquash/') ? `${pkg} JS glue (${parts.at(-1)})` : pkg;
-  };
-  return { moduleOf, snippet };
-}
-
-const isBundle = (url: string) => /(^|\/)index\.js$/.test(url);
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
-  children?: number[];
-}
+/** The source where an anonymous function starts, to tell one from another. */
+const snippet = (bundle: Bundle, line: number, column: number) =>
+  (bundle.lines[line] ?? '').slice(column, column + 48).replace(/\|/g, '\\|').replace(/`/g, "'");
 
 async function profile(pid: number, url: string, input: Input) {
   trace('profile: naming wasm modules');
   const wasm = await wasmNames();
   trace('profile: finding the inspector');
-  const target = await inspectorTarget(pid);
+  const target = await inspectorUrl(pid);
   trace(`profile: connecting to ${target}`);
-  const cdp = await connectProfiler(target);
-  let bundle: Bundle | undefined;
+  const inspector = await Inspector.connect(target, (message) => trace(`profile: ${message}`));
   const profileRuns = Math.max(1, Number(values['profile-runs']));
   console.log(`\n## Profile: ${input.name} (${fmt(input.megapixels, 2)} MP), ${profileRuns} request(s) per format, sampled every ${values['sampling-us']} µs\n`);
   console.log('Self time in the Worker isolate. "(idle)" is the isolate waiting (request body, Durable Object, response).\n');
   try {
-    await cdp.send('Profiler.setSamplingInterval', { interval: Number(values['sampling-us']) });
+    await inspector.send('Profiler.setSamplingInterval', { interval: Number(values['sampling-us']) });
+    const profiles: { format: Format; wall: number; profile: Profile }[] = [];
     for (const format of formats) {
       const body = new Uint8Array(input.bytes);
       await ours(url, body, ourQuery(format)); // hot again after whatever ran before
       trace(`profile: ${format}`);
-      await cdp.send('Profiler.start');
+      await inspector.send('Profiler.start');
       const started = performance.now();
       for (let i = 0; i < profileRuns; i++) await ours(url, body, ourQuery(format));
       const wall = performance.now() - started;
-      const { profile } = await cdp.send<{ profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } }>('Profiler.stop');
+      const { profile } = await inspector.send<{ profile: Profile }>('Profiler.stop');
+      profiles.push({ format, wall, profile });
+    }
+    const bundles = await readBundles(inspector);
 
+    for (const { format, wall, profile } of profiles) {
       const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
       const parents = new Map<number, ProfileNode>();
       for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
       const placeOf = ({ callFrame }: ProfileNode): string => {
         if (callFrame.url.startsWith('wasm://')) return `wasm ${wasm.get(callFrame.url) ?? callFrame.url}`;
-        if (isBundle(callFrame.url)) return (bundle ??= readBundle()).moduleOf(callFrame.lineNumber);
+        const bundle = bundles.get(callFrame.scriptId);
+        if (bundle) return placeOfModule(bundle.moduleOf(callFrame.lineNumber));
         if (!callFrame.url) return /^\(.*\)$/.test(callFrame.functionName) ? callFrame.functionName : 'runtime built-ins';
         return callFrame.url;
       };
@@ -474,8 +336,9 @@ async function profile(pid: number, url: string, input: Input) {
         // A built-in is named with its caller, which says more than the built-in alone.
         const parent = parents.get(node.id);
         const caller = place === 'runtime built-ins' && parent ? ` ← ${parent.callFrame.functionName || '(anonymous)'} (${placeOf(parent)})` : '';
-        const { functionName, url, lineNumber, columnNumber } = node.callFrame;
-        const anonymous = !functionName && isBundle(url) ? `(anonymous: \`${bundle!.snippet(lineNumber, columnNumber)}\`)` : '(anonymous)';
+        const { functionName, scriptId, lineNumber, columnNumber } = node.callFrame;
+        const bundle = bundles.get(scriptId);
+        const anonymous = !functionName && bundle ? `(anonymous: \`${snippet(bundle, lineNumber, columnNumber)}\`)` : '(anonymous)';
         const fn = `${functionName || anonymous}${caller} — ${place}`;
         byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
       }
@@ -495,7 +358,7 @@ async function profile(pid: number, url: string, input: Input) {
       console.log('');
     }
   } finally {
-    cdp.close();
+    inspector.close();
   }
 }
 
