@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createWasmCodecs, jpegStripRows, wasmCodecs } from '../src/codecs/wasm';
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
-import { type PipelineOptions, compressImage, pixelLimit } from '../src/pipeline/compress';
+import { type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats } from '../src/pipeline/compress';
 import { maxPixelsWithinBudget } from '../src/pipeline/memory';
 import { MemoryGate } from '../src/limits/isolate-memory';
 import { detectFormat } from '../src/pipeline/detect';
@@ -331,5 +331,37 @@ describe('JPEG strips of very wide images', () => {
     const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i >> 4) & 255));
     const decoded = await lean.decode('jpeg', await lean.encode('jpeg', { data, width, height }, { quality: 70, lossless: false }));
     expect([decoded.width, decoded.height]).toEqual([width, height]);
+  });
+});
+
+describe('found in review', () => {
+  it('a decoder instance that first decoded a tiny image still hands over the next image whole', async () => {
+    const codecs = createWasmCodecs();
+    const tiny = await codecs.encode('jpeg', { data: new Uint8Array(15 * 15 * 4).fill(200), width: 15, height: 15 }, { quality: 80, lossless: false });
+    expect((await codecs.decode('jpeg', tiny)).data.length).toBe(15 * 15 * 4);
+    for (let round = 0; round < 2; round++) {
+      const photo = await codecs.decode('jpeg', fixtures.photoJpeg);
+      expect(photo.data.length).toBe(photo.width * photo.height * 4);
+      expect(photo).toEqual(await createWasmCodecs().decode('jpeg', fixtures.photoJpeg));
+    }
+  });
+
+  it('a 1×70,000 PNG with thousands of colours gets a palette, not a 500', async () => {
+    const height = 70_000;
+    const strip = { data: new Uint8Array(height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) & 255)), width: 1, height };
+    const png = await wasmCodecs.encode('png', strip, { quality: 100, lossless: true });
+    const result = await compressImage(png, options({ format: 'png', quality: 50 }), wasmCodecs, LIMITS);
+    const decoded = await wasmCodecs.decode('png', result.bytes);
+    expect([decoded.width, decoded.height]).toEqual([1, height]);
+  });
+
+  it('format=auto only counts the formats it will try (lossless, memory limits)', async () => {
+    const plan = await inspectImage(fixtures.photoJpeg, options({ format: 'auto', lossless: false }), LIMITS);
+    expect(possibleOutputFormats(plan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] })).toEqual(['jpeg', 'avif', 'webp']);
+    const png = await inspectImage(fixtures.goldfishPng, options({ format: 'auto', lossless: true }), LIMITS);
+    expect(possibleOutputFormats(png, { ...options({ format: 'auto', lossless: true }), accept: ['avif', 'webp'] })).toEqual(['png']);
+    const big = pngClaiming(2000, 1500); // 3 MP: over AVIF's memory limit, within WebP's
+    const bigPlan = await inspectImage(big, options({ format: 'auto' }), LIMITS);
+    expect(possibleOutputFormats(bigPlan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] })).toEqual(['png', 'webp']);
   });
 });

@@ -10,7 +10,8 @@
  * the runtime does not collect them within a request). Instantiating a compiled module costs
  * well under a millisecond.
  *
- * Oxipng and resize are wasm-bindgen builds whose glue keeps one instance per module.
+ * The resizer's wasm-bindgen glue keeps one instance per isolate; strips bound its memory
+ * (`src/pipeline/resize.ts`). oxipng and the PNG decoder get an instance per call.
  */
 import mozjpegDecoderFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import mozjpegDecoderWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
@@ -29,15 +30,13 @@ import avifEncoderWasm from '@jsquash/avif/codec/enc/avif_enc.wasm';
 import { defaultOptions as avifDefaults } from '@jsquash/avif/meta.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
-import { initSync as initOxipng, optimise as oxipngFromPng, optimise_raw as oxipngFromPixels } from '@jsquash/oxipng/codec/pkg/squoosh_oxipng.js';
-// @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
-import oxipngWasm from '@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm';
 import { initSync as initResize, resize as wasmResize } from '@jsquash/resize/lib/resize/pkg/squoosh_resize.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import resizeWasm from '@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm';
 import type { ImageFormat } from '../schemas/options';
 import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type RawImage } from './types';
 import { joinJpegStrips } from './jpeg-join';
+import { optimisePixels, optimisePng } from './oxipng';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
 
 /**
@@ -56,6 +55,8 @@ export interface MemoryThresholds {
 }
 export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngStream: 2_000_000, indexedOxipng: 5_000_000, leaveInHeap: 2_000_000 };
 const JPEG_STRIP_ROWS = 256;
+/** oxipng's effort: jSquash's default. */
+const OXIPNG_LEVEL = 2;
 
 /**
  * Rows per JPEG strip: 256, or fewer whole MCU rows for very wide images, since a strip's
@@ -101,14 +102,6 @@ function ensureResize(): void {
   resizeReady = true;
 }
 
-/**
- * oxipng's glue keeps one instance per isolate, whose memory would stay at the largest image
- * it ever optimised. A new instance for every call makes the old one garbage instead (the
- * call is synchronous, so no other request can be in the middle of one).
- */
-function freshOxipng(): void {
-  initOxipng(oxipngWasm);
-}
 
 /**
  * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. jSquash's
@@ -197,11 +190,8 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
       }
       case 'png': {
         if (width * height > thresholds.pngStream) return encodePngStreaming(data, width, height);
-        freshOxipng();
-        // Straight from pixels to an optimised PNG: oxipng picks colour type, bit depth and
-        // filters itself, so there is no intermediate PNG to hold.
-        const pixels = data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
-        return oxipngFromPixels(pixels, width, height, 2, false, true);
+        // Straight from pixels: there is no intermediate PNG to hold.
+        return optimisePixels(data, width, height, OXIPNG_LEVEL);
       }
     }
   }
@@ -213,8 +203,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
   async function encodeIndexedPng(image: IndexedImage): Promise<Uint8Array> {
     const streamed = await encodeIndexedPngStreaming(image);
     if (image.width * image.height > thresholds.indexedOxipng) return streamed;
-    freshOxipng();
-    const optimised = oxipngFromPng(streamed, 2, false, true);
+    const optimised = optimisePng(streamed, OXIPNG_LEVEL);
     return optimised.byteLength < streamed.byteLength ? optimised : streamed;
   }
 
@@ -227,6 +216,24 @@ export const codecSource = { create: (): Codecs => createWasmCodecs() };
 /** A session for tests and tools that run codecs outside a compression; the Worker makes one per compression. */
 export const wasmCodecs: Codecs = createWasmCodecs();
 
+const RealUint8ClampedArray = globalThis.Uint8ClampedArray;
+/** Set by `takePixels` for the length of one decode. */
+let collectPixels: ((pixels: Uint8Array) => void) | undefined;
+/**
+ * Stands in for Uint8ClampedArray while a decoder runs. Embind looks the global up once per
+ * instance (a `thread_local val` in jSquash's C++) and keeps it, so this one function serves
+ * every decode; what it does depends on the decode now running, not on the first one.
+ */
+function CollectingUint8ClampedArray(...args: unknown[]) {
+  const [source] = args;
+  if (collectPixels && args.length === 1 && source instanceof Uint8Array && source.byteLength >= 1024) {
+    collectPixels(source);
+    collectPixels = undefined;
+    return new RealUint8ClampedArray(0);
+  }
+  return Reflect.construct(RealUint8ClampedArray, args, RealUint8ClampedArray);
+}
+
 /**
  * Runs an Embind decoder whose C++ ends with `ImageData(Uint8ClampedArray.new_(typed_memory_view(…)))`
  * without the JS copy that line makes. A large image is then kept where the decoder left it, in
@@ -236,30 +243,25 @@ export const wasmCodecs: Codecs = createWasmCodecs();
  * is written, are saved and put back. A small image is copied out and the instance stays usable.
  */
 function takePixels(run: () => { width: number; height: number; data: Uint8ClampedArray } | null, leaveInHeapAbove: number): { image: RawImage; retired: boolean } | null {
-  const Real = globalThis.Uint8ClampedArray;
   let view: Uint8Array | undefined;
   let head: Uint8Array | undefined;
   let tail: Uint8Array | undefined;
-  function InPlace(...args: unknown[]) {
-    const [source] = args;
-    if (!view && args.length === 1 && source instanceof Uint8Array && source.byteLength >= 1024) {
-      view = source;
-      head = source.slice(0, 256);
-      tail = source.slice(source.length - 256);
-      return new Real(0);
-    }
-    return Reflect.construct(Real, args, Real);
-  }
-  (globalThis as { Uint8ClampedArray: unknown }).Uint8ClampedArray = InPlace;
+  collectPixels = (pixels) => {
+    view = pixels;
+    head = pixels.slice(0, 256);
+    tail = pixels.slice(pixels.length - 256);
+  };
+  (globalThis as { Uint8ClampedArray: unknown }).Uint8ClampedArray = CollectingUint8ClampedArray;
   let image;
   try {
     image = run();
   } finally {
-    globalThis.Uint8ClampedArray = Real;
+    globalThis.Uint8ClampedArray = RealUint8ClampedArray;
+    collectPixels = undefined;
   }
   if (!image) return null;
   const { width, height } = image;
-  if (!view) return { image, retired: false }; // the glue made its copy some other way: use it
+  if (!view) return { image, retired: false }; // the glue made its copy (a tiny image): use it
   const pixels = width * height > leaveInHeapAbove ? view : view.slice();
   pixels.set(head!, 0);
   pixels.set(tail!, pixels.length - 256);

@@ -93,10 +93,18 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
 /** The pixels a compression works on: the larger of input and output. */
 export const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
 
-/** Every format the output may end up in (`format=auto` lets the accepted modern formats compete). */
+/**
+ * Every format the output may end up in. `format=auto` keeps the input's format unless the
+ * client accepts AVIF or WebP: then those compete with it, each at its own calibrated target
+ * for the mode, and the smallest wins (as image CDNs negotiate). A modern format over its
+ * memory limit stays out; so does everything but the input's format for `lossless`.
+ */
 export function possibleOutputFormats(plan: Inspection, options: PipelineOptions): ImageFormat[] {
-  if (options.format !== 'auto') return [plan.outputFormat];
-  return [plan.outputFormat, ...(options.accept ?? []).filter((format) => format !== plan.outputFormat)];
+  if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
+  const modern = options.accept.filter(
+    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && workPixels(plan) <= maxPixelsWithinBudget(format),
+  );
+  return [plan.outputFormat, ...modern];
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output format. */
@@ -163,19 +171,10 @@ export async function compressImage(
   return { bytes: encoded.bytes, input, output, compressed: true, targetMet: targetMet(options, output.size) };
 }
 
-/**
- * `format=auto` keeps the input's format, unless the client accepts AVIF or WebP: then those
- * compete with it, each at its own calibrated target for the mode, and the smallest wins
- * (as image CDNs negotiate). AVIF stays out when it would lose an ICC profile (colours would
- * shift) or when the image is over AVIF's memory limit.
- */
+/** The formats to try: AVIF also stays out when it would lose an ICC profile (colours would shift). */
 function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata): ImageFormat[] {
-  if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
-  const pixels = Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
-  const modern = options.accept.filter(
-    (format) => (format === 'webp' || format === 'avif') && !(format === 'avif' && metadata.icc) && pixels <= maxPixelsWithinBudget(format),
-  );
-  return [plan.outputFormat, ...modern.filter((format) => format !== plan.outputFormat)];
+  const [own, ...modern] = possibleOutputFormats(plan, options);
+  return [own!, ...modern.filter((format) => !(format === 'avif' && metadata.icc))];
 }
 
 async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {

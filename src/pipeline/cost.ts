@@ -15,6 +15,9 @@ const UNKNOWN_PIXELS = 4e6;
 /** Predicted compute of one compression, in seconds. */
 export const computeSeconds = (format: ImageFormat, pixels: number) => (SECONDS_PER_MEGAPIXEL[format] * pixels) / 1e6;
 
+/** The most compute a synchronous answer may take when `SYNC_COMPUTE_SECONDS` is not set. */
+export const DEFAULT_SYNC_COMPUTE_SECONDS = 2;
+
 /** For the job's `estimated_seconds`: the compute, plus the wait for the queue. */
 export function estimateSeconds(format: ImageFormat, pixels: number | undefined): number {
   return Math.ceil(QUEUE_OVERHEAD_SECONDS + computeSeconds(format, pixels ?? UNKNOWN_PIXELS));

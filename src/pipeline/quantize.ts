@@ -184,8 +184,9 @@ function hasTransparentPixel(image: RawImage): boolean {
 /** Nearest-neighbour decimation into a new buffer: enough for choosing a palette, and keeps exact colours. */
 function downsample(image: RawImage, maxPixels: number): RawImage {
   const step = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / maxPixels)));
-  const width = Math.floor(image.width / step);
-  const height = Math.floor(image.height / step);
+  // At least one pixel each way: a 1×70,000 strip still has a palette to choose.
+  const width = Math.max(1, Math.floor(image.width / step));
+  const height = Math.max(1, Math.floor(image.height / step));
   const source = pixelsOf(image);
   const out = new Uint32Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = source[y * step * image.width + x * step]!;

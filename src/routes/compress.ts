@@ -7,7 +7,7 @@ import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
 import { type CompressResult, inspectImage, possibleOutputFormats, workPixels } from '../pipeline/compress';
-import { computeSeconds } from '../pipeline/cost';
+import { DEFAULT_SYNC_COMPUTE_SECONDS, computeSeconds } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
 import { monthOf } from '../accounts/usage';
@@ -45,7 +45,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   // Small in bytes is not always cheap (AVIF encoding, large dimensions): the cost model decides.
   const inspection = await inspectImage(bytes, { ...options, accept }, limits);
   const seconds = Math.max(...possibleOutputFormats(inspection, { ...options, accept }).map((format) => computeSeconds(format, workPixels(inspection))));
-  if (seconds > Number(c.env.SYNC_COMPUTE_SECONDS)) return startJob(c, options, { kind: 'bytes', bytes, name });
+  if (seconds > (Number(c.env.SYNC_COMPUTE_SECONDS) || DEFAULT_SYNC_COMPUTE_SECONDS)) return startJob(c, options, { kind: 'bytes', bytes, name });
 
   const account = accountStub(c.env, c.get('account').id);
   const month = monthOf(Date.now());
