@@ -8,10 +8,10 @@ import type { ImageFormat } from '../schemas/options';
  * `src/codecs/wasm.ts`); WebP and AVIF encoders hold whole images. Re-measure after changing it.
  */
 export const PEAK_MEMORY_MIB: Record<ImageFormat, { fixed: number; perMegapixel: number }> = {
-  jpeg: { fixed: 92, perMegapixel: 1.65 },
-  webp: { fixed: 52, perMegapixel: 13.5 },
-  png: { fixed: 92, perMegapixel: 2.8 },
-  avif: { fixed: 70, perMegapixel: 29 },
+  jpeg: { fixed: 107, perMegapixel: 1.6 },
+  webp: { fixed: 58, perMegapixel: 13.4 },
+  png: { fixed: 108, perMegapixel: 1.6 },
+  avif: { fixed: 71, perMegapixel: 29 },
 };
 
 /** What one compression may use: an isolate's 128 MB, read as MiB as Cloudflare's limits are, the bound the performance issue sets for peak growth. */

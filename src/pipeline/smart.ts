@@ -26,6 +26,13 @@ export const SMART_TARGETS: Record<ImageFormat, Record<Mode, number>> = {
 export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25, 95], webp: [25, 95], avif: [20, 90] };
 /** Palette sizes tried for PNG, most colours first. */
 export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
+/**
+ * Above 6 MP, fewer: every size tried builds a Wu quantiser whose tables (image-q's nested
+ * arrays) are about 10 MiB of garbage that the runtime does not collect within the request.
+ * A full search at 12 MP peaked at 114–140 MiB, one size at 85–91 (`npm run bench:memory`).
+ */
+const LARGE_IMAGE_PALETTE_STEPS = [256, 128, 48];
+const FULL_PALETTE_SEARCH_MAX_PIXELS = 6_000_000;
 
 export interface Encoded {
   bytes: Uint8Array;
@@ -101,23 +108,24 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
     if (!scores.has(colors)) scores.set(colors, score(mapToPalette(sample, paletteFor(colors))));
     return scores.get(colors)!;
   };
+  const steps = image.width * image.height > FULL_PALETTE_SEARCH_MAX_PIXELS ? LARGE_IMAGE_PALETTE_STEPS : PALETTE_STEPS;
   const encodeWith = async (colors: number): Promise<Encoded> => ({
     bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(colors))),
     colors,
     score: scoreAt(colors),
   });
-  if (scoreAt(PALETTE_STEPS[0]!) < target) {
+  if (scoreAt(steps[0]!) < target) {
     if (mode === 'quality') return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
-    return encodeWith(PALETTE_STEPS[0]!);
+    return encodeWith(steps[0]!);
   }
   let low = 0; // index known to meet the target
-  let high = PALETTE_STEPS.length - 1;
+  let high = steps.length - 1;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
-    if (scoreAt(PALETTE_STEPS[middle]!) >= target) low = middle;
+    if (scoreAt(steps[middle]!) >= target) low = middle;
     else high = middle - 1;
   }
-  return encodeWith(PALETTE_STEPS[low]!);
+  return encodeWith(steps[low]!);
 }
 
 export async function palettePng(codecs: Codecs, image: RawImage, colors: number, paletteFor = paletteBuilder(image)): Promise<Encoded> {
