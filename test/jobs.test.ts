@@ -283,6 +283,29 @@ describe('webhooks', () => {
   });
 });
 
+describe('the webhook dead-letter queue', () => {
+  it('marks a delivery still pending as failed when the queue gave up on it, and acks', async () => {
+    // The endpoint never answers, so the delivery stays pending while the test plays the queue giving up.
+    vi.spyOn(globalThis, 'fetch').mockImplementation(() => new Promise<Response>(() => {}));
+    const response = await api('/v1/compress?async=true&webhook_url=https://hooks.example.com/hangs', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'image/png' },
+      body: fixtures.goldfishPng,
+    });
+    const { id } = (await response.json()) as Job;
+    const pending = await waitFor(() => getJob(id), (j) => j.status === 'succeeded' && j.webhook?.deliveries[0]?.state === 'pending');
+    const deliveryId = pending.webhook.deliveries[0].id as string;
+
+    const batch = createMessageBatch('compress-webhooks-dlq', [{ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body: { kind: 'job', id, deliveryId } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<any>, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([batch.messages[0]!.id]);
+    const failed = (await getJob(id)).webhook.deliveries[0];
+    expect(failed.state).toBe('failed');
+    expect(failed.attempts.at(-1).error).toMatch(/gave up/);
+  });
+});
+
 describe('batches', () => {
   it('good and bad items each end in the right state, with one batch.completed webhook', async () => {
     const hooks = interceptWebhooks();
