@@ -124,7 +124,7 @@ function nearestEntryFinder(palette: Palette): (r: number, g: number, b: number,
   const entries = palette.length / 4;
   const byGreen = Int32Array.from({ length: entries }, (_, e) => e).sort((x, y) => palette[x * 4 + 1]! - palette[y * 4 + 1]!);
   const greens = Int32Array.from(byGreen, (e) => palette[e * 4 + 1]!);
-  const CACHE_BITS = 16;
+  const CACHE_BITS = 18;
   const cachedColour = new Uint32Array(1 << CACHE_BITS);
   const cachedEntry = new Int16Array(1 << CACHE_BITS).fill(-1);
   // One loop with local variables: captured mutable numbers would make V8 box every
