@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEV_API_KEY, DEV_WEBHOOK_SECRET, authenticate } from '../src/auth/keys';
 import { codecSource, wasmCodecs } from '../src/codecs/wasm';
 import worker from '../src/index';
-import { jobStub } from '../src/jobs/access';
+import { batchStub, jobStub } from '../src/jobs/access';
 import { stagedInputKey, submitJobs } from '../src/jobs/submit';
 import { webhookSignature } from '../src/jobs/webhooks';
 import { computeSeconds } from '../src/pipeline/cost';
@@ -307,6 +307,27 @@ describe('the webhook dead-letter queue', () => {
 });
 
 describe('batches', () => {
+  it('a batch.completed webhook whose enqueueing fails is sent again by the batch\'s alarm', async () => {
+    const hooks = interceptWebhooks();
+    const send = vi.spyOn(env.WEBHOOK_QUEUE, 'sendBatch').mockRejectedValueOnce(new Error('queue unavailable'));
+    const response = await api('/v1/batch', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ webhook_url: 'https://hooks.example.com/batch', items: [{ id: 'text', data: btoa('not an image') }] }),
+    });
+    const { id } = (await response.json()) as Job;
+    await waitFor(async () => (await api(`/v1/batches/${id}`, { headers: AUTH })).json() as Promise<Job>, (b) => b.status === 'completed');
+    await waitFor(async () => send.mock.calls.length, (calls) => calls >= 1);
+    expect(hooks.calls).toHaveLength(0); // the first enqueue failed: nothing was sent
+    expect(await runDurableObjectAlarm(batchStub(env, id))).toBe(true);
+    const delivered = await waitFor(
+      async () => (await api(`/v1/batches/${id}`, { headers: AUTH })).json() as Promise<Job>,
+      (b) => b.webhook?.deliveries[0]?.state === 'delivered',
+    );
+    expect(delivered.webhook.deliveries[0].event).toBe('batch.completed');
+    expect(hooks.calls.filter((c) => c.url === 'https://hooks.example.com/batch')).toHaveLength(1);
+  });
+
   it('good and bad items each end in the right state, with one batch.completed webhook', async () => {
     const hooks = interceptWebhooks();
     hooks.spy.mockImplementation(async (input, init) => {

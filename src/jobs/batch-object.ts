@@ -68,7 +68,13 @@ export class BatchObject extends DurableObject<Env> {
     const unsent = batch.deliveries.filter((d) => !d.enqueued);
     if (!unsent.length) return;
     await this.ctx.storage.setAlarm(Date.now() + 5_000); // re-sent by the alarm if the send below fails
-    await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'batch', id: batch.id, deliveryId: d.id } satisfies WebhookMessage })));
+    try {
+      await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'batch', id: batch.id, deliveryId: d.id } satisfies WebhookMessage })));
+    } catch (error) {
+      // The item's job that ended the batch is not at fault: the alarm above sends again.
+      console.error(`batch ${batch.id}: enqueueing its webhook failed; the alarm retries`, error);
+      return;
+    }
     await this.save({ ...batch, deliveries: batch.deliveries.map((d) => ({ ...d, enqueued: true })) });
     await this.ctx.storage.deleteAlarm();
   }
