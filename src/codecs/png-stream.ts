@@ -1,4 +1,5 @@
 import CRC32 from 'crc-32';
+import { hasAlpha } from '../pipeline/pixels';
 import type { IndexedImage } from './types';
 
 /**
@@ -22,13 +23,7 @@ interface RowSource {
 
 /** RGBA pixels: each row gets the PNG filter with the smallest sum of absolute differences (libpng's heuristic); RGB when fully opaque. */
 export function encodePngStreaming(data: Uint8Array | Uint8ClampedArray, width: number, height: number): Promise<Uint8Array> {
-  let opaque = true;
-  for (let i = 3; i < data.length; i += 4) {
-    if (data[i] !== 255) {
-      opaque = false;
-      break;
-    }
-  }
+  const opaque = !hasAlpha({ data, width, height });
   const readRow = opaque
     ? (y: number, out: Uint8Array) => {
         for (let x = 0, o = 0, i = y * width * 4; x < width; x++, i += 4) {

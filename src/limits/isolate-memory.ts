@@ -1,5 +1,5 @@
 import { codecSource } from '../codecs/wasm';
-import { type CompressResult, type ImageLimits, type PipelineOptions, type ProgressListener, compressImage, inspectImage, possibleOutputFormats, workPixels } from '../pipeline/compress';
+import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage, worstOverFormats } from '../pipeline/compress';
 import { MEMORY_BUDGET_MIB, predictedPeakMiB } from '../pipeline/memory';
 
 /**
@@ -38,15 +38,18 @@ export class MemoryGate {
 /** One per isolate: module state lives as long as the isolate does. */
 export const isolateMemory = new MemoryGate(MEMORY_BUDGET_MIB);
 
-/** A compression with fresh codecs, admitted by the isolate's memory gate at its predicted peak. */
+/**
+ * A compression with fresh codecs, admitted by the isolate's memory gate at its predicted
+ * peak. `plan` saves reading the header again when the caller has already inspected it.
+ */
 export async function compressWithinMemory(
   bytes: Uint8Array,
   options: PipelineOptions,
   limits: ImageLimits,
   onProgress?: ProgressListener,
-  gate: MemoryGate = isolateMemory,
+  plan?: Inspection,
 ): Promise<CompressResult> {
-  const plan = await inspectImage(bytes, options, limits);
-  const peak = Math.max(...possibleOutputFormats(plan, options).map((format) => predictedPeakMiB(format, workPixels(plan))));
-  return gate.run(peak, () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
+  plan ??= await inspectImage(bytes, options, limits);
+  const peak = worstOverFormats(plan, options, predictedPeakMiB);
+  return isolateMemory.run(peak, () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
 }

@@ -91,7 +91,7 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
 }
 
 /** The pixels a compression works on: the larger of input and output. */
-export const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
+const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
 
 /**
  * Every format the output may end up in. `format=auto` keeps the input's format unless the
@@ -105,6 +105,11 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
     (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && workPixels(plan) <= maxPixelsWithinBudget(format),
   );
   return [plan.outputFormat, ...modern];
+}
+
+/** The worst, over the formats the output may end up in, of a per-format figure (memory, compute) of the work's pixels. */
+export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
+  return Math.max(...possibleOutputFormats(plan, options).map((format) => figure(format, workPixels(plan))));
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output format. */

@@ -10,7 +10,7 @@ const STRIP_PIXELS = 1 << 20;
  * filter never mixes rows), then the heights, a band of columns at a time (a vertical filter
  * never mixes columns). The resizer asked for an unchanged dimension leaves it alone, so each
  * pass is one dimension of the same Lanczos resize. Resizing a 12 MP photo in one call took
- * 440 MB (`docs/memory-levers.md`). The crop is read in place, never copied out whole.
+ * 440 MiB (README, "Memory"). The crop is read in place, never copied out whole.
  */
 export async function resizeInStrips(codecs: Codecs, image: RawImage, plan: ResizePlan, stripPixels = STRIP_PIXELS): Promise<RawImage> {
   const region = plan.crop ?? { x: 0, y: 0, width: image.width, height: image.height };

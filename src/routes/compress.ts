@@ -6,7 +6,7 @@ import { fetchImage } from '../http/fetch-image';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
-import { type CompressResult, inspectImage, possibleOutputFormats, workPixels } from '../pipeline/compress';
+import { type CompressResult, inspectImage, worstOverFormats } from '../pipeline/compress';
 import { DEFAULT_SYNC_COMPUTE_SECONDS, computeSeconds } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
@@ -44,7 +44,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const limits = { maxPixels: plan.maxPixels };
   // Small in bytes is not always cheap (AVIF encoding, large dimensions): the cost model decides.
   const inspection = await inspectImage(bytes, { ...options, accept }, limits);
-  const seconds = Math.max(...possibleOutputFormats(inspection, { ...options, accept }).map((format) => computeSeconds(format, workPixels(inspection))));
+  const seconds = worstOverFormats(inspection, { ...options, accept }, computeSeconds);
   if (seconds > (Number(c.env.SYNC_COMPUTE_SECONDS) || DEFAULT_SYNC_COMPUTE_SECONDS)) return startJob(c, options, { kind: 'bytes', bytes, name });
 
   const account = accountStub(c.env, c.get('account').id);
@@ -53,7 +53,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
   let result: CompressResult;
   try {
-    result = await compressWithinMemory(bytes, { ...options, accept }, limits);
+    result = await compressWithinMemory(bytes, { ...options, accept }, limits, undefined, inspection);
   } catch (error) {
     c.executionCtx.waitUntil(account.compressionEnded(admission.reservation!, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
     throw error;
