@@ -9,6 +9,11 @@
  * Worker's per-format memory limit, README "Memory") are first scaled down to fit, as a
  * lossless PNG. Every output is decoded by sharp and scored against the same reference
  * pixels with our metric (SSIM on luma, src/pipeline/score.ts).
+ *
+ * The issue's goal is a size saving "at an equal or better score", so the run also finds, per
+ * image and format, the lowest explicit quality of ours (bisection over `quality=1…100`; for
+ * PNG the quality maps to palette colours, and 100 is lossless) whose score is at least
+ * sharp's, and totals those bytes: the saving at an equal score, image by image.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
@@ -24,6 +29,7 @@ const { values, positionals } = parseArgs({
     mode: { type: 'string', default: 'balanced' },
     'max-megapixels': { type: 'string', default: '3.3' },
     port: { type: 'string', default: '8791' },
+    'equal-score': { type: 'boolean', default: true },
   },
 });
 if (positionals.length !== 1) {
@@ -80,16 +86,43 @@ async function compressWithUs(url: string, bytes: Buffer, query: string): Promis
   }
 }
 
+const percent = (ours: number, theirs: number) => `${((ours / theirs - 1) * 100).toFixed(1)}%`;
+
+type Reference = Awaited<ReturnType<typeof rgba>>;
+
+/** Our lowest quality scoring at least `target`, assuming scores rise with quality. */
+async function atEqualScore(url: string, bytes: Buffer, reference: Reference, format: string, target: number) {
+  const probe = async (quality: number) => {
+    const response = await compressWithUs(url, bytes, `format=${format}&quality=${quality}`);
+    const output = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200) throw new Error(`quality ${quality}: HTTP ${response.status} ${output.toString().slice(0, 120)}`);
+    return { quality, bytes: output.length, score: perceptualScore(reference, await rgba(output)) };
+  };
+  let best = await probe(100);
+  let low = 1;
+  let high = 99;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const trial = await probe(middle);
+    if (trial.score >= target) {
+      best = trial;
+      high = middle - 1;
+    } else low = middle + 1;
+  }
+  return best;
+}
+
 const files = readdirSync(positionals[0]!)
   .filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f)))
   .sort();
 const server = await startDevServer(Number(values.port));
-const totals = Object.fromEntries(formats.map((f) => [f, { ours: 0, sharp: 0, oursScore: 0, sharpScore: 0, oursMs: 0, sharpMs: 0, n: 0 }]));
+const totals = Object.fromEntries(formats.map((f) => [f, { ours: 0, sharp: 0, oursScore: 0, sharpScore: 0, oursMs: 0, sharpMs: 0, equal: 0, n: 0 }]));
 
 try {
   console.log(`mode=${values.mode}; inputs scaled to at most ${values['max-megapixels']} MP\n`);
-  console.log('| image | MP | format | ours bytes | ours score | ours quality | ours ms | sharp bytes | sharp score | sharp ms | ours vs sharp |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const equalHeader = values['equal-score'] ? ' ours at sharp\'s score: quality | bytes | vs sharp |' : '';
+  console.log(`| image | MP | format | ours bytes | ours score | ours quality | ours ms | sharp bytes | sharp score | sharp ms | ours vs sharp |${equalHeader}`);
+  console.log(`|---|---|---|---|---|---|---|---|---|---|---|${equalHeader ? '---|---|---|' : ''}`);
   for (const file of files) {
     const { bytes, megapixels } = await loadInput(join(positionals[0]!, file));
     const reference = await rgba(bytes);
@@ -107,8 +140,10 @@ try {
       const sharpMs = performance.now() - started;
       const oursScore = perceptualScore(reference, await rgba(ours));
       const sharpScore = perceptualScore(reference, await rgba(theirs));
+      const equal = values['equal-score'] ? await atEqualScore(server.url, bytes, reference, format, sharpScore) : undefined;
       const t = totals[format]!;
       Object.assign(t, {
+        equal: t.equal + (equal?.bytes ?? 0),
         ours: t.ours + ours.length,
         sharp: t.sharp + theirs.length,
         oursScore: t.oursScore + oursScore,
@@ -119,16 +154,17 @@ try {
       });
       const setting = response.headers.get('x-quality') ? `q${response.headers.get('x-quality')}` : response.headers.get('x-colors') ? `${response.headers.get('x-colors')} colours` : 'lossless';
       console.log(
-        `| ${basename(file)} | ${megapixels.toFixed(1)} | ${format} | ${ours.length} | ${oursScore.toFixed(4)} | ${setting} | ${oursMs.toFixed(0)} | ${theirs.length} | ${sharpScore.toFixed(4)} | ${sharpMs.toFixed(0)} | ${((ours.length / theirs.length - 1) * 100).toFixed(1)}% |`,
+        `| ${basename(file)} | ${megapixels.toFixed(1)} | ${format} | ${ours.length} | ${oursScore.toFixed(4)} | ${setting} | ${oursMs.toFixed(0)} | ${theirs.length} | ${sharpScore.toFixed(4)} | ${sharpMs.toFixed(0)} | ${percent(ours.length, theirs.length)} |${equal ? ` q${equal.quality} | ${equal.bytes} | ${percent(equal.bytes, theirs.length)} |` : ''}`,
       );
     }
   }
-  console.log('\n| format | images | ours total bytes | sharp total bytes | ours vs sharp | ours mean score | sharp mean score | ours s | sharp s |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  const equalTotals = values['equal-score'] ? ' ours at sharp\'s score, total bytes | vs sharp |' : '';
+  console.log(`\n| format | images | ours total bytes | sharp total bytes | ours vs sharp | ours mean score | sharp mean score | ours s | sharp s |${equalTotals}`);
+  console.log(`|---|---|---|---|---|---|---|---|---|${equalTotals ? '---|---|' : ''}`);
   for (const [format, t] of Object.entries(totals)) {
     if (!t.n) continue;
     console.log(
-      `| ${format} | ${t.n} | ${t.ours} | ${t.sharp} | ${((t.ours / t.sharp - 1) * 100).toFixed(1)}% | ${(t.oursScore / t.n).toFixed(4)} | ${(t.sharpScore / t.n).toFixed(4)} | ${(t.oursMs / 1000).toFixed(1)} | ${(t.sharpMs / 1000).toFixed(1)} |`,
+      `| ${format} | ${t.n} | ${t.ours} | ${t.sharp} | ${percent(t.ours, t.sharp)} | ${(t.oursScore / t.n).toFixed(4)} | ${(t.sharpScore / t.n).toFixed(4)} | ${(t.oursMs / 1000).toFixed(1)} | ${(t.sharpMs / 1000).toFixed(1)} |${equalTotals ? ` ${t.equal} | ${percent(t.equal, t.sharp)} |` : ''}`,
     );
   }
 } finally {
