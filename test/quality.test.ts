@@ -8,7 +8,7 @@ import { readMetadata, writeMetadata } from '../src/pipeline/metadata';
 import { applyOrientation } from '../src/pipeline/orientation';
 import { mapToPalette, paletteBuilder } from '../src/pipeline/quantize';
 import { perceptualScore, scorerAgainst } from '../src/pipeline/score';
-import { type Mode, QUALITY_RANGE, SMART_TARGETS } from '../src/pipeline/smart';
+import { type Mode, PALETTE_STEPS, QUALITY_RANGE, SMART_TARGETS, palettePng } from '../src/pipeline/smart';
 import { compressOptionsSchema } from '../src/schemas/options';
 import { acceptedFormats } from '../src/http/answer';
 import { AUTH, api, fixtures, fromDataUri, similarity } from './helpers';
@@ -148,9 +148,20 @@ describe('lossy PNG', () => {
   });
 
   it('target_size picks the most colours that fit', async () => {
-    const result = await compressImage(fixtures.goldfishPng, options({ format: 'png', target_size: 40_000 }), wasmCodecs, LIMITS);
-    expect(result.bytes.byteLength).toBeLessThanOrEqual(40_000);
+    // 20 kB falls between this fixture's 64- and 96-colour files (19 and 21 kB).
+    const result = await compressImage(fixtures.goldfishPng, options({ format: 'png', target_size: 20_000 }), wasmCodecs, LIMITS);
+    expect(result.bytes.byteLength).toBeLessThanOrEqual(20_000);
     expect(result.targetMet).toBe(true);
+    expect(result.output.colors).toBeLessThan(256);
+    const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    const moreColours = PALETTE_STEPS[PALETTE_STEPS.indexOf(result.output.colors!) - 1]!;
+    expect((await palettePng(wasmCodecs, source, moreColours)).bytes.byteLength).toBeGreaterThan(20_000);
+  });
+
+  it('target_size below any palette answers with the fewest colours, saying it does not fit', async () => {
+    const result = await compressImage(fixtures.goldfishPng, options({ format: 'png', target_size: 100 }), wasmCodecs, LIMITS);
+    expect(result.targetMet).toBe(false);
+    expect(result.output.colors).toBe(PALETTE_STEPS.at(-1));
   });
 });
 

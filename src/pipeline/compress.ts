@@ -10,7 +10,7 @@ import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, hasAlpha } from './pixels';
 import { resizeInStrips } from './resize';
 import { paletteBuilder } from './quantize';
-import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
+import { type Encoded, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng, targetSizePaletteSteps } from './smart';
 
 export interface ImageLimits {
   /** Largest decoded or output image, in pixels. */
@@ -234,16 +234,32 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
   return smartLossy(codecs, format, image, SMART_TARGETS[format][options.mode]);
 }
 
-/** The most colours whose PNG fits; the smallest result when none does. */
+/**
+ * The most colours whose PNG fits, by bisection over the palette sizes (a PNG's size falls
+ * with its colours); the fewest colours' result when none fits. Every try maps into the same
+ * index buffer: at 12 MP each would otherwise leave 12 MB behind until the next collection.
+ */
 async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number): Promise<Encoded> {
-  let smallest: Encoded | undefined;
+  const steps = targetSizePaletteSteps(image);
   const paletteFor = paletteBuilder(image);
-  for (const colors of PALETTE_STEPS) {
-    const attempt = await palettePng(codecs, image, colors, paletteFor);
-    if (attempt.bytes.byteLength <= maxBytes) return attempt;
+  const indices = new Uint8Array(image.width * image.height);
+  let best: Encoded | undefined;
+  let smallest: Encoded | undefined;
+  let low = 0;
+  let high = steps.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const attempt = await palettePng(codecs, image, steps[middle]!, paletteFor, indices);
     if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
+    if (attempt.bytes.byteLength <= maxBytes) {
+      best = attempt;
+      high = middle - 1;
+    } else {
+      low = middle + 1;
+    }
   }
-  return smallest!;
+  // When nothing fits, the bisection has walked down to the fewest colours on its way.
+  return best ?? smallest!;
 }
 
 /** Bisection over quality 1..100 for the highest quality whose output fits; the smallest result when none fits. */

@@ -96,11 +96,11 @@ const WEIGHT_B = 0.0722;
  * 12 MP), this holds two rows of error and a nearest-colour cache, and writes one byte a
  * pixel. Fully transparent pixels map to a fully transparent entry when there is one.
  * When `palette` holds every colour of the image, pass `dither: false` for an exact mapping.
+ * `indices` may be a buffer to reuse (one byte a pixel); it is overwritten.
  */
-export function mapToPalette(image: RawImage, palette: Palette, { dither = true } = {}): IndexedImage {
+export function mapToPalette(image: RawImage, palette: Palette, { dither = true, indices = new Uint8Array(image.width * image.height) as Uint8Array } = {}): IndexedImage {
   const { width, height, data } = image;
   const entries = palette.length / 4;
-  const indices = new Uint8Array(width * height);
   const transparentEntry = findTransparentEntry(palette);
   if (!dither) {
     const indexOf = new Map<number, number>();

@@ -34,6 +34,15 @@ export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
 const LARGE_IMAGE_PALETTE_STEPS = [256, 128, 48];
 const FULL_PALETTE_SEARCH_MAX_PIXELS = 6_000_000;
 
+/**
+ * Palette sizes `target_size` bisects over: above 6 MP the large-image sizes and 8, so the
+ * fewest-colour answer when nothing fits is as small as a full search's, in at most three
+ * tries. (Walking down all ten sizes at 12 MP peaked at 132–144 MiB.)
+ */
+export function targetSizePaletteSteps(image: RawImage): number[] {
+  return image.width * image.height > FULL_PALETTE_SEARCH_MAX_PIXELS ? [...LARGE_IMAGE_PALETTE_STEPS, 8] : PALETTE_STEPS;
+}
+
 export interface Encoded {
   bytes: Uint8Array;
   quality?: number;
@@ -128,9 +137,10 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
   return encodeWith(steps[low]!);
 }
 
-export async function palettePng(codecs: Codecs, image: RawImage, colors: number, paletteFor = paletteBuilder(image)): Promise<Encoded> {
+/** `indices`: a buffer of one byte a pixel to map into, so repeated tries leave no garbage behind. */
+export async function palettePng(codecs: Codecs, image: RawImage, colors: number, paletteFor = paletteBuilder(image), indices?: Uint8Array): Promise<Encoded> {
   const exact = exactPalette(image, colors);
-  const indexed = exact ? mapToPalette(image, exact, { dither: false }) : mapToPalette(image, paletteFor(colors));
+  const indexed = exact ? mapToPalette(image, exact, { dither: false, indices }) : mapToPalette(image, paletteFor(colors), { indices });
   return { bytes: await codecs.encodeIndexedPng(indexed), colors };
 }
 
