@@ -30,8 +30,12 @@ export interface Codecs {
   encode(format: ImageFormat, image: RawImage, settings: EncodeSettings): Promise<Uint8Array>;
   /** A lossless PNG of a palette image (what lossy PNG is, once quantised). */
   encodeIndexedPng(image: IndexedImage): Promise<Uint8Array>;
-  /** Resamples to exactly width × height (aspect is the caller's business). */
-  resize(image: RawImage, width: number, height: number): Promise<RawImage>;
+  /**
+   * Resamples to exactly width × height (aspect is the caller's business) and hands the
+   * pixels to `receive` while they are still in the resizer's memory: they are valid only
+   * during the call, so the caller copies them to where they belong and no copy is garbage.
+   */
+  resize(image: RawImage, width: number, height: number, receive: (pixels: Uint8Array) => void): Promise<void>;
 }
 
 /** Thrown by a decoder for bytes that claim a format but do not decode. */

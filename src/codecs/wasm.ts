@@ -30,7 +30,7 @@ import avifEncoderWasm from '@jsquash/avif/codec/enc/avif_enc.wasm';
 import { defaultOptions as avifDefaults } from '@jsquash/avif/meta.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
-import { initSync as initResize, resize as wasmResize } from '@jsquash/resize/lib/resize/pkg/squoosh_resize.js';
+import { initSync as initResize } from '@jsquash/resize/lib/resize/pkg/squoosh_resize.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import resizeWasm from '@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm';
 import type { ImageFormat } from '../schemas/options';
@@ -95,12 +95,16 @@ function instantiate<M>(factory: EmscriptenFactory<M>, wasm: WebAssembly.Module)
   return factory(options as never);
 }
 
-let resizeReady = false;
-function ensureResize(): void {
-  if (resizeReady) return;
-  initResize(resizeWasm);
-  resizeReady = true;
+/** The resizer's raw wasm-bindgen exports (its glue keeps one instance per isolate). */
+interface ResizeExports {
+  memory: WebAssembly.Memory;
+  __wbindgen_add_to_stack_pointer(delta: number): number;
+  __wbindgen_malloc(size: number, align: number): number;
+  __wbindgen_free(ptr: number, size: number, align: number): void;
+  resize(retptr: number, ptr: number, length: number, inputWidth: number, inputHeight: number, outputWidth: number, outputHeight: number, filter: number, premultiply: number, linearRgb: number): void;
 }
+let resizer: ResizeExports | undefined;
+const resizeExports = (): ResizeExports => (resizer ??= initResize(resizeWasm) as unknown as ResizeExports);
 
 
 /**
@@ -304,10 +308,27 @@ function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
 
 const LANCZOS3 = 3;
 
-async function resize(image: RawImage, width: number, height: number): Promise<RawImage> {
-  ensureResize();
-  const input = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  const data = wasmResize(input, image.width, image.height, width, height, LANCZOS3, true, true);
-  return { data, width, height };
+/**
+ * Lanczos3 with premultiplied alpha in linear light, as jSquash's `resize` calls it, but
+ * through the raw exports: the glue copies its result out of WebAssembly memory into a new
+ * array, one strip-sized piece of garbage per call, while `receive` reads it in place.
+ */
+async function resize(image: RawImage, width: number, height: number, receive: (pixels: Uint8Array) => void): Promise<void> {
+  const wasm = resizeExports();
+  const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+  try {
+    const input = wasm.__wbindgen_malloc(image.data.length, 1) >>> 0;
+    new Uint8Array(wasm.memory.buffer).set(image.data, input);
+    // The resizer takes ownership of its input and frees it.
+    wasm.resize(retptr, input, image.data.length, image.width, image.height, width, height, LANCZOS3, 1, 1);
+    const [output, length] = new Int32Array(wasm.memory.buffer, retptr, 2);
+    try {
+      receive(new Uint8Array(wasm.memory.buffer, output! >>> 0, length!));
+    } finally {
+      wasm.__wbindgen_free(output!, length!, 1);
+    }
+  } finally {
+    wasm.__wbindgen_add_to_stack_pointer(16);
+  }
 }
 
