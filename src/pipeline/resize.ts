@@ -2,7 +2,7 @@ import type { Codecs, RawImage } from '../codecs/types';
 import type { ResizePlan } from './geometry';
 
 /** Pixels handed to the resizer at a time: its working memory (about 20 bytes a pixel) stays a few tens of MB. */
-const STRIP_PIXELS = 1 << 20;
+const STRIP_PIXELS = 1 << 18;
 
 /**
  * Crops and resizes in two separable passes over strips, so that memory is bounded by the
@@ -16,8 +16,10 @@ const STRIP_PIXELS = 1 << 20;
  * a band is copied into the resizer before its result is written, and results are written at
  * or before where their band was read (narrower rows start earlier; fewer rows of a column
  * band end earlier, and other columns are not touched), so nothing unread is overwritten.
- * A shrink then needs no full-size buffer besides the source. Only an enlarging pass gets a
- * new one. Bands are gathered into one buffer per pass, and results are read in place from
+ * A shrink then needs no full-size buffer besides the source. An enlargement gets one, the
+ * output, and when heights grow the intermediate image lives at its end: output row r is
+ * written over intermediate row r − (height − region.height), in the band's own columns,
+ * which are already read. Bands are gathered into one buffer per pass, and results are read in place from
  * the resizer's memory, so strips leave no garbage behind.
  */
 export async function resizeInStrips(codecs: Codecs, image: RawImage, plan: ResizePlan, stripPixels = STRIP_PIXELS): Promise<RawImage> {
@@ -25,8 +27,14 @@ export async function resizeInStrips(codecs: Codecs, image: RawImage, plan: Resi
   const { width, height } = plan.size;
   const source = image.data;
 
+  // Enlarging heights: one output buffer, with the intermediate image at its end.
+  const enlarged = height > region.height ? new Uint8Array(width * height * 4) : undefined;
   // Widths: region (region.width × region.height) → wide (width × region.height).
-  const wide = width <= region.width ? source.subarray(0, width * region.height * 4) : new Uint8Array(width * region.height * 4);
+  const wide = enlarged
+    ? enlarged.subarray((height - region.height) * width * 4)
+    : width <= region.width
+      ? source.subarray(0, width * region.height * 4)
+      : new Uint8Array(width * region.height * 4);
   const bandRows = Math.max(1, Math.floor(stripPixels / Math.max(region.width, width)));
   const rowBand = new Uint8Array(region.width * Math.min(bandRows, region.height) * 4);
   for (let y = 0; y < region.height; y += bandRows) {
@@ -42,7 +50,7 @@ export async function resizeInStrips(codecs: Codecs, image: RawImage, plan: Resi
   if (region.height === height) return { data: wide, width, height };
 
   // Heights: wide → out (width × height), a band of columns at a time.
-  const out = height <= region.height ? wide.subarray(0, width * height * 4) : new Uint8Array(width * height * 4);
+  const out = enlarged ?? wide.subarray(0, width * height * 4);
   const bandColumns = Math.max(1, Math.floor(stripPixels / Math.max(region.height, height)));
   const columnBand = new Uint8Array(Math.min(bandColumns, width) * region.height * 4);
   for (let x = 0; x < width; x += bandColumns) {
