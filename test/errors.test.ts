@@ -178,6 +178,13 @@ describe('sizes', () => {
   it('an output larger than the limit', async () => {
     await expectError(await compress(fixtures.photoJpeg, { width: '16000', height: '16000', fit: 'fill' }), 413, 'image_too_large');
   });
+
+  it('an enlargement past what an enlarged output may be, below the limit for a decoded one', async () => {
+    // 480×316 to 2400 wide is 3.8 MP: within WebP's 5.2 MP for a decoded image, over its 3.5 MP for an enlarged one.
+    const body = await expectError(await compress(fixtures.photoJpeg, { width: '2400', format: 'webp' }), 413, 'image_too_large');
+    expect(body.error.param).toBe('width');
+    expect(body.error.message).toMatch(/enlarged webp output/);
+  });
 });
 
 describe('url sources', () => {

@@ -4,7 +4,7 @@ import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { detectFormat, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
-import { maxPixelsWithinBudget } from './memory';
+import { ENLARGED_MAX_PIXELS, maxPixelsWithinBudget } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, hasAlpha } from './pixels';
@@ -93,6 +93,13 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
 /** The pixels a compression works on: the larger of input and output. */
 const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
 
+/** Whether the work is within what one compression to `format` may use of an isolate's memory (as `checkPixels` judges it). */
+function fitsMemory(plan: Inspection, format: ImageFormat): boolean {
+  const inputPixels = plan.input.width * plan.input.height;
+  const outputPixels = plan.outputSize.width * plan.outputSize.height;
+  return workPixels(plan) <= maxPixelsWithinBudget(format) && (outputPixels <= inputPixels || outputPixels <= ENLARGED_MAX_PIXELS[format]);
+}
+
 /**
  * Every format the output may end up in. `format=auto` keeps the input's format unless the
  * client accepts AVIF or WebP: then those compete with it, each at its own calibrated target
@@ -102,7 +109,7 @@ const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.
 export function possibleOutputFormats(plan: Inspection, options: PipelineOptions): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   const modern = options.accept.filter(
-    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && workPixels(plan) <= maxPixelsWithinBudget(format),
+    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format),
   );
   return [plan.outputFormat, ...modern];
 }
@@ -118,12 +125,19 @@ export function pixelLimit(format: ImageFormat, limits: ImageLimits): number {
 }
 
 function checkPixels(input: Size, output: Size, format: ImageFormat, limits: ImageLimits) {
-  const limit = pixelLimit(format, limits);
   const megapixels = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
+  const inputPixels = input.width * input.height;
   for (const [which, size] of [['input', input], ['output', output]] as const) {
     const pixels = size.width * size.height;
+    const enlarging = which === 'output' && pixels > inputPixels;
+    const limit = enlarging ? Math.min(pixelLimit(format, limits), ENLARGED_MAX_PIXELS[format]) : pixelLimit(format, limits);
     if (pixels <= limit) continue;
-    const reason = limit < limits.maxPixels ? ` for ${format} output (what one compression may use of a Worker's memory)` : '';
+    const reason =
+      limit >= limits.maxPixels
+        ? ''
+        : enlarging
+          ? ` for an enlarged ${format} output (what one compression may use of a Worker's memory)`
+          : ` for ${format} output (what one compression may use of a Worker's memory)`;
     throw new ApiError(
       'image_too_large',
       `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit)}${reason}`,

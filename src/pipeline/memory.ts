@@ -20,6 +20,14 @@ export const MEMORY_BUDGET_MIB = 128;
 /** Readings went up to 12 MP; limits do not extrapolate past what was measured. */
 const MEASURED_UP_TO_PIXELS = 12_000_000;
 
+/**
+ * Enlarging costs more than decoding an image of the output's size: the source's decode and a
+ * new full-size output are both held. Readings with an enlarging `width` (README, "Memory"):
+ * JPEG and PNG 84–110 MiB up to 8.2 MP, 136–167 from 9.6 MP; WebP 103 at 3.5 MP, 125 at 4.2,
+ * 153 at 4.8; AVIF 102 at 1.0 MP, 132 at 1.3. An enlarged output is held to these sizes.
+ */
+export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_000, png: 8_000_000, webp: 3_500_000, avif: 1_000_000 };
+
 /** What compressing an image of `pixels` (the larger of input and output) to `format` is predicted to add to an isolate at its peak. */
 export function predictedPeakMiB(format: ImageFormat, pixels: number): number {
   const { fixed, perMegapixel } = PEAK_MEMORY_MIB[format];
