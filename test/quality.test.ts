@@ -1,7 +1,7 @@
 import exifr from 'exifr';
 import { ssim } from 'ssim.js';
 import { describe, expect, it } from 'vitest';
-import { wasmCodecs } from '../src/codecs/wasm';
+import { createWasmCodecs, wasmCodecs } from '../src/codecs/wasm';
 import type { RawImage } from '../src/codecs/types';
 import { type PipelineOptions, compressImage } from '../src/pipeline/compress';
 import { readMetadata, writeMetadata } from '../src/pipeline/metadata';
@@ -57,6 +57,24 @@ describe('smart quality', () => {
     const binary = await api('/v1/compress?format=webp', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
     expect(binary.headers.get('X-Quality')).toBe(String(body.output.quality));
     expect(binary.headers.get('X-Score')).toMatch(/^ssim=0\.\d{4}$/);
+  });
+});
+
+describe('trial decodes in place', () => {
+  it('decodeBriefly sees the pixels decode returns, and the decoder stays sound for the next decodes', async () => {
+    const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    for (const format of ['jpeg', 'webp', 'avif'] as const) {
+      const codecs = createWasmCodecs();
+      const encoded = [80, 40].map(async (quality) => codecs.encode(format, source, { quality, lossless: false }));
+      const [high, low] = await Promise.all(encoded);
+      for (let round = 0; round < 3; round++) {
+        for (const bytes of [high!, low!]) {
+          const copy = await wasmCodecs.decode(format, bytes);
+          const seen = await codecs.decodeBriefly(format, bytes, (image) => ({ width: image.width, height: image.height, data: Uint8Array.from(image.data) }));
+          expect(seen).toEqual({ width: copy.width, height: copy.height, data: Uint8Array.from(copy.data) });
+        }
+      }
+    }
   });
 });
 

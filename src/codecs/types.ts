@@ -27,6 +27,11 @@ export interface EncodeSettings {
  */
 export interface Codecs {
   decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage>;
+  /**
+   * Decodes and hands the image to `use` while it is still where the decoder wrote it: valid
+   * only during the (synchronous) call, so a quality search's trial decodes leave no copies behind.
+   */
+  decodeBriefly<T>(format: ImageFormat, bytes: Uint8Array, use: (image: RawImage) => T): Promise<T>;
   encode(format: ImageFormat, image: RawImage, settings: EncodeSettings): Promise<Uint8Array>;
   /** A lossless PNG of a palette image (what lossy PNG is, once quantised). */
   encodeIndexedPng(image: IndexedImage): Promise<Uint8Array>;

@@ -146,6 +146,28 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     }
   }
 
+  async function decodeBriefly<T>(format: ImageFormat, bytes: Uint8Array, use: (image: RawImage) => T): Promise<T> {
+    if (format === 'png') return use(await decode(format, bytes));
+    let result: { value: T } | null;
+    try {
+      if (format === 'jpeg') {
+        const decoder = await reused(mozjpegDecoderFactory, mozjpegDecoderWasm);
+        result = usePixelsInPlace(() => decoder.decode(bytes, false), use);
+      } else if (format === 'webp') {
+        const decoder = await reused(webpDecoderFactory, webpDecoderWasm);
+        result = usePixelsInPlace(() => decoder.decode(bytes), use);
+      } else {
+        const decoder = await reused(avifDecoderFactory, avifDecoderWasm);
+        result = usePixelsInPlace(() => decoder.decode(bytes, 8), use);
+      }
+      if (!result) throw new Error('decoder returned no image');
+    } catch (error) {
+      instances.clear();
+      throw new DecodeError(format, error);
+    }
+    return result.value;
+  }
+
   async function decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage> {
     try {
       const image = await decodeUnchecked(format, bytes);
@@ -211,7 +233,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     return optimised.byteLength < streamed.byteLength ? optimised : streamed;
   }
 
-  return { decode, encode, encodeIndexedPng, resize };
+  return { decode, decodeBriefly, encode, encodeIndexedPng, resize };
 }
 
 /** How the Worker gets codecs for a compression; an object, so tests can make it fail. */
@@ -238,15 +260,16 @@ function CollectingUint8ClampedArray(...args: unknown[]) {
   return Reflect.construct(RealUint8ClampedArray, args, RealUint8ClampedArray);
 }
 
+type DecodedImage = { width: number; height: number; data: Uint8ClampedArray };
+
 /**
  * Runs an Embind decoder whose C++ ends with `ImageData(Uint8ClampedArray.new_(typed_memory_view(…)))`
- * without the JS copy that line makes. A large image is then kept where the decoder left it, in
- * its own memory (the copy would double it until the instance is collected), and the instance
- * is retired: never called again, its memory no longer changes except for the allocator's
- * bookkeeping as the C++ frees the buffer, so the bytes at both ends of the buffer, where that
- * is written, are saved and put back. A small image is copied out and the instance stays usable.
+ * without the JS copy that line makes, and returns the image as the glue made it plus, for
+ * all but tiny images, a view of the pixels in the decoder's own memory. By then the C++ has
+ * freed that buffer, and the allocator keeps its bookkeeping at the buffer's ends, so the
+ * pixels' first and last 256 bytes are saved as they were written.
  */
-function takePixels(run: () => { width: number; height: number; data: Uint8ClampedArray } | null, leaveInHeapAbove: number): { image: RawImage; retired: boolean } | null {
+function capturePixels(run: () => DecodedImage | null): { image: DecodedImage; view?: Uint8Array; head?: Uint8Array; tail?: Uint8Array } | null {
   let view: Uint8Array | undefined;
   let head: Uint8Array | undefined;
   let tail: Uint8Array | undefined;
@@ -263,13 +286,47 @@ function takePixels(run: () => { width: number; height: number; data: Uint8Clamp
     globalThis.Uint8ClampedArray = RealUint8ClampedArray;
     collectPixels = undefined;
   }
-  if (!image) return null;
+  return image ? { image, view, head, tail } : null;
+}
+
+/**
+ * A decode without the copy: a large image is kept where the decoder left it (the copy would
+ * double it until the instance is collected), with its saved ends put back, and the instance
+ * is retired: never called again, so its allocator's bookkeeping no longer matters. A small
+ * image is copied out and the instance stays usable.
+ */
+function takePixels(run: () => DecodedImage | null, leaveInHeapAbove: number): { image: RawImage; retired: boolean } | null {
+  const captured = capturePixels(run);
+  if (!captured) return null;
+  const { image, view, head, tail } = captured;
   const { width, height } = image;
   if (!view) return { image, retired: false }; // the glue made its copy (a tiny image): use it
   const pixels = width * height > leaveInHeapAbove ? view : view.slice();
   pixels.set(head!, 0);
   pixels.set(tail!, pixels.length - 256);
   return { image: { data: pixels, width, height }, retired: pixels === view };
+}
+
+/**
+ * A decode whose image is used where it lies and then given back: the pixels' ends go in for
+ * the call and the allocator's bookkeeping goes back after it, so the instance stays usable
+ * and the next decode reuses the same memory.
+ */
+function usePixelsInPlace<T>(run: () => DecodedImage | null, use: (image: RawImage) => T): { value: T } | null {
+  const captured = capturePixels(run);
+  if (!captured) return null;
+  const { image, view, head, tail } = captured;
+  if (!view) return { value: use(image) };
+  const bookkeepingHead = view.slice(0, 256);
+  const bookkeepingTail = view.slice(view.length - 256);
+  view.set(head!, 0);
+  view.set(tail!, view.length - 256);
+  try {
+    return { value: use({ data: view, width: image.width, height: image.height }) };
+  } finally {
+    view.set(bookkeepingHead, 0);
+    view.set(bookkeepingTail, view.length - 256);
+  }
 }
 
 /**

@@ -79,7 +79,7 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
   const score = scorerAgainst(sample);
   const trial = async (quality: number) => {
     const bytes = await codecs.encode(format, sample, { quality, lossless: false });
-    return { bytes, quality, score: score(await codecs.decode(format, bytes)) };
+    return { bytes, quality, score: await codecs.decodeBriefly(format, bytes, score) };
   };
   let [low, high] = QUALITY_RANGE[format];
   let best: Encoded | undefined;
