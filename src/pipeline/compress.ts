@@ -171,7 +171,7 @@ export async function compressImage(
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
   // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
-  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata), image, options);
+  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata), image, options, workPixels(plan));
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
     format: chosenFormat,
@@ -196,13 +196,14 @@ function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: Ca
   return [own!, ...modern.filter((format) => !(format === 'avif' && metadata.icc))];
 }
 
-async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {
+/** `work`: the pixels the compression works on (`workPixels`): a shrunk image still has its source's decode in memory. */
+async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions, work: number): Promise<{ format: ImageFormat; encoded: Encoded }> {
   let best: { format: ImageFormat; encoded: Encoded } | undefined;
   for (const format of formats) {
     // JPEG has no alpha; the other candidates keep it, so they get the pixels unflattened.
     const flatten = format === 'jpeg' && hasAlpha(image);
     const pixels = flatten ? compositeOnWhite(formats.length === 1 ? image : { ...image, data: image.data.slice() }) : image;
-    const encoded = await encodeToTarget(codecs, format, pixels, options);
+    const encoded = await encodeToTarget(codecs, format, pixels, options, work);
     if (!best || encoded.bytes.byteLength < best.encoded.bytes.byteLength) best = { format, encoded };
   }
   return best!;
@@ -234,13 +235,13 @@ async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8A
   }
 }
 
-async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawImage, options: PipelineOptions): Promise<Encoded> {
+async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawImage, options: PipelineOptions, work: number): Promise<Encoded> {
   const lossless = options.lossless || (format === 'png' && options.quality === 100);
   if (lossless) return { bytes: await codecs.encode(format, image, { quality: 100, lossless: true }) };
   if (format === 'png') {
-    if (options.target_size !== undefined) return largestPaletteUnder(codecs, image, options.target_size);
+    if (options.target_size !== undefined) return largestPaletteUnder(codecs, image, options.target_size, work);
     if (options.quality !== 'smart') return palettePng(codecs, image, colorsForQuality(options.quality));
-    return smartPng(codecs, image, options.mode);
+    return smartPng(codecs, image, options.mode, work);
   }
   const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
   if (options.quality !== 'smart') return encodeAt(options.quality);
@@ -253,8 +254,8 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
  * with its colours); the fewest colours' result when none fits. Every try maps into the same
  * index buffer: at 12 MP each would otherwise leave 12 MB behind until the next collection.
  */
-async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number): Promise<Encoded> {
-  const steps = targetSizePaletteSteps(image);
+async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number, work: number): Promise<Encoded> {
+  const steps = targetSizePaletteSteps(work);
   const paletteFor = paletteBuilder(image);
   const indices = new Uint8Array(image.width * image.height);
   let best: Encoded | undefined;

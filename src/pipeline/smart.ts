@@ -27,7 +27,8 @@ export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25,
 /** Palette sizes tried for PNG, most colours first. */
 export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
 /**
- * Above 6 MP, fewer: every size tried builds a Wu quantiser whose tables (image-q's nested
+ * Above 6 MP of work (the larger of the source and the output: a shrunk image's source is
+ * still in memory), fewer: every size tried builds a Wu quantiser whose tables (image-q's nested
  * arrays) are about 10 MiB of garbage that the runtime does not collect within the request.
  * A full search at 12 MP peaked at 114–140 MiB, one size at 85–91 (`npm run bench:memory`).
  */
@@ -39,8 +40,8 @@ const FULL_PALETTE_SEARCH_MAX_PIXELS = 6_000_000;
  * fewest-colour answer when nothing fits is as small as a full search's, in at most three
  * tries. (Walking down all ten sizes at 12 MP peaked at 132–144 MiB.)
  */
-export function targetSizePaletteSteps(image: RawImage): number[] {
-  return image.width * image.height > FULL_PALETTE_SEARCH_MAX_PIXELS ? [...LARGE_IMAGE_PALETTE_STEPS, 8] : PALETTE_STEPS;
+export function targetSizePaletteSteps(workPixels: number): number[] {
+  return workPixels > FULL_PALETTE_SEARCH_MAX_PIXELS ? [...LARGE_IMAGE_PALETTE_STEPS, 8] : PALETTE_STEPS;
 }
 
 export interface Encoded {
@@ -104,7 +105,7 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
  * whose dithered result still meets the target. When even 256 colours miss it, `quality`
  * mode stays lossless and the other modes keep 256 colours: a palette is what lossy PNG is.
  */
-export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
+export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode, workPixels = image.width * image.height): Promise<Encoded> {
   const target = SMART_TARGETS.png[mode];
   const exact = exactPalette(image);
   if (exact) return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, exact, { dither: false })), score: 1 };
@@ -117,7 +118,7 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
     if (!scores.has(colors)) scores.set(colors, score(mapToPalette(sample, paletteFor(colors))));
     return scores.get(colors)!;
   };
-  const steps = image.width * image.height > FULL_PALETTE_SEARCH_MAX_PIXELS ? LARGE_IMAGE_PALETTE_STEPS : PALETTE_STEPS;
+  const steps = workPixels > FULL_PALETTE_SEARCH_MAX_PIXELS ? LARGE_IMAGE_PALETTE_STEPS : PALETTE_STEPS;
   const encodeWith = async (colors: number): Promise<Encoded> => ({
     bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(colors))),
     colors,
