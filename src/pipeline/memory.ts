@@ -11,7 +11,7 @@ export const PEAK_MEMORY_MIB: Record<ImageFormat, { fixed: number; perMegapixel:
   jpeg: { fixed: 107, perMegapixel: 1.6 },
   webp: { fixed: 58, perMegapixel: 13.4 },
   png: { fixed: 108, perMegapixel: 1.6 },
-  avif: { fixed: 71, perMegapixel: 29 },
+  avif: { fixed: 30, perMegapixel: 60 },
 };
 
 /** What one compression may use: an isolate's 128 MB, read as MiB as Cloudflare's limits are, the bound the performance issue sets for peak growth. */
