@@ -116,10 +116,10 @@ async function curve(image: RawImage, options: (quality: number) => Options): Pr
   return points;
 }
 
-/** Linear interpolation of `key` at `score` along the curve ordered by score; undefined when out of range. */
+/** Linear interpolation of `key` at `score` along the curve ordered by score; undefined when out of the grid's range. */
 function atScore(points: Point[], score: number, key: 'bytes' | 'chroma'): number | undefined {
   const sorted = [...points].sort((a, b) => a.score - b.score);
-  if (score < sorted[0]!.score) return sorted[0]![key];
+  if (score < sorted[0]!.score) return undefined;
   for (let i = 1; i < sorted.length; i++) {
     const [low, high] = [sorted[i - 1]!, sorted[i]!];
     if (score <= high.score) return low[key] + ((score - low.score) / (high.score - low.score || 1)) * (high[key] - low[key]);
@@ -155,7 +155,7 @@ for (const [name, change] of Object.entries(ALTERNATIVES)) {
       chromaChange += chroma - target.chroma;
       chromaCount++;
     });
-    cells.push(`${((theirs / mine - 1) * 100).toFixed(1)}%`);
+    cells.push(mine ? `${((theirs / mine - 1) * 100).toFixed(1)}%` : 'out of range');
   }
-  console.log(`| ${name} | ${cells.join(' | ')} | ${(chromaChange / chromaCount).toFixed(2)} dB |`);
+  console.log(`| ${name} | ${cells.join(' | ')} | ${chromaCount ? `${(chromaChange / chromaCount).toFixed(2)} dB` : 'no image in range'} |`);
 }

@@ -185,6 +185,13 @@ describe('sizes', () => {
     expect(body.error.param).toBe('width');
     expect(body.error.message).toMatch(/enlarged webp output/);
   });
+
+  it('a crop that is enlarged counts as an enlargement, though the output has fewer pixels than the input', async () => {
+    // 2500×2000 (5 MP) cropped to 2500×500 and stretched to 5000×1000 (5 MP): a new 5 MP
+    // output beside the source, over WebP's 3.5 MP for an enlarged output.
+    const body = await expectError(await compress(pngClaiming(2500, 2000), { width: '5000', height: '1000', fit: 'cover', format: 'webp' }), 413, 'image_too_large');
+    expect(body.error.message).toMatch(/enlarged webp output/);
+  });
 });
 
 describe('url sources', () => {

@@ -299,6 +299,8 @@ describe('resizing in strips', () => {
       { crop: { x: 40, y: 10, width: 200, height: 150 }, size: { width: 120, height: 90 } },
       { crop: { x: 40, y: 10, width: 200, height: 150 }, size: { width: 260, height: 90 } },
       { crop: { x: 0, y: 30, width: source.width, height: 150 }, size: { width: 120, height: 200 } },
+      // Widths grow and heights shrink: the heights go first, so no image larger than both is made.
+      { crop: { x: 20, y: 10, width: 300, height: 240 }, size: { width: 700, height: 60 } },
       { size: { width: source.width * 2, height: Math.round(source.height * 1.5) } },
     ];
     for (const plan of plans) {

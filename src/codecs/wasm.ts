@@ -149,19 +149,30 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
   async function decodeBriefly<T>(format: ImageFormat, bytes: Uint8Array, use: (image: RawImage) => T): Promise<T> {
     if (format === 'png') return use(await decode(format, bytes));
     let result: { value: T } | null;
+    // What `use` throws is the caller's error, not a decoder's: it passes through untouched.
+    let useFailure: { error: unknown } | undefined;
+    const guardedUse = (image: RawImage) => {
+      try {
+        return use(image);
+      } catch (error) {
+        useFailure = { error };
+        throw error;
+      }
+    };
     try {
       if (format === 'jpeg') {
         const decoder = await reused(mozjpegDecoderFactory, mozjpegDecoderWasm);
-        result = usePixelsInPlace(() => decoder.decode(bytes, false), use);
+        result = usePixelsInPlace(() => decoder.decode(bytes, false), guardedUse);
       } else if (format === 'webp') {
         const decoder = await reused(webpDecoderFactory, webpDecoderWasm);
-        result = usePixelsInPlace(() => decoder.decode(bytes), use);
+        result = usePixelsInPlace(() => decoder.decode(bytes), guardedUse);
       } else {
         const decoder = await reused(avifDecoderFactory, avifDecoderWasm);
-        result = usePixelsInPlace(() => decoder.decode(bytes, 8), use);
+        result = usePixelsInPlace(() => decoder.decode(bytes, 8), guardedUse);
       }
       if (!result) throw new Error('decoder returned no image');
     } catch (error) {
+      if (useFailure) throw useFailure.error;
       instances.clear();
       throw new DecodeError(format, error);
     }

@@ -86,7 +86,7 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
-  checkPixels(input, outputSize, outputFormat, limits);
+  checkPixels(input, outputSize, enlarges(resize, input), outputFormat, limits);
   return { input, orientation, outputFormat, resize, outputSize };
 }
 
@@ -95,9 +95,8 @@ const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.
 
 /** Whether the work is within what one compression to `format` may use of an isolate's memory (as `checkPixels` judges it). */
 function fitsMemory(plan: Inspection, format: ImageFormat): boolean {
-  const inputPixels = plan.input.width * plan.input.height;
   const outputPixels = plan.outputSize.width * plan.outputSize.height;
-  return workPixels(plan) <= maxPixelsWithinBudget(format) && (outputPixels <= inputPixels || outputPixels <= ENLARGED_MAX_PIXELS[format]);
+  return workPixels(plan) <= maxPixelsWithinBudget(format) && (!enlarges(plan.resize, plan.input) || outputPixels <= ENLARGED_MAX_PIXELS[format]);
 }
 
 /**
@@ -124,18 +123,27 @@ export function pixelLimit(format: ImageFormat, limits: ImageLimits): number {
   return Math.min(limits.maxPixels, maxPixelsWithinBudget(format));
 }
 
-function checkPixels(input: Size, output: Size, format: ImageFormat, limits: ImageLimits) {
+/**
+ * Whether a resize makes either dimension of what it reads (the crop, or the whole image)
+ * larger: then a new full-size output is held beside the source's decode (`resizeInStrips`).
+ */
+function enlarges(resize: ResizePlan | undefined, input: Size): boolean {
+  if (!resize) return false;
+  const region = resize.crop ?? input;
+  return resize.size.width > region.width || resize.size.height > region.height;
+}
+
+function checkPixels(input: Size, output: Size, enlarging: boolean, format: ImageFormat, limits: ImageLimits) {
   const megapixels = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
-  const inputPixels = input.width * input.height;
   for (const [which, size] of [['input', input], ['output', output]] as const) {
     const pixels = size.width * size.height;
-    const enlarging = which === 'output' && pixels > inputPixels;
-    const limit = enlarging ? Math.min(pixelLimit(format, limits), ENLARGED_MAX_PIXELS[format]) : pixelLimit(format, limits);
+    const enlarged = which === 'output' && enlarging;
+    const limit = enlarged ? Math.min(pixelLimit(format, limits), ENLARGED_MAX_PIXELS[format]) : pixelLimit(format, limits);
     if (pixels <= limit) continue;
     const reason =
       limit >= limits.maxPixels
         ? ''
-        : enlarging
+        : enlarged
           ? ` for an enlarged ${format} output (what one compression may use of a Worker's memory)`
           : ` for ${format} output (what one compression may use of a Worker's memory)`;
     throw new ApiError(

@@ -29,6 +29,12 @@ const STRIP_PIXELS = 1 << 16;
 export async function resizeInStrips(codecs: Codecs, image: RawImage, plan: ResizePlan, stripPixels = STRIP_PIXELS): Promise<RawImage> {
   const region = plan.crop ?? { x: 0, y: 0, width: image.width, height: image.height };
   const { width, height } = plan.size;
+  if (width > region.width && height < region.height) {
+    // Widths first would make a width × region.height image, larger than input and output
+    // (12000 × 12000 for 1000 × 12000 → 12000 × 1000): heights first, then widths.
+    const shorter = await resizeInStrips(codecs, image, { crop: region, size: { width: region.width, height } }, stripPixels);
+    return resizeInStrips(codecs, shorter, { size: { width, height } }, stripPixels);
+  }
   const source = image.data;
 
   // Enlarging heights: one output buffer, with the intermediate image at its end.
