@@ -20,101 +20,28 @@ export function exactPalette(image: RawImage, limit = 256): Palette | undefined 
 }
 
 /**
- * Palettes of the image at any size: at most `colors` colours (alpha included), from one
- * downsampled copy. Wu's quantiser (image-q) runs once, for the largest size; smaller palettes
- * are made from its entries by merging, each time, the two whose merge adds the least squared
- * error (Ward's criterion, entries weighted by the sample pixels nearest them), and every
- * palette is then refined by Lloyd rounds. One Wu run instead of one a size: its tables are
- * about 10 MiB of garbage each (README, "Memory").
+ * Palettes of the image at any size: at most `colors` colours (alpha included), chosen by
+ * Wu's quantiser (image-q) from one downsampled copy, shared by every size asked for.
  * 4 significant bits per channel: Wu's moment tables are 17⁴ cells instead of 33⁴ (with
  * alpha), a few MB instead of tens, for a barely different palette.
  */
 export function paletteBuilder(image: RawImage): (colors: number) => Palette {
   const sample = downsample(image, PALETTE_SAMPLE_PIXELS);
   const transparent = hasTransparentPixel(sample);
+  const points = iq.utils.PointContainer.fromUint8Array(sample.data, sample.width, sample.height);
   const built = new Map<number, Palette>();
-  let merges: Palette[] | undefined;
   return (colors) => {
     if (built.has(colors)) return built.get(colors)!;
-    merges ??= mergeSequence(sample, wuPalette(sample, MAX_COLORS - (transparent ? 1 : 0)));
-    const opaque = Math.max(1, colors - (transparent ? 1 : 0));
-    const chosen = merges[Math.min(opaque, merges.length - 1)]!;
+    const quantizer = new iq.palette.WuQuant(new iq.distance.EuclideanBT709(), transparent ? colors - 1 : colors, 4);
+    quantizer.sample(points);
+    const chosen = quantizer.quantizeSync().getPointContainer().getPointArray();
+    const palette = new Uint8Array((chosen.length + (transparent ? 1 : 0)) * 4);
+    chosen.forEach((point, i) => palette.set([point.r, point.g, point.b, point.a], i * 4));
     // Fully transparent pixels get an entry of their own (left as zeros), so dithering never hazes them.
-    const palette = new Uint8Array(chosen.length + (transparent ? 4 : 0));
-    palette.set(chosen);
     refinePalette(sample, palette, REFINEMENT_ROUNDS);
     built.set(colors, palette);
     return palette;
   };
-}
-
-const MAX_COLORS = 256;
-
-function wuPalette(sample: RawImage, colors: number): Palette {
-  const points = iq.utils.PointContainer.fromUint8Array(sample.data, sample.width, sample.height);
-  const quantizer = new iq.palette.WuQuant(new iq.distance.EuclideanBT709(), colors, 4);
-  quantizer.sample(points);
-  const chosen = quantizer.quantizeSync().getPointContainer().getPointArray();
-  const palette = new Uint8Array(chosen.length * 4);
-  chosen.forEach((point, i) => palette.set([point.r, point.g, point.b, point.a], i * 4));
-  return palette;
-}
-
-/**
- * Index k holds a palette of k entries (or fewer, when Wu found fewer), made by merging down
- * from `palette`. Weights are the counts of opaque-enough sample pixels nearest each entry.
- */
-function mergeSequence(sample: RawImage, palette: Palette): Palette[] {
-  let entries = palette.length / 4;
-  const colour = Float64Array.from(palette);
-  const weight = new Float64Array(entries);
-  const nearest = nearestEntryFinder(palette, 14);
-  const { data } = sample;
-  for (let p = 0; p < data.length; p += 4) if (data[p + 3] !== 0) weight[nearest(data[p]!, data[p + 1]!, data[p + 2]!, data[p + 3]!)]!++;
-  const alive = Array.from({ length: entries }, (_, e) => e);
-  const snapshot = () => {
-    const out = new Uint8Array(alive.length * 4);
-    alive.forEach((e, i) => {
-      for (let c = 0; c < 4; c++) out[i * 4 + c] = Math.round(colour[e * 4 + c]!);
-    });
-    return out;
-  };
-  const sequence: Palette[] = [];
-  sequence[entries] = snapshot();
-  const WEIGHTS = [WEIGHT_R, WEIGHT_G, WEIGHT_B, 1];
-  while (entries > 1) {
-    let bestCost = Infinity;
-    let bestI = 0;
-    let bestJ = 1;
-    for (let i = 0; i < alive.length; i++) {
-      const a = alive[i]!;
-      for (let j = i + 1; j < alive.length; j++) {
-        const b = alive[j]!;
-        let distance = 0;
-        for (let c = 0; c < 4; c++) {
-          const d = colour[a * 4 + c]! - colour[b * 4 + c]!;
-          distance += WEIGHTS[c]! * d * d;
-        }
-        const total = weight[a]! + weight[b]!;
-        const cost = total === 0 ? 0 : ((weight[a]! * weight[b]!) / total) * distance;
-        if (cost < bestCost) {
-          bestCost = cost;
-          bestI = i;
-          bestJ = j;
-        }
-      }
-    }
-    const a = alive[bestI]!;
-    const b = alive[bestJ]!;
-    const total = weight[a]! + weight[b]!;
-    for (let c = 0; c < 4; c++) colour[a * 4 + c] = total === 0 ? colour[a * 4 + c]! : (colour[a * 4 + c]! * weight[a]! + colour[b * 4 + c]! * weight[b]!) / total;
-    weight[a] = total;
-    alive.splice(bestJ, 1);
-    entries--;
-    sequence[entries] = snapshot();
-  }
-  for (let k = sequence.length - 1; k >= 0; k--) sequence[k] ??= sequence[k + 1]!;
-  return sequence;
 }
 
 /**

@@ -28,10 +28,9 @@ export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25,
 export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
 /**
  * Above 6 MP of work (the larger of the source and the output: a shrunk image's source is
- * still in memory), fewer: each size tried leaves its mapping and scoring of the sample behind
- * as garbage until the next collection. With all ten sizes a 12 MP PNG read 105–109 MiB and a
- * 12 MP image shrunk to 1.9 MP 119 (`npm run bench:memory`); with Wu run for every size, as
- * before palettes were merged from one run, all ten had read 114–140 MiB at 12 MP.
+ * still in memory), fewer: every size tried builds a Wu quantiser whose tables (image-q's nested
+ * arrays) are about 10 MiB of garbage that the runtime does not collect within the request.
+ * A full search at 12 MP peaked at 114–140 MiB, one size at 85–91 (`npm run bench:memory`).
  */
 const LARGE_IMAGE_PALETTE_STEPS = [256, 128, 48];
 const FULL_PALETTE_SEARCH_MAX_PIXELS = 6_000_000;
