@@ -258,50 +258,42 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
 }
 
 /**
- * The most colours whose PNG fits, by bisection over the palette sizes (a PNG's size falls
- * with its colours); the fewest colours' result when none fits. Every try maps into the same
- * index buffer: at 12 MP each would otherwise leave 12 MB behind until the next collection.
+ * The most colours whose PNG fits (a PNG's size falls with its colours); the fewest colours'
+ * result when none fits. Every try maps into the same index buffer: at 12 MP each would
+ * otherwise leave 12 MB behind until the next collection.
  */
 async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number, work: number): Promise<Encoded> {
-  const steps = targetSizePaletteSteps(work);
+  const fewestFirst = [...targetSizePaletteSteps(work)].reverse();
   const paletteFor = paletteBuilder(image);
   const indices = new Uint8Array(image.width * image.height);
-  let best: Encoded | undefined;
-  let smallest: Encoded | undefined;
-  let low = 0;
-  let high = steps.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const attempt = await palettePng(codecs, image, steps[middle]!, paletteFor, indices);
-    if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
-    if (attempt.bytes.byteLength <= maxBytes) {
-      best = attempt;
-      high = middle - 1;
-    } else {
-      low = middle + 1;
-    }
-  }
-  // When nothing fits, the bisection has walked down to the fewest colours on its way.
-  return best ?? smallest!;
+  return largestFitting(fewestFirst.length, maxBytes, (i) => palettePng(codecs, image, fewestFirst[i]!, paletteFor, indices));
 }
 
-/** Bisection over quality 1..100 for the highest quality whose output fits; the smallest result when none fits. */
-async function largestUnder(maxBytes: number, encodeAt: (quality: number) => Promise<Encoded>): Promise<Encoded> {
-  let low = 1;
-  let high = 100;
+/** The highest quality, 1..100, whose output fits; the smallest result when none fits. */
+function largestUnder(maxBytes: number, encodeAt: (quality: number) => Promise<Encoded>): Promise<Encoded> {
+  return largestFitting(100, maxBytes, (i) => encodeAt(i + 1));
+}
+
+/**
+ * Bisection over `count` settings ordered from fewest bytes to most, for the last whose output
+ * fits under `maxBytes`; when none fits, the smallest result (the bisection walks down to the
+ * first setting on its way).
+ */
+async function largestFitting(count: number, maxBytes: number, attemptAt: (index: number) => Promise<Encoded>): Promise<Encoded> {
+  let low = 0;
+  let high = count - 1;
   let best: Encoded | undefined;
   let smallest: Encoded | undefined;
   while (low <= high) {
-    const quality = Math.floor((low + high) / 2);
-    const attempt = await encodeAt(quality);
+    const middle = (low + high) >> 1;
+    const attempt = await attemptAt(middle);
     if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
     if (attempt.bytes.byteLength <= maxBytes) {
       best = attempt;
-      low = quality + 1;
+      low = middle + 1;
     } else {
-      high = quality - 1;
+      high = middle - 1;
     }
   }
-  // When nothing fits, the bisection has walked down to quality 1 on its way.
   return best ?? smallest!;
 }
