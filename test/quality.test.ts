@@ -76,6 +76,14 @@ describe('trial decodes in place', () => {
       }
     }
   });
+
+  it("an error thrown by the caller's function is the caller's, not a decode error", async () => {
+    const codecs = createWasmCodecs();
+    const bytes = await codecs.encode('jpeg', await wasmCodecs.decode('jpeg', fixtures.photoJpeg), { quality: 60, lossless: false });
+    const mine = new RangeError('from the scorer');
+    await expect(codecs.decodeBriefly('jpeg', bytes, () => { throw mine; })).rejects.toBe(mine);
+    expect(await codecs.decodeBriefly('jpeg', bytes, (image) => image.width)).toBe(480);
+  });
 });
 
 describe('the perceptual score', () => {
