@@ -3,7 +3,7 @@ import { ssim } from 'ssim.js';
 import { describe, expect, it } from 'vitest';
 import { createWasmCodecs, wasmCodecs } from '../src/codecs/wasm';
 import type { RawImage } from '../src/codecs/types';
-import { type PipelineOptions, compressImage } from '../src/pipeline/compress';
+import { type PipelineOptions, compressImage, inspectImage, possibleOutputFormats } from '../src/pipeline/compress';
 import { readMetadata, writeMetadata } from '../src/pipeline/metadata';
 import { applyOrientation } from '../src/pipeline/orientation';
 import { mapToPalette, paletteBuilder } from '../src/pipeline/quantize';
@@ -11,7 +11,7 @@ import { perceptualScore, scorerAgainst } from '../src/pipeline/score';
 import { type Mode, PALETTE_STEPS, QUALITY_RANGE, SMART_TARGETS, palettePng } from '../src/pipeline/smart';
 import { compressOptionsSchema } from '../src/schemas/options';
 import { acceptedFormats } from '../src/http/answer';
-import { AUTH, api, fixtures, fromDataUri, similarity } from './helpers';
+import { AUTH, api, fixtures, fromDataUri, pngClaiming, similarity } from './helpers';
 
 const orientationFixtures = import.meta.glob('./fixtures/exif-orientation/*.jpg', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
 const orientationFixture = (name: string) => fromDataUri(orientationFixtures[`./fixtures/exif-orientation/${name}.jpg`]!);
@@ -290,6 +290,14 @@ describe('format=auto negotiates with Accept', () => {
       expect(size, `${chosen} against ${format}`).toBeLessThanOrEqual(explicit.bytes.byteLength);
     }
     expect(['webp', 'avif']).toContain(chosen);
+  });
+
+  it('an enlarged output leaves out the modern formats it would be too large for', async () => {
+    // 480×316 to 2400 wide is 3.8 MP: within PNG's 8 MP for an enlarged output, over WebP's 3.5.
+    const png = pngClaiming(480, 316);
+    const withWidth = (width: number): PipelineOptions => ({ ...options({ format: 'auto', width }), accept: ['webp'] });
+    expect(possibleOutputFormats(await inspectImage(png, withWidth(2400), LIMITS), withWidth(2400))).toEqual(['png']);
+    expect(possibleOutputFormats(await inspectImage(png, withWidth(2000), LIMITS), withWidth(2000))).toEqual(['png', 'webp']);
   });
 
   it('AVIF is not chosen when it would drop an ICC profile', async () => {

@@ -129,21 +129,31 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     return instances.get(factory) as Promise<M>;
   };
 
-  async function decodeUnchecked(format: ImageFormat, bytes: Uint8Array): Promise<RawImage | null> {
+  /** The session's decoder for an Emscripten-built format, ready to run on `bytes`. */
+  async function emscriptenDecode(format: Exclude<ImageFormat, 'png'>, bytes: Uint8Array): Promise<() => DecodedImage | null> {
     switch (format) {
       case 'jpeg': {
         const decoder = await reused(mozjpegDecoderFactory, mozjpegDecoderWasm);
-        const taken = takePixels(() => decoder.decode(bytes, false), thresholds.leaveInHeap);
-        if (taken?.retired) instances.delete(mozjpegDecoderFactory);
-        return taken?.image ?? null;
+        return () => decoder.decode(bytes, false);
       }
-      case 'webp':
-        return (await reused(webpDecoderFactory, webpDecoderWasm)).decode(bytes);
-      case 'avif':
-        return (await reused(avifDecoderFactory, avifDecoderWasm)).decode(bytes, 8);
-      case 'png':
-        return decodePngInFreshInstance(bytes);
+      case 'webp': {
+        const decoder = await reused(webpDecoderFactory, webpDecoderWasm);
+        return () => decoder.decode(bytes);
+      }
+      case 'avif': {
+        const decoder = await reused(avifDecoderFactory, avifDecoderWasm);
+        return () => decoder.decode(bytes, 8);
+      }
     }
+  }
+
+  async function decodeUnchecked(format: ImageFormat, bytes: Uint8Array): Promise<RawImage | null> {
+    if (format === 'png') return decodePngInFreshInstance(bytes);
+    const run = await emscriptenDecode(format, bytes);
+    if (format !== 'jpeg') return run();
+    const taken = takePixels(run, thresholds.leaveInHeap);
+    if (taken?.retired) instances.delete(mozjpegDecoderFactory);
+    return taken?.image ?? null;
   }
 
   async function decodeBriefly<T>(format: ImageFormat, bytes: Uint8Array, use: (image: RawImage) => T): Promise<T> {
@@ -160,16 +170,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
       }
     };
     try {
-      if (format === 'jpeg') {
-        const decoder = await reused(mozjpegDecoderFactory, mozjpegDecoderWasm);
-        result = usePixelsInPlace(() => decoder.decode(bytes, false), guardedUse);
-      } else if (format === 'webp') {
-        const decoder = await reused(webpDecoderFactory, webpDecoderWasm);
-        result = usePixelsInPlace(() => decoder.decode(bytes), guardedUse);
-      } else {
-        const decoder = await reused(avifDecoderFactory, avifDecoderWasm);
-        result = usePixelsInPlace(() => decoder.decode(bytes, 8), guardedUse);
-      }
+      result = usePixelsInPlace(await emscriptenDecode(format, bytes), guardedUse);
       if (!result) throw new Error('decoder returned no image');
     } catch (error) {
       if (useFailure) throw useFailure.error;

@@ -95,8 +95,15 @@ const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.
 
 /** Whether the work is within what one compression to `format` may use of an isolate's memory (as `checkPixels` judges it). */
 function fitsMemory(plan: Inspection, format: ImageFormat): boolean {
-  const outputPixels = plan.outputSize.width * plan.outputSize.height;
-  return workPixels(plan) <= maxPixelsWithinBudget(format) && (!enlarges(plan.resize, plan.input) || outputPixels <= ENLARGED_MAX_PIXELS[format]);
+  return (
+    plan.input.width * plan.input.height <= memoryPixelLimit(format, false) &&
+    plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(format, enlarges(plan.resize, plan.input))
+  );
+}
+
+/** The most pixels an image may have for one compression to `format` to fit an isolate's memory; an enlarged output has its own, lower limit. */
+function memoryPixelLimit(format: ImageFormat, enlarged: boolean): number {
+  return enlarged ? Math.min(maxPixelsWithinBudget(format), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(format);
 }
 
 /**
@@ -138,7 +145,7 @@ function checkPixels(input: Size, output: Size, enlarging: boolean, format: Imag
   for (const [which, size] of [['input', input], ['output', output]] as const) {
     const pixels = size.width * size.height;
     const enlarged = which === 'output' && enlarging;
-    const limit = enlarged ? Math.min(pixelLimit(format, limits), ENLARGED_MAX_PIXELS[format]) : pixelLimit(format, limits);
+    const limit = Math.min(limits.maxPixels, memoryPixelLimit(format, enlarged));
     if (pixels <= limit) continue;
     const reason =
       limit >= limits.maxPixels
