@@ -16,7 +16,7 @@
  *    records `--profile-requests` compressions (4 at a time), then 200 `GET /v1/usage` (one
  *    at a time; auth, rate limit, a Durable Object call, no codec work). Each sample goes to
  *    the module its function comes from in the bundle: codecs (wasm, the jSquash glue,
- *    src/codecs, image-q, ssim.js), our pixel work around them (src/pipeline, exifr,
+ *    src/codecs, ssim.js), our pixel work around them (src/pipeline, exifr,
  *    image-size, crc-32), or our own code (everything else: routes, auth, limits, storage,
  *    jobs, Durable Objects, Hono, Zod, the runtime's JS); a built-in counts for its JS caller.
  *    Samples count as the sampling interval, so time the isolate was not running (I/O waits,
@@ -271,7 +271,7 @@ type Bucket = 'codecs' | 'pipeline' | 'own' | 'gc' | 'program' | 'idle';
 /** Which bucket a bundled module belongs to. */
 function bucketOf(module: string): Bucket {
   // wasm-instantiate-shim.js is the runtime's WebAssembly.Instance wrapper, called by src/codecs.
-  if (/^wasm$|^wasm-instantiate-shim\.js$|@jsquash\/|\/image-q\/|\/ssim\.js\/|^src\/codecs\//.test(module)) return 'codecs';
+  if (/^wasm$|^wasm-instantiate-shim\.js$|@jsquash\/|\/ssim\.js\/|^src\/codecs\//.test(module)) return 'codecs';
   if (/^src\/pipeline\/|\/exifr\/|\/image-size\/|\/crc-32\//.test(module)) return 'pipeline';
   return 'own';
 }
@@ -504,7 +504,7 @@ try {
     row(phase.label, phase.count, p50, per('codecs'), per('pipeline'), `**${per('own')}**`, ownWithGaps, per('gc'), per('program'), share);
   }
   console.log(
-    '  codecs: wasm, jSquash glue, src/codecs, image-q, ssim.js. pipeline: src/pipeline, exifr, image-size, crc-32.\n' +
+    '  codecs: wasm, jSquash glue, src/codecs, ssim.js. pipeline: src/pipeline, exifr, image-size, crc-32.\n' +
       '  own code: the rest of src/ (routes, auth, rate limit, storage, jobs, Durable Objects), Hono, Zod, runtime JS; a\n' +
       '  built-in counts for its JS caller. Each sample counts as the sampling interval; "gaps charged" also gives each\n' +
       '  unsampled gap (I/O wait, the local storage simulators, a starved sampler) to the sample before it: an upper bound.',

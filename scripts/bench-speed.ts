@@ -54,8 +54,8 @@
  *   tune: 'ssim' })`: libvips sets aom's speed to 9 − effort = 6; both map quality to the
  *   quantiser as (100 − q) × 63 / 100. Outputs come within ~10% of each other in bytes at
  *   equal PSNR (libheif's 'auto' tune writes ~40% more).
- * - PNG (quality < 100): ours builds a palette of round(256 × q / 100) colours (image-q Wu
- *   on a 64 K-pixel sample), maps every pixel with Floyd–Steinberg dithering, writes an indexed
+ * - PNG (quality < 100): ours builds a palette of round(256 × q / 100) colours (Wu's
+ *   quantiser on a 64 K-pixel sample, then Lloyd rounds), maps every pixel with Floyd–Steinberg dithering, writes an indexed
  *   PNG and has oxipng level 2 optimise it (up to 5 MP). sharp: `png({ palette: true, colours, dither: 1, quality: 100,
  *   compressionLevel: 9 })`: libimagequant at sharp's default effort (7), full dithering,
  *   zlib level 9 (oxipng level 2 deflates hardest too). libvips writes palettes of 2, 4, 16

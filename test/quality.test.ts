@@ -7,6 +7,7 @@ import { type PipelineOptions, compressImage, inspectImage, possibleOutputFormat
 import { readMetadata, writeMetadata } from '../src/pipeline/metadata';
 import { applyOrientation } from '../src/pipeline/orientation';
 import { mapToPalette, paletteBuilder } from '../src/pipeline/quantize';
+import { wuPalettes } from '../src/pipeline/wu';
 import { perceptualScore, scorerAgainst } from '../src/pipeline/score';
 import { type Mode, PALETTE_STEPS, QUALITY_RANGE, SMART_TARGETS, palettePng } from '../src/pipeline/smart';
 import { compressOptionsSchema } from '../src/schemas/options';
@@ -171,6 +172,45 @@ describe('lossy PNG', () => {
     const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
     const indexed = mapToPalette(source, paletteBuilder(source)(256));
     expect(scorerAgainst(source)(indexed)).toBeGreaterThan(0.965);
+  });
+
+  it("Wu's palette has every colour asked for on a smooth gradient", () => {
+    // Red and green each span 128 levels: 16 × 16 cells of a 5-bit histogram, 8 × 8 of the
+    // 4-bit one we used before, which could never give more than 64 colours here.
+    const gradient: RawImage = { data: new Uint8Array(256 * 256 * 4), width: 256, height: 256 };
+    for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) gradient.data.set([64 + (x >> 1), 64 + (y >> 1), 100, 255], (y * 256 + x) * 4);
+    const palettes = wuPalettes(gradient, 256);
+    expect(palettes(256).length / 4).toBe(256);
+    for (const colors of [1, 2, 17, 100]) expect(palettes(colors).length / 4).toBe(colors);
+    // One colour is the mean of them all.
+    expect([...palettes(1)]).toEqual([128, 128, 100, 255]);
+  });
+
+  it('completes a palette Wu leaves short, for artwork whose colours crowd into a few cells', () => {
+    // 400 colours, all within 2 × 2 × 4 cells of Wu's histogram; colour i covers 400 − i pixels.
+    const colours = Array.from({ length: 400 }, (_, i) => [100 + (i % 8), 100 + ((i >> 3) % 8), 100 + 3 * (i >> 6), 255]);
+    const pixels = colours.flatMap((colour, i) => Array<number[]>(400 - i).fill(colour));
+    const artwork: RawImage = { data: new Uint8Array(pixels.flat()), width: pixels.length / 10, height: 10 };
+    expect(wuPalettes(artwork, 256)(256).length / 4).toBeLessThanOrEqual(16);
+    const palette = paletteBuilder(artwork)(256);
+    expect(palette.length / 4).toBe(256);
+    expect(scorerAgainst(artwork)(mapToPalette(artwork, palette))).toBeGreaterThan(0.999);
+  });
+
+  it("Wu's palette finds well-separated colours exactly, alpha levels included", () => {
+    const colours = [
+      [255, 0, 0, 255],
+      [0, 255, 0, 255],
+      [0, 0, 255, 255],
+      [0, 0, 255, 96],
+      [0, 0, 255, 160],
+      [250, 250, 250, 40],
+    ];
+    const image: RawImage = { data: new Uint8Array(60 * 4), width: 60, height: 1 };
+    for (let i = 0; i < 60; i++) image.data.set(colours[i % colours.length]!, i * 4);
+    const palette = wuPalettes(image, colours.length, { colourBits: 5, alphaBits: 3 })(colours.length);
+    const entries = Array.from({ length: palette.length / 4 }, (_, e) => [...palette.subarray(e * 4, e * 4 + 4)]);
+    expect(entries.sort()).toEqual([...colours].sort());
   });
 
   it('target_size picks the most colours that fit', async () => {
