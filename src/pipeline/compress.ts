@@ -10,7 +10,7 @@ import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, hasAlpha } from './pixels';
 import { resizeInStrips } from './resize';
 import { paletteBuilder } from './quantize';
-import { type Encoded, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng, targetSizePaletteSteps } from './smart';
+import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
 
 export interface ImageLimits {
   /** Largest decoded or output image, in pixels. */
@@ -186,7 +186,7 @@ export async function compressImage(
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
   // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
-  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata), image, options, workPixels(plan));
+  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata), image, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
     format: chosenFormat,
@@ -211,14 +211,13 @@ function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: Ca
   return [own!, ...modern.filter((format) => !(format === 'avif' && metadata.icc))];
 }
 
-/** `work`: the pixels the compression works on (`workPixels`): a shrunk image still has its source's decode in memory. */
-async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions, work: number): Promise<{ format: ImageFormat; encoded: Encoded }> {
+async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {
   let best: { format: ImageFormat; encoded: Encoded } | undefined;
   for (const format of formats) {
     // JPEG has no alpha; the other candidates keep it, so they get the pixels unflattened.
     const flatten = format === 'jpeg' && hasAlpha(image);
     const pixels = flatten ? compositeOnWhite(formats.length === 1 ? image : { ...image, data: image.data.slice() }) : image;
-    const encoded = await encodeToTarget(codecs, format, pixels, options, work);
+    const encoded = await encodeToTarget(codecs, format, pixels, options);
     if (!best || encoded.bytes.byteLength < best.encoded.bytes.byteLength) best = { format, encoded };
   }
   return best!;
@@ -250,13 +249,13 @@ async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8A
   }
 }
 
-async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawImage, options: PipelineOptions, work: number): Promise<Encoded> {
+async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawImage, options: PipelineOptions): Promise<Encoded> {
   const lossless = options.lossless || (format === 'png' && options.quality === 100);
   if (lossless) return { bytes: await codecs.encode(format, image, { quality: 100, lossless: true }) };
   if (format === 'png') {
-    if (options.target_size !== undefined) return largestPaletteUnder(codecs, image, options.target_size, work);
+    if (options.target_size !== undefined) return largestPaletteUnder(codecs, image, options.target_size);
     if (options.quality !== 'smart') return palettePng(codecs, image, colorsForQuality(options.quality));
-    return smartPng(codecs, image, options.mode, work);
+    return smartPng(codecs, image, options.mode);
   }
   const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
   if (options.quality !== 'smart') return encodeAt(options.quality);
@@ -269,8 +268,8 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
  * result when none fits. Every try maps into the same index buffer: at 12 MP each would
  * otherwise leave 12 MB behind until the next collection.
  */
-async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number, work: number): Promise<Encoded> {
-  const fewestFirst = [...targetSizePaletteSteps(work)].reverse();
+async function largestPaletteUnder(codecs: Codecs, image: RawImage, maxBytes: number): Promise<Encoded> {
+  const fewestFirst = [...PALETTE_STEPS].reverse();
   const paletteFor = paletteBuilder(image);
   const indices = new Uint8Array(image.width * image.height);
   return largestFitting(fewestFirst.length, maxBytes, (i) => palettePng(codecs, image, fewestFirst[i]!, paletteFor, indices));

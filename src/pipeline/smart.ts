@@ -18,31 +18,18 @@ export const SMART_TARGETS: Record<ImageFormat, Record<Mode, number>> = {
   webp: { quality: 0.996, balanced: 0.991, size: 0.982 },
   avif: { quality: 0.996, balanced: 0.991, size: 0.982 },
   // Dithering costs SSIM more than it costs the eye: a 256-colour palette of a photo scores
-  // about 0.95–0.97 (sharp's libimagequant the same), and below that bands start to show.
+  // 0.92–0.99 on the corpus (sharp's libimagequant 0.88–0.99), so palettes have a scale of their own.
   png: { quality: 0.97, balanced: 0.94, size: 0.9 },
 };
 
 /** The quality range searched per format: below it every image breaks up, above it bytes grow for nothing visible. */
 export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25, 95], webp: [25, 95], avif: [20, 90] };
-/** Palette sizes tried for PNG, most colours first. */
+/**
+ * Palette sizes tried for PNG, most colours first, at any image size: Wu's tables are built
+ * once a compression, so a size costs little beyond its mapping. A search over all of them at
+ * 12 MP peaked at 86–109 MiB (`npm run bench:memory`), like three sizes did with image-q.
+ */
 export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
-/**
- * Above 6 MP of work (the larger of the source and the output: a shrunk image's source is
- * still in memory), fewer: every size tried builds a Wu quantiser whose tables (image-q's nested
- * arrays) are about 10 MiB of garbage that the runtime does not collect within the request.
- * A full search at 12 MP peaked at 114–140 MiB, one size at 85–91 (`npm run bench:memory`).
- */
-const LARGE_IMAGE_PALETTE_STEPS = [256, 128, 48];
-const FULL_PALETTE_SEARCH_MAX_PIXELS = 6_000_000;
-
-/**
- * Palette sizes `target_size` bisects over: above 6 MP the large-image sizes and 8, so the
- * fewest-colour answer when nothing fits is as small as a full search's, in at most three
- * tries. (Walking down all ten sizes at 12 MP peaked at 132–144 MiB.)
- */
-export function targetSizePaletteSteps(workPixels: number): number[] {
-  return workPixels > FULL_PALETTE_SEARCH_MAX_PIXELS ? [...LARGE_IMAGE_PALETTE_STEPS, 8] : PALETTE_STEPS;
-}
 
 export interface Encoded {
   bytes: Uint8Array;
@@ -105,7 +92,7 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
  * whose dithered result still meets the target. When even 256 colours miss it, `quality`
  * mode stays lossless and the other modes keep 256 colours: a palette is what lossy PNG is.
  */
-export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode, workPixels = image.width * image.height): Promise<Encoded> {
+export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
   const target = SMART_TARGETS.png[mode];
   const exact = exactPalette(image);
   if (exact) return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, exact, { dither: false })), score: 1 };
@@ -118,24 +105,23 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode, work
     if (!scores.has(colors)) scores.set(colors, score(mapToPalette(sample, paletteFor(colors))));
     return scores.get(colors)!;
   };
-  const steps = workPixels > FULL_PALETTE_SEARCH_MAX_PIXELS ? LARGE_IMAGE_PALETTE_STEPS : PALETTE_STEPS;
   const encodeWith = async (colors: number): Promise<Encoded> => ({
     bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(colors))),
     colors,
     score: scoreAt(colors),
   });
-  if (scoreAt(steps[0]!) < target) {
+  if (scoreAt(PALETTE_STEPS[0]!) < target) {
     if (mode === 'quality') return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
-    return encodeWith(steps[0]!);
+    return encodeWith(PALETTE_STEPS[0]!);
   }
   let low = 0; // index known to meet the target
-  let high = steps.length - 1;
+  let high = PALETTE_STEPS.length - 1;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
-    if (scoreAt(steps[middle]!) >= target) low = middle;
+    if (scoreAt(PALETTE_STEPS[middle]!) >= target) low = middle;
     else high = middle - 1;
   }
-  return encodeWith(steps[low]!);
+  return encodeWith(PALETTE_STEPS[low]!);
 }
 
 /** `indices`: a buffer of one byte a pixel to map into, so repeated tries leave no garbage behind. */
