@@ -8,8 +8,9 @@ import { readMetadata, writeMetadata } from '../src/pipeline/metadata';
 import { applyOrientation } from '../src/pipeline/orientation';
 import { mapToPalette, paletteBuilder } from '../src/pipeline/quantize';
 import { wuPalettes } from '../src/pipeline/wu';
+import { colourShiftAgainst } from '../src/pipeline/colour-shift';
 import { perceptualScore, scorerAgainst } from '../src/pipeline/score';
-import { type Mode, PALETTE_STEPS, QUALITY_RANGE, SMART_TARGETS, palettePng } from '../src/pipeline/smart';
+import { type Mode, PALETTE_COLOUR_SHIFT_LIMITS, PALETTE_STEPS, QUALITY_RANGE, SMART_TARGETS, palettePng } from '../src/pipeline/smart';
 import { compressOptionsSchema } from '../src/schemas/options';
 import { acceptedFormats } from '../src/http/answer';
 import { AUTH, api, fixtures, fromDataUri, pngClaiming, similarity } from './helpers';
@@ -115,6 +116,28 @@ describe('the perceptual score', () => {
   });
 });
 
+describe('the colour shift', () => {
+  const patch = (colour: (x: number, y: number) => number[]): RawImage => {
+    const image: RawImage = { data: new Uint8Array(64 * 64 * 4), width: 64, height: 64 };
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) image.data.set(colour(x, y), (y * 64 + x) * 4);
+    return image;
+  };
+
+  it('sees a hue shift that SSIM on luma barely sees, and not the dithering noise SSIM punishes', () => {
+    const orange = patch(() => [230, 140, 40, 255]);
+    // Pinker, at nearly the same luma.
+    const pink = patch(() => [238, 136, 120, 255]);
+    // Black and white in a checkerboard, the same mean as the grey between them in linear light.
+    const grey = patch(() => [188, 188, 188, 255]);
+    const checkerboard = patch((x, y) => ((x + y) % 2 ? [255, 255, 255, 255] : [0, 0, 0, 255]));
+    expect(colourShiftAgainst(orange)(orange)).toBe(0);
+    expect(perceptualScore(orange, pink)).toBeGreaterThan(0.99);
+    expect(colourShiftAgainst(orange)(pink)).toBeGreaterThan(10);
+    expect(perceptualScore(grey, checkerboard)).toBeLessThan(0.1);
+    expect(colourShiftAgainst(grey)(checkerboard)).toBeLessThan(1);
+  });
+});
+
 describe('lossy PNG', () => {
   const pngColourType = (png: Uint8Array) => png[25];
   const distinctColours = (image: RawImage) => new Set(new Uint32Array(image.data.buffer, image.data.byteOffset, image.width * image.height)).size;
@@ -127,6 +150,7 @@ describe('lossy PNG', () => {
     expect(distinctColours(decoded)).toBeLessThanOrEqual(256);
     expect(result.output.colors).toBeLessThanOrEqual(256);
     expect(perceptualScore(source, decoded)).toBeGreaterThanOrEqual(SMART_TARGETS.png.balanced - 0.005);
+    expect(colourShiftAgainst(source)(decoded)).toBeLessThanOrEqual(PALETTE_COLOUR_SHIFT_LIMITS.balanced);
     expect(result.bytes.byteLength).toBeLessThan(fixtures.goldfishPng.byteLength * 0.6);
   });
 

@@ -1,6 +1,7 @@
 import type { Codecs, RawImage } from '../codecs/types';
 import type { ImageFormat } from '../schemas/options';
 import { exactPalette, mapToPalette, paletteBuilder } from './quantize';
+import { colourShiftAgainst } from './colour-shift';
 import { scorerAgainst } from './score';
 
 export type Mode = 'size' | 'balanced' | 'quality';
@@ -21,6 +22,15 @@ export const SMART_TARGETS: Record<ImageFormat, Record<Mode, number>> = {
   // 0.92–0.99 on the corpus (sharp's libimagequant 0.88–0.99), so palettes have a scale of their own.
   png: { quality: 0.97, balanced: 0.94, size: 0.9 },
 };
+
+/**
+ * The most a palette may move colours at viewing scale (`colour-shift.ts`), besides meeting
+ * the SSIM target: SSIM is on luma and misses a palette's hue shifts. Judged by eye on the
+ * corpus at 1:1 (README, "Lossy PNG"): ΔE up to 4 at the 99th percentile showed no
+ * difference worth the name, 5–6 a paler glow or thin coloured lines turned blue, 15 an
+ * orange turned pink. (ΔE 2.3 is about the smallest difference seen side by side.)
+ */
+export const PALETTE_COLOUR_SHIFT_LIMITS: Record<Mode, number> = { quality: 2.5, balanced: 4, size: 8 };
 
 /** The quality range searched per format: below it every image breaks up, above it bytes grow for nothing visible. */
 export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25, 95], webp: [25, 95], avif: [20, 90] };
@@ -89,7 +99,7 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
 
 /**
  * PNG: an image that already fits a palette is kept exact; otherwise the fewest colours
- * whose dithered result still meets the target. When even 256 colours miss it, `quality`
+ * whose dithered result still meets the target, in SSIM and in colour shift. When even 256 colours miss it, `quality`
  * mode stays lossless and the other modes keep 256 colours: a palette is what lossy PNG is.
  */
 export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
@@ -99,18 +109,23 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
   // The palette is the whole image's, as the final result will use.
   const sample = scoringSample(image);
   const paletteFor = paletteBuilder(image);
-  const scores = new Map<number, number>();
   const score = scorerAgainst(sample);
-  const scoreAt = (colors: number) => {
-    if (!scores.has(colors)) scores.set(colors, score(mapToPalette(sample, paletteFor(colors))));
-    return scores.get(colors)!;
+  const colourShift = colourShiftAgainst(sample);
+  const judged = new Map<number, { score: number; meetsTarget: boolean }>();
+  const judge = (colors: number) => {
+    if (!judged.has(colors)) {
+      const indexed = mapToPalette(sample, paletteFor(colors));
+      const reached = score(indexed);
+      judged.set(colors, { score: reached, meetsTarget: reached >= target && colourShift(indexed) <= PALETTE_COLOUR_SHIFT_LIMITS[mode] });
+    }
+    return judged.get(colors)!;
   };
   const encodeWith = async (colors: number): Promise<Encoded> => ({
     bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(colors))),
     colors,
-    score: scoreAt(colors),
+    score: judge(colors).score,
   });
-  if (scoreAt(PALETTE_STEPS[0]!) < target) {
+  if (!judge(PALETTE_STEPS[0]!).meetsTarget) {
     if (mode === 'quality') return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
     return encodeWith(PALETTE_STEPS[0]!);
   }
@@ -118,7 +133,7 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
   let high = PALETTE_STEPS.length - 1;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
-    if (scoreAt(PALETTE_STEPS[middle]!) >= target) low = middle;
+    if (judge(PALETTE_STEPS[middle]!).meetsTarget) low = middle;
     else high = middle - 1;
   }
   return encodeWith(PALETTE_STEPS[low]!);

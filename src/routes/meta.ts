@@ -4,7 +4,8 @@ import { authenticate, presentedKey } from '../auth/keys';
 import { MIME_TYPES } from '../pipeline/detect';
 import { pixelLimit } from '../pipeline/compress';
 import { METRIC } from '../pipeline/score';
-import { SMART_TARGETS } from '../pipeline/smart';
+import { PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
+import { COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
 import { maxPixelsWithinBudget } from '../pipeline/memory';
 import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
 import type { AppEnv } from '../types';
@@ -25,7 +26,15 @@ export const metaRoutes = new Hono<AppEnv>()
       output: OUTPUT_FORMATS.map((format) => ({
         format,
         mime: MIME_TYPES[format],
-        quality: { ...LOSSY_QUALITY, smart: { metric: METRIC, targets: SMART_TARGETS }, ...(format === 'png' ? { note: 'below 100: a palette of at most 256 colours' } : {}) },
+        quality: {
+          ...LOSSY_QUALITY,
+          smart: {
+            metric: METRIC,
+            targets: SMART_TARGETS,
+            ...(format === 'png' ? { colour_shift: { metric: COLOUR_SHIFT_METRIC, limits: PALETTE_COLOUR_SHIFT_LIMITS } } : {}),
+          },
+          ...(format === 'png' ? { note: 'below 100: a palette of at most 256 colours' } : {}),
+        },
         lossless: format !== 'jpeg',
         max_dimension: MAX_DIMENSION,
         max_pixels: account ? pixelLimit(format, account.plan) : maxPixelsWithinBudget(format),
