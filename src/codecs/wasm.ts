@@ -11,7 +11,8 @@
  * well under a millisecond.
  *
  * The resizer's wasm-bindgen glue keeps one instance per isolate; strips bound its memory
- * (`src/pipeline/resize.ts`). oxipng and the PNG decoder get an instance per call.
+ * (`src/pipeline/resize.ts`). oxipng and the PNG decoder get an instance per call. The WebP
+ * encoder is libwebp in our own build (`./webp/`), session-scoped like the Emscripten ones.
  */
 import mozjpegDecoderFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import mozjpegDecoderWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
@@ -20,9 +21,6 @@ import mozjpegEncoderWasm from '@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm';
 import { defaultOptions as mozjpegDefaults } from '@jsquash/jpeg/meta.js';
 import webpDecoderFactory from '@jsquash/webp/codec/dec/webp_dec.js';
 import webpDecoderWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
-import webpEncoderFactory from '@jsquash/webp/codec/enc/webp_enc_simd.js';
-import webpEncoderWasm from '@jsquash/webp/codec/enc/webp_enc_simd.wasm';
-import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import avifDecoderFactory from '@jsquash/avif/codec/dec/avif_dec.js';
 import avifDecoderWasm from '@jsquash/avif/codec/dec/avif_dec.wasm';
 import avifEncoderFactory from '@jsquash/avif/codec/enc/avif_enc.js';
@@ -38,6 +36,7 @@ import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type 
 import { joinJpegStrips } from './jpeg-join';
 import { optimisePixels, optimisePng } from './oxipng';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
+import { createWebpEncoder, type WebpEncoder } from './webp/encoder';
 
 /**
  * Where the memory-lean paths take over, in pixels. Above `jpegStrips` JPEG is encoded in
@@ -128,6 +127,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     if (!instances.has(factory)) instances.set(factory, instantiate(factory, wasm));
     return instances.get(factory) as Promise<M>;
   };
+  let webpEncoder: WebpEncoder | undefined;
 
   /** The session's decoder for an Emscripten-built format, ready to run on `bytes`. */
   async function emscriptenDecode(format: Exclude<ImageFormat, 'png'>, bytes: Uint8Array): Promise<() => DecodedImage | null> {
@@ -211,11 +211,13 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
         return joinJpegStrips(strips, height);
       }
       case 'webp': {
-        const encoder = await reused(webpEncoderFactory, webpEncoderWasm);
-        const options = lossless ? { ...webpDefaults, lossless: 1, quality: 100, exact: 0 } : { ...webpDefaults, quality };
-        const out = encoder.encode(data, width, height, options);
-        if (!out) throw new Error('WebP encoder failed');
-        return new Uint8Array(out);
+        webpEncoder ??= createWebpEncoder();
+        try {
+          return webpEncoder.encode(image, { quality, lossless });
+        } catch (error) {
+          webpEncoder = undefined; // its heap may be in any state
+          throw error;
+        }
       }
       case 'avif': {
         const encoder = await reused(avifEncoderFactory, avifEncoderWasm);
