@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wasmCodecs } from '../src/codecs/wasm';
 import { signedFileUrl } from '../src/storage/files';
 import { AUTH, api, compress, expectError, fixtures, similarity } from './helpers';
+import { maxPixelsWithinBudget } from '../src/pipeline/memory';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -198,6 +199,14 @@ describe('discovery', () => {
     const anonymous = (await (await api('/v1/formats')).json()) as Record<string, unknown>;
     expect(anonymous.limits).toBeUndefined();
     expect((anonymous.output as { format: string }[]).map((f) => f.format)).toEqual(['jpeg', 'png', 'webp', 'avif']);
+    const limits = Object.fromEntries((anonymous.output as Record<string, unknown>[]).map(({ format, max_pixels, max_pixels_lossless, max_pixels_with_transparency }) => [format, [max_pixels, max_pixels_lossless, max_pixels_with_transparency]]));
+    // The memory limits (README, "Memory"): lossless WebP and transparent AVIF have their own.
+    expect(limits).toEqual({
+      jpeg: [12e6, undefined, 12e6],
+      png: [12e6, 12e6, 12e6],
+      webp: [12e6, maxPixelsWithinBudget('webp-lossless'), 12e6],
+      avif: [maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif-alpha')],
+    });
     const withKey = (await (await api('/v1/formats', { headers: AUTH })).json()) as { limits: Record<string, number> };
     expect(withKey.limits).toMatchObject({ plan: 'dev', max_file_size: 25 * 1024 * 1024 });
     await expectError(await api('/v1/formats', { headers: { Authorization: 'Bearer nope' } }), 401, 'unauthorized');

@@ -180,16 +180,16 @@ describe('sizes', () => {
   });
 
   it('an enlargement past what an enlarged output may be, below the limit for a decoded one', async () => {
-    // 480×316 to 2400 wide is 3.8 MP: within WebP's 5.2 MP for a decoded image, over its 3.5 MP for an enlarged one.
-    const body = await expectError(await compress(fixtures.photoJpeg, { width: '2400', format: 'webp' }), 413, 'image_too_large');
+    // 480×316 to 3600 wide is 8.5 MP: within WebP's 12 MP for a decoded image, over its 8 MP for an enlarged one.
+    const body = await expectError(await compress(fixtures.photoJpeg, { width: '3600', format: 'webp' }), 413, 'image_too_large');
     expect(body.error.param).toBe('width');
     expect(body.error.message).toMatch(/enlarged webp output/);
   });
 
   it('a crop that is enlarged counts as an enlargement, though the output has fewer pixels than the input', async () => {
-    // 2500×2000 (5 MP) cropped to 2500×500 and stretched to 5000×1000 (5 MP): a new 5 MP
-    // output beside the source, over WebP's 3.5 MP for an enlarged output.
-    const body = await expectError(await compress(pngClaiming(2500, 2000), { width: '5000', height: '1000', fit: 'cover', format: 'webp' }), 413, 'image_too_large');
+    // 4000×3000 (12 MP) cropped to 4000×444 and stretched to 9000×1000 (9 MP): a new 9 MP
+    // output beside the source, over WebP's 8 MP for an enlarged output.
+    const body = await expectError(await compress(pngClaiming(4000, 3000), { width: '9000', height: '1000', fit: 'cover', format: 'webp' }), 413, 'image_too_large');
     expect(body.error.message).toMatch(/enlarged webp output/);
   });
 });

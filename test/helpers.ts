@@ -9,6 +9,7 @@ import photoJpeg from './fixtures/photos/firstgeneration-480.jpg?inline';
 import goldfishPng from './fixtures/photos/goldfish-400.png?inline';
 import alphaPng from './fixtures/pngsuite/basn6a08.png?inline';
 import kimonoAvif from './fixtures/avif/kimono.avif?inline';
+import alphaAvif from './fixtures/avif/plum-blossom-small.profile0.8bpc.yuv420.alpha-full.avif?inline';
 
 export function fromDataUri(uri: string): Uint8Array {
   const binary = atob(uri.slice(uri.indexOf(',') + 1));
@@ -26,6 +27,8 @@ export const fixtures = {
   alphaPng: fromDataUri(alphaPng),
   /** AVIF conformance sample, 8-bit 4:2:0. */
   kimonoAvif: fromDataUri(kimonoAvif),
+  /** AVIF conformance sample with an alpha plane (its decoder refuses it, its header declares it). */
+  alphaAvif: fromDataUri(alphaAvif),
 };
 
 export const AUTH = { Authorization: 'Bearer ck_dev_local' };
@@ -81,11 +84,11 @@ export async function expectError(response: Response, status: number, code: stri
 }
 
 /** A well-formed PNG that claims width × height but carries no pixel data: only a header check can answer it. */
-export function pngClaiming(width: number, height: number): Uint8Array {
+export function pngClaiming(width: number, height: number, colourType: 2 | 6 = 2): Uint8Array {
   const ihdr = new Uint8Array(13);
   new DataView(ihdr.buffer).setUint32(0, width);
   new DataView(ihdr.buffer).setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8);
+  ihdr.set([8, colourType, 0, 0, 0], 8);
   const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', new Uint8Array(0)), pngChunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);

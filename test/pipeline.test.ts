@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createWasmCodecs, jpegStripRows, wasmCodecs } from '../src/codecs/wasm';
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
-import { type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats } from '../src/pipeline/compress';
+import { type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats, reservedProfile } from '../src/pipeline/compress';
 import { maxPixelsWithinBudget } from '../src/pipeline/memory';
 import { MemoryGate } from '../src/limits/isolate-memory';
-import { detectFormat } from '../src/pipeline/detect';
+import { detectFormat, mayHaveAlpha } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
 import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
@@ -170,13 +170,13 @@ describe('limits, checked from the header before decoding', () => {
   });
 
   it('each output format has its own limit, from its measured memory use', async () => {
-    // A 12 MP phone photo fits JPEG and PNG (the memory-lean paths); WebP and AVIF hold whole images.
+    // A 12 MP phone photo fits JPEG, PNG and WebP (the memory-lean paths); AVIF holds whole images.
     const twelveMegapixels = pngClaiming(4000, 3000);
     const thirteenMegapixels = pngClaiming(4000, 3250);
     for (const format of ['jpeg', 'webp', 'png', 'avif'] as const) {
       expect(pixelLimit(format, { maxPixels: 40e6 })).toBe(maxPixelsWithinBudget(format));
       const twelve = compressImage(twelveMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 });
-      if (format === 'jpeg' || format === 'png') await expect(twelve).rejects.toThrow('must not decode');
+      if (format !== 'avif') await expect(twelve).rejects.toThrow('must not decode');
       else await expect(twelve).rejects.toMatchObject({ code: 'image_too_large' });
       // Past the largest size measured, nothing is admitted.
       await expect(compressImage(thirteenMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
@@ -185,8 +185,91 @@ describe('limits, checked from the header before decoding', () => {
     await expect(compressImage(pngClaiming(1000, 1000), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
   });
 
+  it('lossless WebP has its own, lower limit (libwebp holds the whole image several times over)', async () => {
+    const limit = pixelLimit('webp', { maxPixels: 40e6 }, { lossless: true, alpha: false });
+    expect(limit).toBe(maxPixelsWithinBudget('webp-lossless'));
+    expect(limit).toBeLessThan(maxPixelsWithinBudget('webp'));
+    const justOver = pngClaiming(2000, Math.ceil((limit + 1) / 2000));
+    await expect(compressImage(justOver, options({ format: 'webp', lossless: true }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/lossless webp output/),
+    });
+    await expect(compressImage(justOver, options({ format: 'webp' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+  });
   it('refuses an output larger than the limit', async () => {
     await expect(compressImage(fixtures.photoJpeg, options({ width: 5000, height: 5000, fit: 'fill' }), refusingCodecs, LIMITS)).rejects.toBeInstanceOf(ApiError);
+  });
+});
+
+describe('transparency and memory (AVIF encodes an alpha plane with a second encoder)', () => {
+  // 1000×800 is 0.8 MP: within AVIF's limit for an opaque image, over it for a transparent one.
+  const header = pngClaiming(1000, 800, 6);
+  const decodedAs = (alpha: number) => {
+    const data = new Uint8Array(1000 * 800 * 4).fill(200);
+    for (let i = 3; i < data.length; i += 4) data[i] = alpha;
+    return { data, width: 1000, height: 800 };
+  };
+  const codecsDecodingTo = (alpha: number, encoded: ImageFormat[] = []) => ({
+    ...wasmCodecs,
+    decode: async () => decodedAs(alpha),
+    encode: async (format: ImageFormat) => {
+      encoded.push(format);
+      throw new Error('must not encode');
+    },
+  });
+
+  it('refuses a transparent image over the limit once decoded, before encoding; an opaque one of the same size is encoded', async () => {
+    expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: true })).toBeLessThan(1000 * 800);
+    expect(pixelLimit('avif', { maxPixels: 40e6 })).toBeGreaterThan(1000 * 800);
+    await expect(compressImage(header, options({ format: 'avif', quality: 50 }), codecsDecodingTo(128), { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/avif output with transparency/),
+    });
+    await expect(compressImage(header, options({ format: 'avif', quality: 50 }), codecsDecodingTo(255), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+  });
+
+  it('format=auto leaves AVIF out for a transparent image over its limit, and keeps it for an opaque one', async () => {
+    const tried = async (alpha: number) => {
+      const encoded: ImageFormat[] = [];
+      const codecs = {
+        ...codecsDecodingTo(alpha),
+        encode: async (format: ImageFormat) => (encoded.push(format), new Uint8Array(100)),
+        encodeIndexedPng: async () => (encoded.push('png'), new Uint8Array(100)),
+      };
+      await compressImage(header, { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecs, { maxPixels: 40e6 });
+      return encoded;
+    };
+    expect(await tried(255)).toEqual(['png', 'avif', 'webp']);
+    expect(await tried(128)).toEqual(['png', 'webp']);
+  });
+
+  it('reserves memory for transparency only where the header allows it and it would be admitted', async () => {
+    const small = await inspectImage(pngClaiming(600, 500, 6), options({ format: 'avif' }), LIMITS);
+    expect(small.mayHaveAlpha).toBe(true);
+    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
+    const rgb = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
+    expect(rgb.mayHaveAlpha).toBe(false);
+    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif');
+    // Over the transparent limit it would be refused once decoded, so an opaque output's memory is reserved.
+    const large = await inspectImage(header, options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
+    expect(reservedProfile(small, options({ format: 'webp', lossless: true }), 'webp')).toBe('webp-lossless');
+  });
+
+  it('reads from each format\'s header whether it may hold transparency', async () => {
+    const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    const alpha = await wasmCodecs.decode('png', fixtures.alphaPng);
+    const webp = (image: typeof photo, lossless: boolean) => wasmCodecs.encode('webp', image, { quality: 80, lossless });
+    expect(mayHaveAlpha('jpeg', fixtures.photoJpeg)).toBe(false);
+    expect(mayHaveAlpha('png', fixtures.alphaPng)).toBe(true);
+    expect(mayHaveAlpha('png', pngClaiming(10, 10, 2))).toBe(false);
+    expect(mayHaveAlpha('png', await wasmCodecs.encode('png', photo, { quality: 100, lossless: true }))).toBe(false);
+    expect(mayHaveAlpha('webp', await webp(photo, false))).toBe(false);
+    expect(mayHaveAlpha('webp', await webp(alpha, false))).toBe(true);
+    expect(mayHaveAlpha('webp', await webp(photo, true))).toBe(false);
+    expect(mayHaveAlpha('webp', await webp(alpha, true))).toBe(true);
+    expect(mayHaveAlpha('avif', fixtures.kimonoAvif)).toBe(false);
+    expect(mayHaveAlpha('avif', fixtures.alphaAvif)).toBe(true);
   });
 });
 

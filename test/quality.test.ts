@@ -357,11 +357,11 @@ describe('format=auto negotiates with Accept', () => {
   });
 
   it('an enlarged output leaves out the modern formats it would be too large for', async () => {
-    // 480×316 to 2400 wide is 3.8 MP: within PNG's 8 MP for an enlarged output, over WebP's 3.5.
+    // 480×316 to 1350 wide is 1.2 MP: within AVIF's 1.6 MP for a decoded image, over its 1 MP for an enlarged one.
     const png = pngClaiming(480, 316);
-    const withWidth = (width: number): PipelineOptions => ({ ...options({ format: 'auto', width }), accept: ['webp'] });
-    expect(possibleOutputFormats(await inspectImage(png, withWidth(2400), LIMITS), withWidth(2400))).toEqual(['png']);
-    expect(possibleOutputFormats(await inspectImage(png, withWidth(2000), LIMITS), withWidth(2000))).toEqual(['png', 'webp']);
+    const withWidth = (width: number): PipelineOptions => ({ ...options({ format: 'auto', width }), accept: ['avif', 'webp'] });
+    expect(possibleOutputFormats(await inspectImage(png, withWidth(1350), LIMITS), withWidth(1350))).toEqual(['png', 'webp']);
+    expect(possibleOutputFormats(await inspectImage(png, withWidth(1100), LIMITS), withWidth(1100))).toEqual(['png', 'avif', 'webp']);
   });
 
   it('AVIF is not chosen when it would drop an ICC profile', async () => {

@@ -1,5 +1,5 @@
 import { codecSource } from '../codecs/wasm';
-import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage, worstOverFormats } from '../pipeline/compress';
+import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage, reservedProfile, worstOverFormats } from '../pipeline/compress';
 import { MEMORY_BUDGET_MIB, predictedPeakMiB } from '../pipeline/memory';
 
 /**
@@ -50,6 +50,7 @@ export async function compressWithinMemory(
   plan?: Inspection,
 ): Promise<CompressResult> {
   plan ??= await inspectImage(bytes, options, limits);
-  const peak = worstOverFormats(plan, options, predictedPeakMiB);
+  const inspected = plan;
+  const peak = worstOverFormats(plan, options, (format, pixels) => predictedPeakMiB(reservedProfile(inspected, options, format), pixels));
   return isolateMemory.run(peak, () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
 }

@@ -1,10 +1,10 @@
 import { ApiError } from '../errors';
 import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
-import { detectFormat, readHeader } from './detect';
+import { detectFormat, mayHaveAlpha, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
-import { ENLARGED_MAX_PIXELS, maxPixelsWithinBudget } from './memory';
+import { ENLARGED_MAX_PIXELS, type MemoryProfile, type OutputTraits, maxPixelsWithinBudget, memoryProfile } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, hasAlpha } from './pixels';
@@ -34,6 +34,8 @@ export interface Inspection {
   input: ImageInfo;
   /** EXIF orientation, 1..8, applied to the pixels after decoding. */
   orientation: number;
+  /** Whether the header allows transparency; the decoded pixels say whether there is any. */
+  mayHaveAlpha: boolean;
   outputFormat: ImageFormat;
   resize?: ResizePlan;
   outputSize: Size;
@@ -86,24 +88,38 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
-  checkPixels(input, outputSize, enlarges(resize, input), outputFormat, limits);
-  return { input, orientation, outputFormat, resize, outputSize };
+  const plan: Inspection = { input, orientation, mayHaveAlpha: mayHaveAlpha(input.format, bytes), outputFormat, resize, outputSize };
+  // Transparency is known once decoded: an image whose header allows it is checked again then.
+  checkPixels(plan, outputFormat, { lossless: options.lossless, alpha: false }, limits);
+  return plan;
 }
 
 /** The pixels a compression works on: the larger of input and output. */
 const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
 
 /** Whether the work is within what one compression to `format` may use of an isolate's memory (as `checkPixels` judges it). */
-function fitsMemory(plan: Inspection, format: ImageFormat): boolean {
+function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits): boolean {
+  const profile = memoryProfile(format, traits);
   return (
-    plan.input.width * plan.input.height <= memoryPixelLimit(format, false) &&
-    plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(format, enlarges(plan.resize, plan.input))
+    plan.input.width * plan.input.height <= memoryPixelLimit(profile, format, false) &&
+    plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(profile, format, enlarges(plan.resize, plan.input))
   );
 }
 
-/** The most pixels an image may have for one compression to `format` to fit an isolate's memory; an enlarged output has its own, lower limit. */
-function memoryPixelLimit(format: ImageFormat, enlarged: boolean): number {
-  return enlarged ? Math.min(maxPixelsWithinBudget(format), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(format);
+/** The most pixels an image may have for one compression with `profile` to fit an isolate's memory; an enlarged output has its own, lower limit. */
+function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean): number {
+  return enlarged ? Math.min(maxPixelsWithinBudget(profile), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(profile);
+}
+
+/**
+ * The memory to reserve for an output of `format`: with transparency when the header allows it
+ * and such an output would be admitted (a larger transparent one is refused once decoded,
+ * before any encoding, so it needs no more than an opaque one).
+ */
+export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
+  const transparent = { lossless: options.lossless, alpha: true };
+  if (plan.mayHaveAlpha && fitsMemory(plan, format, transparent)) return memoryProfile(format, transparent);
+  return memoryProfile(format, { lossless: options.lossless, alpha: false });
 }
 
 /**
@@ -115,7 +131,7 @@ function memoryPixelLimit(format: ImageFormat, enlarged: boolean): number {
 export function possibleOutputFormats(plan: Inspection, options: PipelineOptions): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   const modern = options.accept.filter(
-    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format),
+    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, { lossless: false, alpha: false }),
   );
   return [plan.outputFormat, ...modern];
 }
@@ -125,9 +141,9 @@ export function worstOverFormats(plan: Inspection, options: PipelineOptions, fig
   return Math.max(...possibleOutputFormats(plan, options).map((format) => figure(format, workPixels(plan))));
 }
 
-/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output format. */
-export function pixelLimit(format: ImageFormat, limits: ImageLimits): number {
-  return Math.min(limits.maxPixels, maxPixelsWithinBudget(format));
+/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque). */
+export function pixelLimit(format: ImageFormat, limits: ImageLimits, traits: OutputTraits = { lossless: false, alpha: false }): number {
+  return Math.min(limits.maxPixels, maxPixelsWithinBudget(memoryProfile(format, traits)));
 }
 
 /**
@@ -140,19 +156,27 @@ function enlarges(resize: ResizePlan | undefined, input: Size): boolean {
   return resize.size.width > region.width || resize.size.height > region.height;
 }
 
-function checkPixels(input: Size, output: Size, enlarging: boolean, format: ImageFormat, limits: ImageLimits) {
-  const megapixels = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
-  for (const [which, size] of [['input', input], ['output', output]] as const) {
+/** The output, as the limits speak of it: "webp output", "lossless webp output", "avif output with transparency". */
+function outputDescription(format: ImageFormat, profile: MemoryProfile): string {
+  if (profile === 'webp-lossless') return `lossless ${format} output`;
+  if (profile === 'avif-alpha') return `${format} output with transparency`;
+  return `${format} output`;
+}
+
+function checkPixels(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits) {
+  const megapixels = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 2 : 1)} MP`;
+  const profile = memoryProfile(format, traits);
+  for (const [which, size] of [['input', plan.input], ['output', plan.outputSize]] as const) {
     const pixels = size.width * size.height;
-    const enlarged = which === 'output' && enlarging;
-    const limit = Math.min(limits.maxPixels, memoryPixelLimit(format, enlarged));
+    const enlarged = which === 'output' && enlarges(plan.resize, plan.input);
+    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, format, enlarged));
     if (pixels <= limit) continue;
     const reason =
       limit >= limits.maxPixels
         ? ''
         : enlarged
-          ? ` for an enlarged ${format} output (what one compression may use of a Worker's memory)`
-          : ` for ${format} output (what one compression may use of a Worker's memory)`;
+          ? ` for an enlarged ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`
+          : ` for ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`;
     throw new ApiError(
       'image_too_large',
       `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit)}${reason}`,
@@ -186,7 +210,8 @@ export async function compressImage(
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
   // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
-  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata), image, options);
+  const transparent = plan.mayHaveAlpha && hasAlpha(image);
+  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata, transparent, limits), image, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
     format: chosenFormat,
@@ -205,10 +230,16 @@ export async function compressImage(
   return { bytes: encoded.bytes, input, output, compressed: true, targetMet: targetMet(options, output.size) };
 }
 
-/** The formats to try: AVIF also stays out when it would lose an ICC profile (colours would shift). */
-function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata): ImageFormat[] {
+/**
+ * The formats to try: AVIF also stays out when it would lose an ICC profile (colours would
+ * shift), and a transparent image leaves out what it would not fit an isolate's memory as
+ * (AVIF's alpha plane takes a second encoder); when that is the format asked for, it is refused.
+ */
+function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
   const [own, ...modern] = possibleOutputFormats(plan, options);
-  return [own!, ...modern.filter((format) => !(format === 'avif' && metadata.icc))];
+  const traits = { lossless: options.lossless, alpha: transparent };
+  checkPixels(plan, own!, traits, limits);
+  return [own!, ...modern.filter((format) => !(format === 'avif' && metadata.icc) && fitsMemory(plan, format, traits))];
 }
 
 async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {

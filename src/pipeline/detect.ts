@@ -63,3 +63,37 @@ export function readHeader(bytes: Uint8Array): HeaderInfo | undefined {
     return undefined;
   }
 }
+
+/** How far into an AVIF file its item properties (where an alpha plane is declared) are looked for. */
+const AVIF_META_SEARCH_BYTES = 65_536;
+
+/**
+ * Whether the file can hold transparency, from its header alone (the decoded pixels then say
+ * whether it does): a PNG colour type with alpha or a tRNS chunk, a WebP alpha flag, an AVIF
+ * alpha auxiliary image. Used to reserve memory before decoding, where transparency costs more.
+ */
+export function mayHaveAlpha(format: ImageFormat, bytes: Uint8Array): boolean {
+  switch (format) {
+    case 'jpeg':
+      return false;
+    case 'png': {
+      const colourType = bytes[25];
+      if (colourType === 4 || colourType === 6) return true;
+      for (let at = 8; at + 8 <= bytes.length; ) {
+        const type = ascii(bytes, at + 4, at + 8);
+        if (type === 'tRNS') return true;
+        if (type === 'IDAT' || type === 'IEND') return false;
+        at += 12 + readUint32(bytes, at);
+      }
+      return false;
+    }
+    case 'webp': {
+      const chunk = ascii(bytes, 12, 16);
+      if (chunk === 'VP8X') return ((bytes[20] ?? 0) & 0x10) !== 0;
+      if (chunk === 'VP8L') return ((bytes[24] ?? 0) & 0x10) !== 0;
+      return false;
+    }
+    case 'avif':
+      return new TextDecoder('latin1').decode(bytes.subarray(0, AVIF_META_SEARCH_BYTES)).includes('auxiliary:alpha');
+  }
+}

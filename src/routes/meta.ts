@@ -6,7 +6,6 @@ import { pixelLimit } from '../pipeline/compress';
 import { METRIC } from '../pipeline/score';
 import { PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
 import { COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
-import { maxPixelsWithinBudget } from '../pipeline/memory';
 import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
 import type { AppEnv } from '../types';
 import { openApiDocument } from './openapi';
@@ -37,7 +36,11 @@ export const metaRoutes = new Hono<AppEnv>()
         },
         lossless: format !== 'jpeg',
         max_dimension: MAX_DIMENSION,
-        max_pixels: account ? pixelLimit(format, account.plan) : maxPixelsWithinBudget(format),
+        // Without a key: what fits a Worker's memory, on no plan's ceiling.
+        max_pixels: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }),
+        // Lossless WebP and transparent AVIF take more memory, so they have limits of their own.
+        ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: true, alpha: false }) }),
+        max_pixels_with_transparency: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: true }),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
       ...(account
