@@ -43,8 +43,9 @@
  *   from q90. libvips cannot write 4:2:2, so q80–89 is not matched (ours codes a third more
  *   chroma blocks there): the default is q75, where both write the same file to within a
  *   few bytes.
- * - WebP: ours libwebp (SIMD build) with @jsquash/webp's defaults = libwebp's: method 4,
- *   sns 50, filter 60, segments 4, one pass, alpha quality 100, no sharp YUV. sharp:
+ * - WebP: ours libwebp 1.5.0 (our SIMD build, src/codecs/webp/) with libwebp's defaults:
+ *   method 4, sns 50, filter 60, segments 4, one pass, alpha quality 100, no sharp YUV; a
+ *   transparent image above 1 MP has its alpha written by our own coder. sharp:
  *   `webp({ quality, effort: 4 })` (effort is libwebp's method; the rest are its defaults).
  *   Lossless: ours `lossless: 1, quality: 100, exact: 0`, method 4; sharp
  *   `webp({ lossless: true, quality: 100, effort: 4 })`.
