@@ -137,6 +137,11 @@ describe('our alpha coder (large transparent images)', () => {
     expect(mine.length / theirs.length).toBeLessThan(1.1);
   });
 
+  it('refuses a filter the alpha header cannot hold', async () => {
+    const image = await images[0]![1]();
+    expect(() => ours({ alphaFilter: 4 }).encode(image, { quality: 75, lossless: false })).toThrow(/INVALID_CONFIGURATION/);
+  });
+
   it('gives the same file again from a reused instance', async () => {
     const encoder = ours();
     for (const [, make] of images.slice(0, 3)) {

@@ -80,14 +80,17 @@ static void copy_plane_rows(uint8_t* to, int to_stride, const uint8_t* from, int
 // libwebp converts each pair of rows on its own, so a picture written in bands is the
 // picture WebPPictureImportRGBA would have made of the whole image. Returns 1 on success.
 EXPORT int webp_picture_import_rows(WebPPicture* picture, const uint8_t* rgba, int top, int rows) {
-  if ((top & 1) || top < 0 || rows <= 0 || top + rows > picture->height) return 0;
+  if ((top & 1) || top < 0 || rows <= 0 || rows > picture->height - top) return 0;
   if ((rows & 1) && top + rows != picture->height) return 0;
   WebPPicture band;
   if (!WebPPictureInit(&band)) return 0;
   band.width = picture->width;
   band.height = rows;
   band.use_argb = picture->use_argb;
-  if (!WebPPictureImportRGBA(&band, rgba, picture->width * 4)) return 0;
+  if (!WebPPictureImportRGBA(&band, rgba, picture->width * 4)) {
+    WebPPictureFree(&band);  // it may have allocated the band's planes before failing
+    return 0;
+  }
   const int width = picture->width;
   if (picture->use_argb) {
     copy_plane_rows((uint8_t*)(picture->argb + (size_t)top * picture->argb_stride), picture->argb_stride * 4, (const uint8_t*)band.argb, band.argb_stride * 4, width * 4, rows);
@@ -451,9 +454,10 @@ static WebPOutput* failed(WebPOutput* output, int error) {
 
 // Encodes the picture with libwebp's defaults (jSquash's too) at `quality` and `method`, or
 // losslessly. A lossy picture with transparency has its alpha written by `encode_alpha_plane`
-// when `own_alpha` (its alpha plane is consumed), by libwebp otherwise; `alpha_filter` forces
-// a filter (0..3) or, when negative, lets libwebp's estimate choose. Returns NULL only when
-// out of memory; otherwise check webp_output_error (a WebPEncodingError, 0 for none).
+// when `own_alpha` (its alpha plane is consumed, so a picture is encoded once), by libwebp
+// otherwise; for our coder `alpha_filter` forces a filter (0..3) or, when negative, has it try
+// each. Returns NULL only when out of memory; otherwise check webp_output_error (a
+// WebPEncodingError, 0 for none).
 EXPORT WebPOutput* webp_encode(WebPPicture* picture, float quality, int lossless, int method, int own_alpha, int alpha_filter) {
   WebPOutput* output = calloc(1, sizeof(WebPOutput));
   if (output == NULL) return NULL;
@@ -464,6 +468,8 @@ EXPORT WebPOutput* webp_encode(WebPPicture* picture, float quality, int lossless
   config.method = method;
   if (!WebPValidateConfig(&config)) return failed(output, VP8_ENC_ERROR_INVALID_CONFIGURATION);
   if (picture->width > WEBP_MAX_DIMENSION || picture->height > WEBP_MAX_DIMENSION) return failed(output, VP8_ENC_ERROR_BAD_DIMENSION);
+  // The ALPH header has two bits for the filter.
+  if (alpha_filter > WEBP_FILTER_GRADIENT) return failed(output, VP8_ENC_ERROR_INVALID_CONFIGURATION);
 
   uint8_t* alpha = NULL;
   size_t alpha_size = 0;
@@ -480,7 +486,11 @@ EXPORT WebPOutput* webp_encode(WebPPicture* picture, float quality, int lossless
   WebPMemoryWriterInit(&writer);
   picture->writer = WebPMemoryWrite;
   picture->custom_ptr = &writer;
-  if (!WebPEncode(&config, picture)) {
+  const int encoded = WebPEncode(&config, picture);
+  // The writer lives on this stack frame only.
+  picture->writer = NULL;
+  picture->custom_ptr = NULL;
+  if (!encoded) {
     WebPMemoryWriterClear(&writer);
     WebPSafeFree(alpha);
     return failed(output, picture->error_code ? picture->error_code : VP8_ENC_ERROR_OUT_OF_MEMORY);
