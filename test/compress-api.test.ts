@@ -202,7 +202,7 @@ describe('discovery', () => {
     const limits = Object.fromEntries((anonymous.output as Record<string, unknown>[]).map(({ format, max_pixels, max_pixels_lossless, max_pixels_with_transparency }) => [format, [max_pixels, max_pixels_lossless, max_pixels_with_transparency]]));
     // The memory limits (README, "Memory"): lossless WebP and transparent AVIF have their own.
     expect(limits).toEqual({
-      jpeg: [12e6, undefined, 12e6],
+      jpeg: [12e6, undefined, undefined],
       png: [12e6, 12e6, 12e6],
       webp: [12e6, maxPixelsWithinBudget('webp-lossless'), 12e6],
       avif: [maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif-alpha')],

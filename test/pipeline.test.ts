@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createWasmCodecs, jpegStripRows, wasmCodecs } from '../src/codecs/wasm';
+import { MEMORY_THRESHOLDS, createWasmCodecs, jpegStripRows, wasmCodecs } from '../src/codecs/wasm';
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
-import { type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats, reservedProfile } from '../src/pipeline/compress';
-import { maxPixelsWithinBudget } from '../src/pipeline/memory';
+import { type Inspection, type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats, reservedProfile } from '../src/pipeline/compress';
+import { maxPixelsWithinBudget, predictedPeakMiB } from '../src/pipeline/memory';
 import { MemoryGate } from '../src/limits/isolate-memory';
 import { detectFormat, mayHaveAlpha } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
@@ -202,6 +202,7 @@ describe('limits, checked from the header before decoding', () => {
 });
 
 describe('transparency and memory (AVIF encodes an alpha plane with a second encoder)', () => {
+  const refusingCodecs = { ...wasmCodecs, decode: () => Promise.reject(new Error('must not decode')) };
   // 1000×800 is 0.8 MP: within AVIF's limit for an opaque image, over it for a transparent one.
   const header = pngClaiming(1000, 800, 6);
   const decodedAs = (alpha: number) => {
@@ -218,42 +219,68 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     },
   });
 
-  it('refuses a transparent image over the limit once decoded, before encoding; an opaque one of the same size is encoded', async () => {
+  it('refuses from the header an image that declares transparency, over the transparent limit', async () => {
     expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: true })).toBeLessThan(1000 * 800);
     expect(pixelLimit('avif', { maxPixels: 40e6 })).toBeGreaterThan(1000 * 800);
-    await expect(compressImage(header, options({ format: 'avif', quality: 50 }), codecsDecodingTo(128), { maxPixels: 40e6 })).rejects.toMatchObject({
+    await expect(compressImage(header, options({ format: 'avif', quality: 50 }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/the limit is 0\.57 MP for avif output with transparency/),
+    });
+  });
+
+  it('refuses a transparent image whose header hid it once decoded, before encoding; an opaque one is encoded', async () => {
+    const rgbHeader = pngClaiming(1000, 800, 2);
+    await expect(compressImage(rgbHeader, options({ format: 'avif', quality: 50 }), codecsDecodingTo(128), { maxPixels: 40e6 })).rejects.toMatchObject({
       code: 'image_too_large',
       message: expect.stringMatching(/avif output with transparency/),
     });
-    await expect(compressImage(header, options({ format: 'avif', quality: 50 }), codecsDecodingTo(255), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    await expect(compressImage(rgbHeader, options({ format: 'avif', quality: 50 }), codecsDecodingTo(255), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
   });
 
   it('format=auto leaves AVIF out for a transparent image over its limit, and keeps it for an opaque one', async () => {
-    const tried = async (alpha: number) => {
+    const tried = async (alpha: number, colourType: 2 | 6) => {
       const encoded: ImageFormat[] = [];
       const codecs = {
         ...codecsDecodingTo(alpha),
         encode: async (format: ImageFormat) => (encoded.push(format), new Uint8Array(100)),
         encodeIndexedPng: async () => (encoded.push('png'), new Uint8Array(100)),
       };
-      await compressImage(header, { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecs, { maxPixels: 40e6 });
+      await compressImage(pngClaiming(1000, 800, colourType), { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecs, { maxPixels: 40e6 });
       return encoded;
     };
-    expect(await tried(255)).toEqual(['png', 'avif', 'webp']);
-    expect(await tried(128)).toEqual(['png', 'webp']);
+    expect(await tried(255, 2)).toEqual(['png', 'avif', 'webp']);
+    expect(await tried(128, 6)).toEqual(['png', 'webp']); // from the header
+    expect(await tried(128, 2)).toEqual(['png', 'webp']); // once decoded
   });
 
-  it('reserves memory for transparency only where the header allows it and it would be admitted', async () => {
+  it("format=auto gives way to a format that fits when the input's own does not", async () => {
+    const avifWithAlpha: Inspection = { input: { format: 'avif', size: 5000, width: 1000, height: 800 }, orientation: 1, mayHaveAlpha: true, outputFormat: 'avif', outputSize: { width: 1000, height: 800 } };
+    const auto = (accept: ImageFormat[]) => ({ ...options({ format: 'auto' }), accept });
+    expect(possibleOutputFormats(avifWithAlpha, auto(['webp']))).toEqual(['webp']);
+    expect(possibleOutputFormats(avifWithAlpha, auto([]))).toEqual(['avif']);
+    expect(possibleOutputFormats({ ...avifWithAlpha, mayHaveAlpha: false }, auto(['webp']))).toEqual(['avif', 'webp']);
+  });
+
+  it('reserves memory for transparency for any input that can carry it (a header can lie), where it would be admitted', async () => {
     const small = await inspectImage(pngClaiming(600, 500, 6), options({ format: 'avif' }), LIMITS);
     expect(small.mayHaveAlpha).toBe(true);
     expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
     const rgb = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
     expect(rgb.mayHaveAlpha).toBe(false);
-    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif');
+    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
+    const jpeg = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif');
     // Over the transparent limit it would be refused once decoded, so an opaque output's memory is reserved.
-    const large = await inspectImage(header, options({ format: 'avif' }), LIMITS);
+    const large = await inspectImage(pngClaiming(1000, 800, 2), options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
     expect(reservedProfile(small, options({ format: 'webp', lossless: true }), 'webp')).toBe('webp-lossless');
+  });
+
+  it('a special profile never reserves less than its format\'s own line (small images)', () => {
+    for (const pixels of [0, 50_000, 140_000, 1e6]) {
+      expect(predictedPeakMiB('avif-alpha', pixels)).toBeGreaterThanOrEqual(predictedPeakMiB('avif', pixels));
+      expect(predictedPeakMiB('webp-lossless', pixels)).toBeGreaterThanOrEqual(predictedPeakMiB('webp', pixels));
+    }
   });
 
   it('reads from each format\'s header whether it may hold transparency', async () => {
@@ -270,6 +297,13 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     expect(mayHaveAlpha('webp', await webp(alpha, true))).toBe(true);
     expect(mayHaveAlpha('avif', fixtures.kimonoAvif)).toBe(false);
     expect(mayHaveAlpha('avif', fixtures.alphaAvif)).toBe(true);
+    // Grey with alpha, and a palette with a tRNS chunk.
+    const withColourType = (png: Uint8Array, type: number) => Uint8Array.from(png, (b, i) => (i === 25 ? type : b));
+    expect(mayHaveAlpha('png', withColourType(pngClaiming(10, 10, 2), 4))).toBe(true);
+    const palette = await wasmCodecs.encodeIndexedPng({ indices: new Uint8Array(100), palette: Uint8Array.from([10, 20, 30, 128]), width: 10, height: 10 });
+    expect(mayHaveAlpha('png', palette)).toBe(true);
+    const opaquePalette = await wasmCodecs.encodeIndexedPng({ indices: new Uint8Array(100), palette: Uint8Array.from([10, 20, 30, 255]), width: 10, height: 10 });
+    expect(mayHaveAlpha('png', opaquePalette)).toBe(false);
   });
 });
 
@@ -319,6 +353,24 @@ describe('the memory-lean codec paths (forced on small images by zero thresholds
   it('a decoded image left in the decoder heap equals the copied-out one, byte for byte', async () => {
     expect(await lean.decode('jpeg', fixtures.photoJpeg)).toEqual(await whole.decode('jpeg', fixtures.photoJpeg));
     expect(await lean.decode('png', fixtures.goldfishPng)).toEqual(await whole.decode('png', fixtures.goldfishPng));
+    expect(await lean.decode('avif', fixtures.kimonoAvif)).toEqual(await whole.decode('avif', fixtures.kimonoAvif));
+    const goldfish = await whole.decode('png', fixtures.goldfishPng);
+    for (const lossless of [false, true]) {
+      const webp = await whole.encode('webp', goldfish, { quality: 80, lossless });
+      expect(await lean.decode('webp', webp)).toEqual(await whole.decode('webp', webp));
+    }
+  });
+
+  it('a decoder whose image was left in its memory is retired, and the next decode gets a fresh one', async () => {
+    const codecs = createWasmCodecs({ ...MEMORY_THRESHOLDS, leaveInHeap: 0 });
+    const goldfish = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    const webp = await wasmCodecs.encode('webp', goldfish, { quality: 80, lossless: false });
+    const first = await codecs.decode('webp', webp);
+    const second = await codecs.decode('webp', webp);
+    expect(second.data.buffer).not.toBe(first.data.buffer);
+    expect(second).toEqual(first);
+    // A quality search's trial decode after it still works.
+    expect(await codecs.decodeBriefly('webp', webp, (image) => image.width)).toBe(goldfish.width);
   });
 
   it('JPEG in strips joins into one baseline JPEG with restart markers that looks like the whole-image encode', async () => {

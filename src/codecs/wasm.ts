@@ -129,6 +129,8 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
   };
   let webpEncoder: WebpEncoder | undefined;
 
+  const decoderFactories = { jpeg: mozjpegDecoderFactory, webp: webpDecoderFactory, avif: avifDecoderFactory } as const;
+
   /** The session's decoder for an Emscripten-built format, ready to run on `bytes`. */
   async function emscriptenDecode(format: Exclude<ImageFormat, 'png'>, bytes: Uint8Array): Promise<() => DecodedImage | null> {
     switch (format) {
@@ -150,9 +152,8 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
   async function decodeUnchecked(format: ImageFormat, bytes: Uint8Array): Promise<RawImage | null> {
     if (format === 'png') return decodePngInFreshInstance(bytes);
     const run = await emscriptenDecode(format, bytes);
-    if (format !== 'jpeg') return run();
     const taken = takePixels(run, thresholds.leaveInHeap);
-    if (taken?.retired) instances.delete(mozjpegDecoderFactory);
+    if (taken?.retired) instances.delete(decoderFactories[format]);
     return taken?.image ?? null;
   }
 
@@ -315,10 +316,12 @@ function takePixels(run: () => DecodedImage | null, leaveInHeapAbove: number): {
   const { image, view, head, tail } = captured;
   const { width, height } = image;
   if (!view) return { image, retired: false }; // the glue made its copy (a tiny image): use it
-  const pixels = width * height > leaveInHeapAbove ? view : view.slice();
+  // The type the glue's own copy has, whichever way the pixels come.
+  const inPlace = new Uint8ClampedArray(view.buffer, view.byteOffset, view.length);
+  const pixels = width * height > leaveInHeapAbove ? inPlace : inPlace.slice();
   pixels.set(head!, 0);
   pixels.set(tail!, pixels.length - 256);
-  return { image: { data: pixels, width, height }, retired: pixels === view };
+  return { image: { data: pixels, width, height }, retired: pixels === inPlace };
 }
 
 /**

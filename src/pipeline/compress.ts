@@ -34,7 +34,7 @@ export interface Inspection {
   input: ImageInfo;
   /** EXIF orientation, 1..8, applied to the pixels after decoding. */
   orientation: number;
-  /** Whether the header allows transparency; the decoded pixels say whether there is any. */
+  /** Whether the header declares transparency (the decoded pixels are checked again: a header can lie). */
   mayHaveAlpha: boolean;
   outputFormat: ImageFormat;
   resize?: ResizePlan;
@@ -89,15 +89,17 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
   const plan: Inspection = { input, orientation, mayHaveAlpha: mayHaveAlpha(input.format, bytes), outputFormat, resize, outputSize };
-  // Transparency is known once decoded: an image whose header allows it is checked again then.
-  checkPixels(plan, outputFormat, { lossless: options.lossless, alpha: false }, limits);
+  // With format=auto the input's own format may give way to one that fits.
+  const [first] = possibleOutputFormats(plan, options);
+  const problem = pixelProblem(plan, first!, { lossless: options.lossless, alpha: plan.mayHaveAlpha }, limits);
+  if (problem) throw problem;
   return plan;
 }
 
 /** The pixels a compression works on: the larger of input and output. */
 const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
 
-/** Whether the work is within what one compression to `format` may use of an isolate's memory (as `checkPixels` judges it). */
+/** Whether the work is within what one compression to `format` may use of an isolate's memory (as `pixelProblem` judges it). */
 function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits): boolean {
   const profile = memoryProfile(format, traits);
   return (
@@ -112,13 +114,13 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
 }
 
 /**
- * The memory to reserve for an output of `format`: with transparency when the header allows it
- * and such an output would be admitted (a larger transparent one is refused once decoded,
- * before any encoding, so it needs no more than an opaque one).
+ * The memory to reserve for an output of `format`: with transparency for any input that can
+ * carry it (every format but JPEG: a header can lie) when such an output would be admitted (a
+ * larger transparent one is refused once decoded, before any encoding).
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
   const transparent = { lossless: options.lossless, alpha: true };
-  if (plan.mayHaveAlpha && fitsMemory(plan, format, transparent)) return memoryProfile(format, transparent);
+  if (plan.input.format !== 'jpeg' && fitsMemory(plan, format, transparent)) return memoryProfile(format, transparent);
   return memoryProfile(format, { lossless: options.lossless, alpha: false });
 }
 
@@ -126,14 +128,17 @@ export function reservedProfile(plan: Inspection, options: PipelineOptions, form
  * Every format the output may end up in. `format=auto` keeps the input's format unless the
  * client accepts AVIF or WebP: then those compete with it, each at its own calibrated target
  * for the mode, and the smallest wins (as image CDNs negotiate). A modern format over its
- * memory limit stays out; so does everything but the input's format for `lossless`.
+ * memory limit stays out, and so does the input's own format when another one fits;
+ * everything but the input's format stays out for `lossless`. `alpha`: whether the image is
+ * transparent, as far as is known (before decoding: as its header says).
  */
-export function possibleOutputFormats(plan: Inspection, options: PipelineOptions): ImageFormat[] {
+export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha = plan.mayHaveAlpha): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   const modern = options.accept.filter(
-    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, { lossless: false, alpha: false }),
+    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, { lossless: false, alpha }),
   );
-  return [plan.outputFormat, ...modern];
+  const own = fitsMemory(plan, plan.outputFormat, { lossless: false, alpha }) || modern.length === 0 ? [plan.outputFormat] : [];
+  return [...own, ...modern];
 }
 
 /** The worst, over the formats the output may end up in, of a per-format figure (memory, compute) of the work's pixels. */
@@ -163,8 +168,14 @@ function outputDescription(format: ImageFormat, profile: MemoryProfile): string 
   return `${format} output`;
 }
 
-function checkPixels(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits) {
-  const megapixels = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 2 : 1)} MP`;
+/** Megapixels as the messages print them; a limit is rounded down, so an image over it never reads as equal. */
+function megapixels(pixels: number, round: (n: number) => number = Math.round): string {
+  const digits = pixels < 1e6 ? 2 : 1;
+  return `${(round((pixels / 1e6) * 10 ** digits) / 10 ** digits).toFixed(digits)} MP`;
+}
+
+/** Why the work does not fit the plan's pixel limit or an isolate's memory for this output, if it does not. */
+function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits): ApiError | undefined {
   const profile = memoryProfile(format, traits);
   for (const [which, size] of [['input', plan.input], ['output', plan.outputSize]] as const) {
     const pixels = size.width * size.height;
@@ -177,12 +188,13 @@ function checkPixels(plan: Inspection, format: ImageFormat, traits: OutputTraits
         : enlarged
           ? ` for an enlarged ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`
           : ` for ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`;
-    throw new ApiError(
+    return new ApiError(
       'image_too_large',
-      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit)}${reason}`,
+      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit, Math.floor)}${reason}`,
       which === 'output' ? 'width' : undefined,
     );
   }
+  return undefined;
 }
 
 /** Told how far a compression has got, in percent, for job progress. */
@@ -210,7 +222,8 @@ export async function compressImage(
   }
   // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
   // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
-  const transparent = plan.mayHaveAlpha && hasAlpha(image);
+  // Whatever the header said: it decides the limits before decoding, and it can lie.
+  const transparent = input.format !== 'jpeg' && hasAlpha(image);
   const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata, transparent, limits), image, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
@@ -231,15 +244,17 @@ export async function compressImage(
 }
 
 /**
- * The formats to try: AVIF also stays out when it would lose an ICC profile (colours would
- * shift), and a transparent image leaves out what it would not fit an isolate's memory as
- * (AVIF's alpha plane takes a second encoder); when that is the format asked for, it is refused.
+ * The formats to try, now that transparency is known (a header that hid it is caught here):
+ * what a transparent image would not fit an isolate's memory as stays out (AVIF's alpha plane
+ * takes a second encoder), and a modern AVIF stays out when it would lose an ICC profile
+ * (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
 function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
-  const [own, ...modern] = possibleOutputFormats(plan, options);
   const traits = { lossless: options.lossless, alpha: transparent };
-  checkPixels(plan, own!, traits, limits);
-  return [own!, ...modern.filter((format) => !(format === 'avif' && metadata.icc) && fitsMemory(plan, format, traits))];
+  const formats = possibleOutputFormats(plan, options, transparent).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
+  const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
+  if (problem) throw problem;
+  return formats;
 }
 
 async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {

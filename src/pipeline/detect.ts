@@ -64,13 +64,11 @@ export function readHeader(bytes: Uint8Array): HeaderInfo | undefined {
   }
 }
 
-/** How far into an AVIF file its item properties (where an alpha plane is declared) are looked for. */
-const AVIF_META_SEARCH_BYTES = 65_536;
-
 /**
- * Whether the file can hold transparency, from its header alone (the decoded pixels then say
- * whether it does): a PNG colour type with alpha or a tRNS chunk, a WebP alpha flag, an AVIF
- * alpha auxiliary image. Used to reserve memory before decoding, where transparency costs more.
+ * Whether the file declares transparency in its header: a PNG colour type with alpha or a tRNS
+ * chunk, a WebP alpha flag, an AVIF alpha auxiliary image. The header check limits by it (the
+ * contract checks pixels before decoding); a header can still lie, so the decoded pixels are
+ * checked again.
  */
 export function mayHaveAlpha(format: ImageFormat, bytes: Uint8Array): boolean {
   switch (format) {
@@ -93,7 +91,26 @@ export function mayHaveAlpha(format: ImageFormat, bytes: Uint8Array): boolean {
       if (chunk === 'VP8L') return ((bytes[24] ?? 0) & 0x10) !== 0;
       return false;
     }
-    case 'avif':
-      return new TextDecoder('latin1').decode(bytes.subarray(0, AVIF_META_SEARCH_BYTES)).includes('auxiliary:alpha');
+    case 'avif': {
+      // An alpha plane is an auxiliary image whose type libavif accepts under two names.
+      const meta = new TextDecoder('latin1').decode(topLevelBox(bytes, 'meta') ?? new Uint8Array(0));
+      return meta.includes('urn:mpeg:mpegB:cicp:systems:auxiliary:alpha') || meta.includes('urn:mpeg:hevc:2015:auxid:1');
+    }
   }
+}
+
+/** The body of the first ISO-BMFF box of `type` at the top level, wherever it is in the file. */
+function topLevelBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
+  for (let at = 0; at + 8 <= bytes.length; ) {
+    let size = readUint32(bytes, at);
+    let header = 8;
+    if (size === 1 && at + 16 <= bytes.length) {
+      size = readUint32(bytes, at + 8) * 2 ** 32 + readUint32(bytes, at + 12);
+      header = 16;
+    } else if (size === 0) size = bytes.length - at;
+    if (size < header) return undefined;
+    if (ascii(bytes, at + 4, at + 8) === type) return bytes.subarray(at + header, Math.min(bytes.length, at + size));
+    at += size;
+  }
+  return undefined;
 }

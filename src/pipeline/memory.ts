@@ -50,14 +50,23 @@ const MEASURED_UP_TO_PIXELS = 12_000_000;
  */
 export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_000, png: 8_000_000, webp: 8_000_000, avif: 1_000_000 };
 
+/**
+ * The profile a special one adds to: lossless WebP and transparent AVIF were measured from
+ * 0.2 MP up, and below that their lines fall under their format's, whose work they include.
+ */
+const BASE_PROFILE: Partial<Record<MemoryProfile, ImageFormat>> = { 'webp-lossless': 'webp', 'avif-alpha': 'avif' };
+
+type Line = { fixed: number; perMegapixel: number };
+const lineAt = ({ fixed, perMegapixel }: Line, pixels: number) => fixed + (perMegapixel * pixels) / 1e6;
+const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6);
+const linesOf = (profile: MemoryProfile): Line[] => [PEAK_MEMORY_MIB[profile], ...(BASE_PROFILE[profile] ? [PEAK_MEMORY_MIB[BASE_PROFILE[profile]!]] : [])];
+
 /** What compressing an image of `pixels` (the larger of input and output) with `profile` is predicted to add to an isolate at its peak. */
 export function predictedPeakMiB(profile: MemoryProfile, pixels: number): number {
-  const { fixed, perMegapixel } = PEAK_MEMORY_MIB[profile];
-  return fixed + (perMegapixel * pixels) / 1e6;
+  return Math.max(...linesOf(profile).map((line) => lineAt(line, pixels)));
 }
 
 /** The largest image (input or output, in pixels) whose compression with `profile` fits the budget. */
 export function maxPixelsWithinBudget(profile: MemoryProfile, budgetMiB = MEMORY_BUDGET_MIB): number {
-  const { fixed, perMegapixel } = PEAK_MEMORY_MIB[profile];
-  return Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6)));
+  return Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, ...linesOf(profile).map((line) => lineLimit(line, budgetMiB))));
 }

@@ -40,7 +40,8 @@ export const metaRoutes = new Hono<AppEnv>()
         max_pixels: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }),
         // Lossless WebP and transparent AVIF take more memory, so they have limits of their own.
         ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: true, alpha: false }) }),
-        max_pixels_with_transparency: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: true }),
+        // JPEG output is flattened, so transparency does not change its limit.
+        ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: true }) }),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
       ...(account
