@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wasmCodecs } from '../src/codecs/wasm';
 import { signedFileUrl } from '../src/storage/files';
 import { AUTH, api, compress, expectError, fixtures, similarity } from './helpers';
-import { maxPixelsWithinBudget } from '../src/pipeline/memory';
+import { maxInputPixelsWithinBudget, maxPixelsWithinBudget } from '../src/pipeline/memory';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -206,6 +206,14 @@ describe('discovery', () => {
       png: [12e6, 12e6, 12e6],
       webp: [12e6, maxPixelsWithinBudget('webp-lossless'), 12e6],
       avif: [maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif-alpha')],
+    });
+    // Inputs whose decoders hold more than JPEG's and PNG's have their own limits.
+    const inputs = Object.fromEntries((anonymous.input as Record<string, unknown>[]).map(({ format, mime: _, ...limits }) => [format, limits]));
+    expect(inputs).toEqual({
+      jpeg: {},
+      png: {},
+      webp: { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') },
+      avif: { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_transparency: maxInputPixelsWithinBudget('avif-alpha') },
     });
     const withKey = (await (await api('/v1/formats', { headers: AUTH })).json()) as { limits: Record<string, number> };
     expect(withKey.limits).toMatchObject({ plan: 'dev', max_file_size: 25 * 1024 * 1024 });

@@ -3,9 +3,9 @@ import { MEMORY_THRESHOLDS, createWasmCodecs, jpegStripRows, wasmCodecs } from '
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
 import { type Inspection, type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats, reservedProfile } from '../src/pipeline/compress';
-import { maxPixelsWithinBudget, predictedPeakMiB } from '../src/pipeline/memory';
-import { MemoryGate } from '../src/limits/isolate-memory';
-import { detectFormat, mayHaveAlpha } from '../src/pipeline/detect';
+import { maxInputPixelsWithinBudget, maxPixelsWithinBudget, predictedInputPeakMiB, predictedPeakMiB } from '../src/pipeline/memory';
+import { MemoryGate, reservationMiB } from '../src/limits/isolate-memory';
+import { detectFormat, isLosslessWebp, mayHaveAlpha } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
 import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
@@ -304,6 +304,69 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     expect(mayHaveAlpha('png', palette)).toBe(true);
     const opaquePalette = await wasmCodecs.encodeIndexedPng({ indices: new Uint8Array(100), palette: Uint8Array.from([10, 20, 30, 255]), width: 10, height: 10 });
     expect(mayHaveAlpha('png', opaquePalette)).toBe(false);
+  });
+});
+
+describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
+  const refusingCodecs = { ...wasmCodecs, decode: () => Promise.reject(new Error('must not decode')) };
+  /** The kimono AVIF with its 'ispe' property claiming another size (image-size reads it from there). */
+  const avifClaiming = (width: number, height: number) => {
+    const bytes = fixtures.kimonoAvif.slice();
+    const at = new TextDecoder('latin1').decode(bytes).indexOf('ispe') + 8;
+    new DataView(bytes.buffer).setUint32(at, width);
+    new DataView(bytes.buffer).setUint32(at + 4, height);
+    return bytes;
+  };
+
+  it('tells a lossless WebP from a lossy one by its chunks', async () => {
+    const goldfish = await wasmCodecs.decode('png', fixtures.goldfishPng);
+    const alpha = await wasmCodecs.decode('png', fixtures.alphaPng);
+    expect(isLosslessWebp(await wasmCodecs.encode('webp', goldfish, { quality: 100, lossless: true }))).toBe(true);
+    expect(isLosslessWebp(await wasmCodecs.encode('webp', alpha, { quality: 100, lossless: true }))).toBe(true);
+    expect(isLosslessWebp(await wasmCodecs.encode('webp', goldfish, { quality: 80, lossless: false }))).toBe(false);
+    expect(isLosslessWebp(await wasmCodecs.encode('webp', alpha, { quality: 80, lossless: false }))).toBe(false);
+    const plan = await inspectImage(await wasmCodecs.encode('webp', goldfish, { quality: 100, lossless: true }), options({ format: 'jpeg' }), LIMITS);
+    expect(plan.inputKind).toBe('webp-lossless');
+    expect((await inspectImage(fixtures.kimonoAvif, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('avif');
+    expect((await inspectImage(fixtures.photoJpeg, options({ format: 'jpeg' }), LIMITS)).inputKind).toBeUndefined();
+  });
+
+  it('refuses an AVIF input over its own limit from the header, whatever the output', async () => {
+    const limit = maxInputPixelsWithinBudget('avif');
+    expect(limit).toBeLessThan(maxPixelsWithinBudget('jpeg'));
+    const over = avifClaiming(2000, Math.ceil((limit + 1) / 2000));
+    for (const format of ['jpeg', 'png'] as const) {
+      await expect(compressImage(over, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+        code: 'image_too_large',
+        message: expect.stringMatching(/for an AVIF input/),
+      });
+    }
+    const within = avifClaiming(1000, Math.floor(limit / 1000));
+    await expect(compressImage(within, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+  });
+
+  it('AVIF from AVIF has its own output limit (both libavif heaps are held at once)', async () => {
+    const limit = pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: false, input: 'avif' });
+    expect(limit).toBe(maxPixelsWithinBudget('avif-from-avif'));
+    expect(limit).toBeLessThan(pixelLimit('avif', { maxPixels: 40e6 }));
+    const between = Math.floor((limit + pixelLimit('avif', { maxPixels: 40e6 })) / 2);
+    const [width, height] = [1300, Math.floor(between / 1300)];
+    await expect(compressImage(avifClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/avif output from an AVIF input/),
+    });
+    await expect(compressImage(pngClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+  });
+
+  it('the gate reserves what decoding the input takes where that is more than the output needs', async () => {
+    const limit = maxInputPixelsWithinBudget('avif');
+    const plan = await inspectImage(avifClaiming(1000, Math.floor(limit / 1000)), options({ format: 'jpeg' }), LIMITS);
+    const pixels = plan.input.width * plan.input.height;
+    expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBe(Math.max(predictedPeakMiB('jpeg', pixels), predictedInputPeakMiB('avif', pixels)));
+    expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBeGreaterThanOrEqual(predictedInputPeakMiB('avif', pixels));
+    // And the transparent output's line for a PNG that may carry alpha.
+    const png = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
+    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif-alpha', 600 * 500));
   });
 });
 

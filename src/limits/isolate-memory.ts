@@ -1,6 +1,6 @@
 import { codecSource } from '../codecs/wasm';
 import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage, reservedProfile, worstOverFormats } from '../pipeline/compress';
-import { MEMORY_BUDGET_MIB, predictedPeakMiB } from '../pipeline/memory';
+import { MEMORY_BUDGET_MIB, predictedInputPeakMiB, predictedPeakMiB } from '../pipeline/memory';
 
 /**
  * Admits work while the predicted peaks of everything running in this isolate fit a budget;
@@ -50,7 +50,17 @@ export async function compressWithinMemory(
   plan?: Inspection,
 ): Promise<CompressResult> {
   plan ??= await inspectImage(bytes, options, limits);
-  const inspected = plan;
-  const peak = worstOverFormats(plan, options, (format, pixels) => predictedPeakMiB(reservedProfile(inspected, options, format), pixels));
-  return isolateMemory.run(peak, () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
+  return isolateMemory.run(reservationMiB(plan, options), () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
+}
+
+/**
+ * What a compression reserves at the gate: the worst over the formats its output may take of
+ * that output's line (with transparency where the input can carry it), or its input's
+ * decoding line where that is higher.
+ */
+export function reservationMiB(plan: Inspection, options: PipelineOptions): number {
+  return Math.max(
+    worstOverFormats(plan, options, (format, pixels) => predictedPeakMiB(reservedProfile(plan, options, format), pixels)),
+    predictedInputPeakMiB(plan.inputKind, plan.input.width * plan.input.height),
+  );
 }

@@ -1,10 +1,10 @@
 import { ApiError } from '../errors';
 import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
-import { detectFormat, mayHaveAlpha, readHeader } from './detect';
+import { detectFormat, isLosslessWebp, mayHaveAlpha, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
-import { ENLARGED_MAX_PIXELS, type MemoryProfile, type OutputTraits, maxPixelsWithinBudget, memoryProfile } from './memory';
+import { ENLARGED_MAX_PIXELS, type InputKind, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, hasAlpha } from './pixels';
@@ -36,6 +36,8 @@ export interface Inspection {
   orientation: number;
   /** Whether the header declares transparency (the decoded pixels are checked again: a header can lie). */
   mayHaveAlpha: boolean;
+  /** An input whose decoding holds more memory than a JPEG's or PNG's, if it is one. */
+  inputKind?: InputKind;
   outputFormat: ImageFormat;
   resize?: ResizePlan;
   outputSize: Size;
@@ -88,10 +90,12 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
-  const plan: Inspection = { input, orientation, mayHaveAlpha: mayHaveAlpha(input.format, bytes), outputFormat, resize, outputSize };
+  const alpha = mayHaveAlpha(input.format, bytes);
+  const kind = inputKind(input.format, { alpha, lossless: input.format === 'webp' && isLosslessWebp(bytes) });
+  const plan: Inspection = { input, orientation, mayHaveAlpha: alpha, inputKind: kind, outputFormat, resize, outputSize };
   // With format=auto the input's own format may give way to one that fits.
   const [first] = possibleOutputFormats(plan, options);
-  const problem = pixelProblem(plan, first!, { lossless: options.lossless, alpha: plan.mayHaveAlpha }, limits);
+  const problem = pixelProblem(plan, first!, { lossless: options.lossless, alpha: plan.mayHaveAlpha, input: plan.inputKind }, limits);
   if (problem) throw problem;
   return plan;
 }
@@ -103,7 +107,7 @@ const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.
 function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits): boolean {
   const profile = memoryProfile(format, traits);
   return (
-    plan.input.width * plan.input.height <= memoryPixelLimit(profile, format, false) &&
+    plan.input.width * plan.input.height <= Math.min(memoryPixelLimit(profile, format, false), maxInputPixelsWithinBudget(plan.inputKind)) &&
     plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(profile, format, enlarges(plan.resize, plan.input))
   );
 }
@@ -119,9 +123,9 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
  * larger transparent one is refused once decoded, before any encoding).
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
-  const transparent = { lossless: options.lossless, alpha: true };
+  const transparent = { lossless: options.lossless, alpha: true, input: plan.inputKind };
   if (plan.input.format !== 'jpeg' && fitsMemory(plan, format, transparent)) return memoryProfile(format, transparent);
-  return memoryProfile(format, { lossless: options.lossless, alpha: false });
+  return memoryProfile(format, { lossless: options.lossless, alpha: false, input: plan.inputKind });
 }
 
 /**
@@ -135,9 +139,9 @@ export function reservedProfile(plan: Inspection, options: PipelineOptions, form
 export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha = plan.mayHaveAlpha): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   const modern = options.accept.filter(
-    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, { lossless: false, alpha }),
+    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, { lossless: false, alpha, input: plan.inputKind }),
   );
-  const own = fitsMemory(plan, plan.outputFormat, { lossless: false, alpha }) || modern.length === 0 ? [plan.outputFormat] : [];
+  const own = fitsMemory(plan, plan.outputFormat, { lossless: false, alpha, input: plan.inputKind }) || modern.length === 0 ? [plan.outputFormat] : [];
   return [...own, ...modern];
 }
 
@@ -165,8 +169,15 @@ function enlarges(resize: ResizePlan | undefined, input: Size): boolean {
 function outputDescription(format: ImageFormat, profile: MemoryProfile): string {
   if (profile === 'webp-lossless') return `lossless ${format} output`;
   if (profile === 'avif-alpha') return `${format} output with transparency`;
+  if (profile === 'avif-from-avif') return `${format} output from an AVIF input`;
   return `${format} output`;
 }
+
+const INPUT_DESCRIPTIONS: Record<InputKind, string> = {
+  avif: 'an AVIF input',
+  'avif-alpha': 'an AVIF input with transparency',
+  'webp-lossless': 'a lossless WebP input',
+};
 
 /** Megapixels as the messages print them; a limit is rounded down, so an image over it never reads as equal. */
 function megapixels(pixels: number, round: (n: number) => number = Math.round): string {
@@ -180,14 +191,17 @@ function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTrait
   for (const [which, size] of [['input', plan.input], ['output', plan.outputSize]] as const) {
     const pixels = size.width * size.height;
     const enlarged = which === 'output' && enlarges(plan.resize, plan.input);
-    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, format, enlarged));
+    const inputLimit = which === 'input' ? maxInputPixelsWithinBudget(plan.inputKind) : Infinity;
+    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, format, enlarged), inputLimit);
     if (pixels <= limit) continue;
     const reason =
       limit >= limits.maxPixels
         ? ''
-        : enlarged
-          ? ` for an enlarged ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`
-          : ` for ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`;
+        : limit === inputLimit
+          ? ` for ${INPUT_DESCRIPTIONS[plan.inputKind!]} (what decoding it may use of a Worker's memory)`
+          : enlarged
+            ? ` for an enlarged ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`
+            : ` for ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`;
     return new ApiError(
       'image_too_large',
       `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit, Math.floor)}${reason}`,
@@ -250,7 +264,7 @@ export async function compressImage(
  * (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
 function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
-  const traits = { lossless: options.lossless, alpha: transparent };
+  const traits = { lossless: options.lossless, alpha: transparent, input: plan.inputKind };
   const formats = possibleOutputFormats(plan, options, transparent).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
   const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
   if (problem) throw problem;

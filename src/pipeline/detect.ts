@@ -114,3 +114,15 @@ function topLevelBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
   }
   return undefined;
 }
+
+/** Whether a WebP file is lossless (VP8L): its decoder holds more than a lossy one's. */
+export function isLosslessWebp(bytes: Uint8Array): boolean {
+  for (let at = 12; at + 8 <= bytes.length; ) {
+    const chunk = ascii(bytes, at, at + 4);
+    if (chunk === 'VP8L') return true;
+    if (chunk === 'VP8 ') return false;
+    const size = (bytes[at + 4]! | (bytes[at + 5]! << 8) | (bytes[at + 6]! << 16) | (bytes[at + 7]! << 24)) >>> 0;
+    at += 8 + size + (size & 1);
+  }
+  return false;
+}

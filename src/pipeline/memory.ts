@@ -5,17 +5,24 @@ import type { ImageFormat } from '../schemas/options';
  * WebP runs libwebp's lossless encoder (an ARGB copy, a hash chain and backward references for
  * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane.
  */
-export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha';
+export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif-from-avif';
 
 export interface OutputTraits {
   lossless: boolean;
   /** Whether the image has transparency (before decoding: whether it may). */
   alpha: boolean;
+  /** The input, where its decoding holds more than a JPEG's or PNG's. */
+  input?: InputKind;
 }
 
-export function memoryProfile(format: ImageFormat, { lossless, alpha }: OutputTraits): MemoryProfile {
+/**
+ * AVIF from AVIF holds both libavif heaps at once: the session's decoder keeps its high-water
+ * mark from the input while the encoder runs (1.6 MP read 130 MiB, over AVIF's own line).
+ */
+export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: OutputTraits): MemoryProfile {
   if (format === 'webp' && lossless) return 'webp-lossless';
   if (format === 'avif' && alpha) return 'avif-alpha';
+  if (format === 'avif' && (input === 'avif' || input === 'avif-alpha')) return 'avif-from-avif';
   return format;
 }
 
@@ -34,7 +41,43 @@ export const PEAK_MEMORY_MIB: Record<MemoryProfile, { fixed: number; perMegapixe
   png: { fixed: 108, perMegapixel: 1.6 },
   avif: { fixed: 30, perMegapixel: 60 },
   'avif-alpha': { fixed: 10, perMegapixel: 205 },
+  // Readings 81.5 MiB at 1 MP and 130.3 at 1.6 (AVIF photo to AVIF).
+  'avif-from-avif': { fixed: 0, perMegapixel: 82 },
 };
+
+/**
+ * Inputs whose decoding holds more than a JPEG's or PNG's (on which the lines above were
+ * measured): libavif's decoder keeps the AV1 frame, its reference buffers and the RGB
+ * conversion, with a second plane for alpha; libwebp's lossless decoder keeps ARGB and its
+ * transforms' buffers. Their own lines, fitted to whole compressions of such inputs to JPEG,
+ * PNG and WebP (README, "Memory"), bound the input's pixels.
+ */
+export type InputKind = 'avif' | 'avif-alpha' | 'webp-lossless';
+
+export const INPUT_PEAK_MEMORY_MIB: Record<InputKind, Line> = {
+  // Readings 44–67 MiB at 1 MP, 53–88 at 1.6, 123 at 2, 174–191 at 4, 199–234 at 8, 276–322 at 12.
+  avif: { fixed: 72, perMegapixel: 28 },
+  // 75–90 MiB at 1 MP, 93–110 at 1.6, 152–156 at 2, 231–247 at 4.
+  'avif-alpha': { fixed: 40, perMegapixel: 56 },
+  // 35–71 MiB at 2 MP, 51–125 at 4, 72–82 at 6, 122 at 8, 154 at 12.
+  'webp-lossless': { fixed: 100, perMegapixel: 6.2 },
+};
+
+export function inputKind(format: ImageFormat, { alpha, lossless }: { alpha: boolean; lossless: boolean }): InputKind | undefined {
+  if (format === 'avif') return alpha ? 'avif-alpha' : 'avif';
+  if (format === 'webp' && lossless) return 'webp-lossless';
+  return undefined;
+}
+
+/** What decoding an input of `kind` and `pixels` is predicted to add at the compression's peak. */
+export function predictedInputPeakMiB(kind: InputKind | undefined, pixels: number): number {
+  return kind ? lineAt(INPUT_PEAK_MEMORY_MIB[kind], pixels) : 0;
+}
+
+/** The largest input of `kind` that fits the budget (any input of another kind: no limit of its own). */
+export function maxInputPixelsWithinBudget(kind: InputKind | undefined, budgetMiB = MEMORY_BUDGET_MIB): number {
+  return kind ? Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, lineLimit(INPUT_PEAK_MEMORY_MIB[kind], budgetMiB))) : Infinity;
+}
 
 /** What one compression may use: an isolate's 128 MB, read as MiB as Cloudflare's limits are, the bound the performance issue sets for peak growth. */
 export const MEMORY_BUDGET_MIB = 128;
@@ -54,7 +97,7 @@ export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_00
  * The profile a special one adds to: lossless WebP and transparent AVIF were measured from
  * 0.2 MP up, and below that their lines fall under their format's, whose work they include.
  */
-const BASE_PROFILE: Partial<Record<MemoryProfile, ImageFormat>> = { 'webp-lossless': 'webp', 'avif-alpha': 'avif' };
+const BASE_PROFILE: Partial<Record<MemoryProfile, ImageFormat>> = { 'webp-lossless': 'webp', 'avif-alpha': 'avif', 'avif-from-avif': 'avif' };
 
 type Line = { fixed: number; perMegapixel: number };
 const lineAt = ({ fixed, perMegapixel }: Line, pixels: number) => fixed + (perMegapixel * pixels) / 1e6;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { authenticate, presentedKey } from '../auth/keys';
 import { MIME_TYPES } from '../pipeline/detect';
 import { pixelLimit } from '../pipeline/compress';
+import { maxInputPixelsWithinBudget } from '../pipeline/memory';
 import { METRIC } from '../pipeline/score';
 import { PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
 import { COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
@@ -21,7 +22,13 @@ export const metaRoutes = new Hono<AppEnv>()
     const account = key ? await authenticate(c.env, key) : undefined;
     return c.json({
       success: true,
-      input: Object.entries(MIME_TYPES).map(([format, mime]) => ({ format, mime })),
+      input: Object.entries(MIME_TYPES).map(([format, mime]) => ({
+        format,
+        mime,
+        // Inputs whose decoders hold more than JPEG's and PNG's have limits of their own.
+        ...(format === 'avif' ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_transparency: maxInputPixelsWithinBudget('avif-alpha') } : {}),
+        ...(format === 'webp' ? { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') } : {}),
+      })),
       output: OUTPUT_FORMATS.map((format) => ({
         format,
         mime: MIME_TYPES[format],
