@@ -251,6 +251,19 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     expect(await tried(255, 2)).toEqual(['png', 'avif', 'webp']);
     expect(await tried(128, 6)).toEqual(['png', 'webp']); // from the header
     expect(await tried(128, 2)).toEqual(['png', 'webp']); // once decoded
+    // A header that declares alpha over opaque pixels: AVIF comes back once decoded...
+    expect(await tried(255, 6)).toEqual(['png', 'avif', 'webp']);
+    // ...so the gate reserves for it. A WebP input, whose own line is below AVIF's: 1.6 MP,
+    // within AVIF's opaque limit and over its transparent one, with an alpha flag in its header.
+    const [width, height] = [1600, 1000];
+    const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? (i < 4000 ? 128 : 255) : (i * 7) & 255));
+    const webp = await wasmCodecs.encode('webp', { data, width, height }, { quality: 60, lossless: false });
+    const plan = await inspectImage(webp, options({ format: 'auto' }), { maxPixels: 40e6 });
+    expect(plan.mayHaveAlpha).toBe(true);
+    const auto = { ...options({ format: 'auto' }), accept: ['avif'] as ImageFormat[] };
+    expect(possibleOutputFormats(plan, auto)).toEqual(['webp']);
+    expect(possibleOutputFormats(plan, auto, false)).toEqual(['webp', 'avif']);
+    expect(reservationMiB(plan, auto)).toBe(predictedPeakMiB('avif', width * height));
   });
 
   it("format=auto gives way to a format that fits when the input's own does not", async () => {

@@ -145,9 +145,14 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
   return [...own, ...modern];
 }
 
-/** The worst, over the formats the output may end up in, of a per-format figure (memory, compute) of the work's pixels. */
+/**
+ * The worst, over the formats the output may end up in, of a per-format figure (memory,
+ * compute) of the work's pixels. Which formats those are depends on transparency, known only
+ * once decoded (an RGBA PNG may be opaque, a header may hide alpha): both ways are counted.
+ */
 export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
-  return Math.max(...possibleOutputFormats(plan, options).map((format) => figure(format, workPixels(plan))));
+  const eitherWay = new Set([...possibleOutputFormats(plan, options, false), ...(plan.input.format === 'jpeg' ? [] : possibleOutputFormats(plan, options, true))]);
+  return Math.max(...[...eitherWay].map((format) => figure(format, workPixels(plan))));
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque). */
