@@ -3,7 +3,7 @@ import { MEMORY_THRESHOLDS, createWasmCodecs, jpegStripRows, wasmCodecs } from '
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
 import { type Inspection, type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats, reservedProfile } from '../src/pipeline/compress';
-import { maxInputPixelsWithinBudget, maxPixelsWithinBudget, predictedInputPeakMiB, predictedPeakMiB } from '../src/pipeline/memory';
+import { HEAVY_PAIR_MARGIN_MIB, maxInputPixelsWithinBudget, maxPixelsWithinBudget, predictedInputPeakMiB, predictedPeakMiB } from '../src/pipeline/memory';
 import { MemoryGate, reservationMiB } from '../src/limits/isolate-memory';
 import { detectFormat, isLosslessWebp, mayHaveAlpha } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
@@ -369,6 +369,29 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
       message: expect.stringMatching(/avif output from an AVIF input/),
     });
     await expect(compressImage(pngClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+  });
+
+  it('a heavy decoder and a heavy encoder in one compression keep a margin', async () => {
+    /** A lossless WebP whose VP8L header claims another size (image-size reads it from there). */
+    const losslessWebpClaiming = async (width: number, height: number) => {
+      const goldfish = await wasmCodecs.decode('png', fixtures.goldfishPng);
+      const bytes = (await wasmCodecs.encode('webp', goldfish, { quality: 100, lossless: true })).slice();
+      const view = new DataView(bytes.buffer);
+      expect(String.fromCharCode(...bytes.subarray(12, 16))).toBe('VP8L');
+      view.setUint32(21, (view.getUint32(21, true) & 0xf0000000) | (width - 1) | ((height - 1) << 14), true);
+      return bytes;
+    };
+    // 3.0 MP: within a lossless WebP input's limit (4.5) and lossless WebP output's (3.4), not both at once (2.9).
+    const both = await losslessWebpClaiming(2000, 1500);
+    await expect(compressImage(both, options({ format: 'webp', lossless: true }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
+    await expect(compressImage(both, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    const small = await inspectImage(await losslessWebpClaiming(1500, 1000), options({ format: 'webp', lossless: true }), LIMITS);
+    expect(small.inputKind).toBe('webp-lossless');
+    expect(reservationMiB(small, options({ format: 'webp', lossless: true }))).toBe(
+      Math.max(predictedPeakMiB('webp-lossless', 1.5e6), predictedInputPeakMiB('webp-lossless', 1.5e6)) + HEAVY_PAIR_MARGIN_MIB,
+    );
+    const toJpeg = await inspectImage(await losslessWebpClaiming(1500, 1000), options({ format: 'jpeg' }), LIMITS);
+    expect(reservationMiB(toJpeg, options({ format: 'jpeg' }))).toBe(Math.max(predictedPeakMiB('jpeg', 1.5e6), predictedInputPeakMiB('webp-lossless', 1.5e6)));
   });
 
   it('the gate reserves what decoding the input takes where that is more than the output needs', async () => {

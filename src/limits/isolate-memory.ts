@@ -1,6 +1,6 @@
 import { codecSource } from '../codecs/wasm';
 import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage, reservedProfile, worstOverFormats } from '../pipeline/compress';
-import { MEMORY_BUDGET_MIB, predictedInputPeakMiB, predictedPeakMiB } from '../pipeline/memory';
+import { MEMORY_BUDGET_MIB, pairMarginMiB, predictedInputPeakMiB, predictedPeakMiB } from '../pipeline/memory';
 
 /**
  * Admits work while the predicted peaks of everything running in this isolate fit a budget;
@@ -55,12 +55,13 @@ export async function compressWithinMemory(
 
 /**
  * What a compression reserves at the gate: the worst over the formats its output may take of
- * that output's line (with transparency where the input can carry it), or its input's
- * decoding line where that is higher.
+ * that output's line (with transparency where the input can carry it) or its input's decoding
+ * line, whichever is higher, plus the margin of a heavy decoder and encoder together.
  */
 export function reservationMiB(plan: Inspection, options: PipelineOptions): number {
-  return Math.max(
-    worstOverFormats(plan, options, (format, pixels) => predictedPeakMiB(reservedProfile(plan, options, format), pixels)),
-    predictedInputPeakMiB(plan.inputKind, plan.input.width * plan.input.height),
-  );
+  const inputPeak = predictedInputPeakMiB(plan.inputKind, plan.input.width * plan.input.height);
+  return worstOverFormats(plan, options, (format, pixels) => {
+    const profile = reservedProfile(plan, options, format);
+    return Math.max(predictedPeakMiB(profile, pixels), inputPeak) + pairMarginMiB(profile, plan.inputKind);
+  });
 }

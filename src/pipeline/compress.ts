@@ -4,7 +4,7 @@ import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { detectFormat, isLosslessWebp, mayHaveAlpha, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
-import { ENLARGED_MAX_PIXELS, type InputKind, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile } from './memory';
+import { ENLARGED_MAX_PIXELS, type InputKind, MEMORY_BUDGET_MIB, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile, pairMarginMiB } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite, hasAlpha } from './pixels';
@@ -106,15 +106,16 @@ const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.
 /** Whether the work is within what one compression to `format` may use of an isolate's memory (as `pixelProblem` judges it). */
 function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits): boolean {
   const profile = memoryProfile(format, traits);
+  const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
   return (
-    plan.input.width * plan.input.height <= Math.min(memoryPixelLimit(profile, format, false), maxInputPixelsWithinBudget(plan.inputKind)) &&
-    plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(profile, format, enlarges(plan.resize, plan.input))
+    plan.input.width * plan.input.height <= Math.min(memoryPixelLimit(profile, format, false, budget), maxInputPixelsWithinBudget(plan.inputKind, budget)) &&
+    plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(profile, format, enlarges(plan.resize, plan.input), budget)
   );
 }
 
 /** The most pixels an image may have for one compression with `profile` to fit an isolate's memory; an enlarged output has its own, lower limit. */
-function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean): number {
-  return enlarged ? Math.min(maxPixelsWithinBudget(profile), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(profile);
+function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean, budgetMiB = MEMORY_BUDGET_MIB): number {
+  return enlarged ? Math.min(maxPixelsWithinBudget(profile, budgetMiB), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(profile, budgetMiB);
 }
 
 /**
@@ -193,11 +194,12 @@ function megapixels(pixels: number, round: (n: number) => number = Math.round): 
 /** Why the work does not fit the plan's pixel limit or an isolate's memory for this output, if it does not. */
 function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits): ApiError | undefined {
   const profile = memoryProfile(format, traits);
+  const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
   for (const [which, size] of [['input', plan.input], ['output', plan.outputSize]] as const) {
     const pixels = size.width * size.height;
     const enlarged = which === 'output' && enlarges(plan.resize, plan.input);
-    const inputLimit = which === 'input' ? maxInputPixelsWithinBudget(plan.inputKind) : Infinity;
-    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, format, enlarged), inputLimit);
+    const inputLimit = which === 'input' ? maxInputPixelsWithinBudget(plan.inputKind, budget) : Infinity;
+    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, format, enlarged, budget), inputLimit);
     if (pixels <= limit) continue;
     const reason =
       limit >= limits.maxPixels

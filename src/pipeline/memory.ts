@@ -79,6 +79,20 @@ export function maxInputPixelsWithinBudget(kind: InputKind | undefined, budgetMi
   return kind ? Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, lineLimit(INPUT_PEAK_MEMORY_MIB[kind], budgetMiB))) : Infinity;
 }
 
+/**
+ * A heavy decoder and a heavy encoder in one compression hold both heaps at once, and the
+ * larger of their two lines fell short by up to 9 MiB (a transparent 0.57 MP AVIF to AVIF read
+ * 135.7 against 126.9; a 2 MP AVIF to lossless WebP 128.7 against 128; a transparent 3.4 MP
+ * lossless WebP to lossless WebP 126.8 against 126.2). Such pairs add this margin. AVIF from
+ * AVIF was measured as a profile of its own.
+ */
+export const HEAVY_PAIR_MARGIN_MIB = 10;
+const HEAVY_OUTPUTS: ReadonlySet<MemoryProfile> = new Set(['webp-lossless', 'avif', 'avif-alpha']);
+
+export function pairMarginMiB(profile: MemoryProfile, input: InputKind | undefined): number {
+  return input && HEAVY_OUTPUTS.has(profile) ? HEAVY_PAIR_MARGIN_MIB : 0;
+}
+
 /** What one compression may use: an isolate's 128 MB, read as MiB as Cloudflare's limits are, the bound the performance issue sets for peak growth. */
 export const MEMORY_BUDGET_MIB = 128;
 
