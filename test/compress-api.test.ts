@@ -207,6 +207,8 @@ describe('discovery', () => {
       webp: [12e6, maxPixelsWithinBudget('webp-lossless'), 12e6],
       avif: [maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif'), maxPixelsWithinBudget('avif-alpha')],
     });
+    const avifOutput = (anonymous.output as Record<string, unknown>[]).find((f) => f.format === 'avif')!;
+    expect(avifOutput.max_pixels_from_avif_input).toBe(maxPixelsWithinBudget('avif-from-avif'));
     // Inputs whose decoders hold more than JPEG's and PNG's have their own limits.
     const inputs = Object.fromEntries((anonymous.input as Record<string, unknown>[]).map(({ format, mime: _, ...limits }) => [format, limits]));
     expect(inputs).toEqual({

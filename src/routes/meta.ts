@@ -49,6 +49,8 @@ export const metaRoutes = new Hono<AppEnv>()
         ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: true, alpha: false }) }),
         // JPEG output is flattened, so transparency does not change its limit.
         ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: true }) }),
+        // AVIF from AVIF holds both libavif heaps at once.
+        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: false, input: 'avif' }) } : {}),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
       ...(account
