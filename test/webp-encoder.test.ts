@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { wasmCodecs } from '../src/codecs/wasm';
 import type { RawImage } from '../src/codecs/types';
 import { type WebpEncoderTuning, createWebpEncoder } from '../src/codecs/webp/encoder';
-import { writeMetadata } from '../src/pipeline/metadata';
+import { riffChunks, writeMetadata } from '../src/pipeline/metadata';
 import { fixtures, similarity } from './helpers';
 
 const WHOLE_IMAGE = Number.MAX_SAFE_INTEGER;
@@ -64,16 +64,7 @@ describe('our WebP encoder (libwebp, fed a band of rows at a time)', () => {
 });
 
 /** The RIFF chunks of a WebP file, by fourcc. */
-function riffChunks(file: Uint8Array): Map<string, Uint8Array> {
-  const chunks = new Map<string, Uint8Array>();
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  for (let at = 12; at + 8 <= file.length; ) {
-    const size = view.getUint32(at + 4, true);
-    chunks.set(String.fromCharCode(...file.subarray(at, at + 4)), file.subarray(at + 8, at + 8 + size));
-    at += 8 + size + (size & 1);
-  }
-  return chunks;
-}
+const chunksOf = (file: Uint8Array) => new Map(riffChunks(file).map(({ fourcc, data }) => [fourcc, data]));
 
 const alphaOf = (image: RawImage) => Uint8Array.from({ length: image.width * image.height }, (_, i) => image.data[i * 4 + 3]!);
 
@@ -114,10 +105,10 @@ describe('our alpha coder (large transparent images)', () => {
   it('keeps every alpha value exactly, with each filter, and leaves the colour bitstream as libwebp writes it', async () => {
     for (const [name, make] of images) {
       const image = await make();
-      const reference = riffChunks(libwebp().encode(image, { quality: 75, lossless: false }));
+      const reference = chunksOf(libwebp().encode(image, { quality: 75, lossless: false }));
       for (const alphaFilter of [undefined, 0, 1, 2, 3]) {
         const file = ours({ alphaFilter }).encode(image, { quality: 75, lossless: false });
-        const chunks = riffChunks(file);
+        const chunks = chunksOf(file);
         expect([...chunks.keys()], name).toEqual(['VP8X', 'ALPH', 'VP8 ']);
         expect(chunks.get('VP8 '), name).toEqual(reference.get('VP8 '));
         const decoded = await wasmCodecs.decode('webp', file);
@@ -129,8 +120,8 @@ describe('our alpha coder (large transparent images)', () => {
   it('chooses the filter that codes smallest, and stays within a few percent of libwebp on a soft cut-out', async () => {
     const [, make] = images[0]!;
     const image = await make();
-    const sizes = [0, 1, 2, 3].map((alphaFilter) => riffChunks(ours({ alphaFilter }).encode(image, { quality: 75, lossless: false })).get('ALPH')!.length);
-    const chosen = riffChunks(ours().encode(image, { quality: 75, lossless: false })).get('ALPH')!;
+    const sizes = [0, 1, 2, 3].map((alphaFilter) => chunksOf(ours({ alphaFilter }).encode(image, { quality: 75, lossless: false })).get('ALPH')!.length);
+    const chosen = chunksOf(ours().encode(image, { quality: 75, lossless: false })).get('ALPH')!;
     expect(chosen.length).toBe(Math.min(...sizes));
     const theirs = libwebp().encode(image, { quality: 75, lossless: false });
     const mine = ours().encode(image, { quality: 75, lossless: false });
@@ -154,7 +145,7 @@ describe('our alpha coder (large transparent images)', () => {
   it('survives an ICC profile being added to the file', async () => {
     const image = await images[0]![1]();
     const file = await writeMetadata('webp', ours().encode(image, { quality: 75, lossless: false }), { icc: new Uint8Array(200).fill(3) });
-    expect([...riffChunks(file).keys()]).toEqual(['VP8X', 'ICCP', 'ALPH', 'VP8 ']);
+    expect([...chunksOf(file).keys()]).toEqual(['VP8X', 'ICCP', 'ALPH', 'VP8 ']);
     expect(alphaOf(await wasmCodecs.decode('webp', file))).toEqual(alphaOf(image));
   });
 });

@@ -95,26 +95,27 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   const plan: Inspection = { input, orientation, mayHaveAlpha: alpha, inputKind: kind, outputFormat, resize, outputSize };
   // With format=auto the input's own format may give way to one that fits.
   const [first] = possibleOutputFormats(plan, options);
-  const problem = pixelProblem(plan, first!, { lossless: options.lossless, alpha: plan.mayHaveAlpha, input: plan.inputKind }, limits);
+  const problem = pixelProblem(plan, first!, traitsOf(plan, options, plan.mayHaveAlpha), limits);
   if (problem) throw problem;
   return plan;
 }
 
+/** The output's traits for the memory model, with transparency as far as it is known. */
+const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({ lossless: options.lossless, alpha, input: plan.inputKind });
+
+/** No plan's ceiling: what fits an isolate's memory alone. */
+const MEMORY_ONLY: ImageLimits = { maxPixels: Infinity };
+
 /** The pixels a compression works on: the larger of input and output. */
 const workPixels = (plan: Inspection) => Math.max(plan.input.width * plan.input.height, plan.outputSize.width * plan.outputSize.height);
 
-/** Whether the work is within what one compression to `format` may use of an isolate's memory (as `pixelProblem` judges it). */
+/** Whether the work is within what one compression to `format` may use of an isolate's memory. */
 function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits): boolean {
-  const profile = memoryProfile(format, traits);
-  const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
-  return (
-    plan.input.width * plan.input.height <= Math.min(memoryPixelLimit(profile, format, false, budget), maxInputPixelsWithinBudget(plan.inputKind, budget)) &&
-    plan.outputSize.width * plan.outputSize.height <= memoryPixelLimit(profile, format, enlarges(plan.resize, plan.input), budget)
-  );
+  return !pixelProblem(plan, format, traits, MEMORY_ONLY);
 }
 
 /** The most pixels an image may have for one compression with `profile` to fit an isolate's memory; an enlarged output has its own, lower limit. */
-function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean, budgetMiB = MEMORY_BUDGET_MIB): number {
+function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean, budgetMiB: number): number {
   return enlarged ? Math.min(maxPixelsWithinBudget(profile, budgetMiB), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(profile, budgetMiB);
 }
 
@@ -124,9 +125,9 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
  * larger transparent one is refused once decoded, before any encoding).
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
-  const transparent = { lossless: options.lossless, alpha: true, input: plan.inputKind };
+  const transparent = traitsOf(plan, options, true);
   if (plan.input.format !== 'jpeg' && fitsMemory(plan, format, transparent)) return memoryProfile(format, transparent);
-  return memoryProfile(format, { lossless: options.lossless, alpha: false, input: plan.inputKind });
+  return memoryProfile(format, traitsOf(plan, options, false));
 }
 
 /**
@@ -139,10 +140,10 @@ export function reservedProfile(plan: Inspection, options: PipelineOptions, form
  */
 export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha = plan.mayHaveAlpha): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
-  const modern = options.accept.filter(
-    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, { lossless: false, alpha, input: plan.inputKind }),
-  );
-  const own = fitsMemory(plan, plan.outputFormat, { lossless: false, alpha, input: plan.inputKind }) || modern.length === 0 ? [plan.outputFormat] : [];
+  // Not lossless from here on (that returned above).
+  const traits = traitsOf(plan, options, alpha);
+  const modern = options.accept.filter((format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, traits));
+  const own = fitsMemory(plan, plan.outputFormat, traits) || modern.length === 0 ? [plan.outputFormat] : [];
   return [...own, ...modern];
 }
 
@@ -245,7 +246,7 @@ export async function compressImage(
   // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
   // Whatever the header said: it decides the limits before decoding, and it can lie.
   const transparent = input.format !== 'jpeg' && hasAlpha(image);
-  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata, transparent, limits), image, options);
+  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata, transparent, limits), image, transparent, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
     format: chosenFormat,
@@ -271,18 +272,18 @@ export async function compressImage(
  * (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
 function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
-  const traits = { lossless: options.lossless, alpha: transparent, input: plan.inputKind };
+  const traits = traitsOf(plan, options, transparent);
   const formats = possibleOutputFormats(plan, options, transparent).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
   const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
   if (problem) throw problem;
   return formats;
 }
 
-async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {
+async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, transparent: boolean, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {
   let best: { format: ImageFormat; encoded: Encoded } | undefined;
   for (const format of formats) {
     // JPEG has no alpha; the other candidates keep it, so they get the pixels unflattened.
-    const flatten = format === 'jpeg' && hasAlpha(image);
+    const flatten = format === 'jpeg' && transparent;
     const pixels = flatten ? compositeOnWhite(formats.length === 1 ? image : { ...image, data: image.data.slice() }) : image;
     const encoded = await encodeToTarget(codecs, format, pixels, options);
     if (!best || encoded.bytes.byteLength < best.encoded.bytes.byteLength) best = { format, encoded };

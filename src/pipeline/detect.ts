@@ -1,5 +1,6 @@
 import { imageSize } from 'image-size';
 import type { ImageFormat } from '../schemas/options';
+import { VP8X_ALPHA, riffChunks } from './metadata';
 
 export const MIME_TYPES: Record<ImageFormat, string> = {
   jpeg: 'image/jpeg',
@@ -75,6 +76,8 @@ export function mayHaveAlpha(format: ImageFormat, bytes: Uint8Array): boolean {
     case 'jpeg':
       return false;
     case 'png': {
+      // Not readPngChunks: it wants the whole file, and this also reads the first bytes of a
+      // staged upload; the chunks that matter come before the first IDAT.
       const colourType = bytes[25];
       if (colourType === 4 || colourType === 6) return true;
       for (let at = 8; at + 8 <= bytes.length; ) {
@@ -86,9 +89,10 @@ export function mayHaveAlpha(format: ImageFormat, bytes: Uint8Array): boolean {
       return false;
     }
     case 'webp': {
-      const chunk = ascii(bytes, 12, 16);
-      if (chunk === 'VP8X') return ((bytes[20] ?? 0) & 0x10) !== 0;
-      if (chunk === 'VP8L') return ((bytes[24] ?? 0) & 0x10) !== 0;
+      const [first] = riffChunks(bytes);
+      if (first?.fourcc === 'VP8X') return ((first.data[0] ?? 0) & VP8X_ALPHA) !== 0;
+      // A VP8L header: a signature byte, then 14 + 14 bits of size and the alpha bit.
+      if (first?.fourcc === 'VP8L') return ((first.data[4] ?? 0) & 0x10) !== 0;
       return false;
     }
     case 'avif': {
@@ -117,12 +121,5 @@ function topLevelBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
 
 /** Whether a WebP file is lossless (VP8L): its decoder holds more than a lossy one's. */
 export function isLosslessWebp(bytes: Uint8Array): boolean {
-  for (let at = 12; at + 8 <= bytes.length; ) {
-    const chunk = ascii(bytes, at, at + 4);
-    if (chunk === 'VP8L') return true;
-    if (chunk === 'VP8 ') return false;
-    const size = (bytes[at + 4]! | (bytes[at + 5]! << 8) | (bytes[at + 6]! << 16) | (bytes[at + 7]! << 24)) >>> 0;
-    at += 8 + size + (size & 1);
-  }
-  return false;
+  return riffChunks(bytes).some(({ fourcc }) => fourcc === 'VP8L');
 }

@@ -1,5 +1,10 @@
 import type { ImageFormat } from '../schemas/options';
 
+/** A fitted line: peak MiB ≈ fixed + perMegapixel × MP. */
+type Line = { fixed: number; perMegapixel: number };
+const lineAt = ({ fixed, perMegapixel }: Line, pixels: number) => fixed + (perMegapixel * pixels) / 1e6;
+const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6);
+
 /**
  * What decides a compression's memory: the output format, and for two of them more. Lossless
  * WebP runs libwebp's lossless encoder (an ARGB copy, a hash chain and backward references for
@@ -34,7 +39,7 @@ export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: O
  * banded WebP encoder and its alpha coder); lossless WebP and AVIF hold whole images several
  * times over. Re-measure after changing any of it.
  */
-export const PEAK_MEMORY_MIB: Record<MemoryProfile, { fixed: number; perMegapixel: number }> = {
+export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
   jpeg: { fixed: 107, perMegapixel: 1.6 },
   webp: { fixed: 72, perMegapixel: 4.5 },
   'webp-lossless': { fixed: 31, perMegapixel: 28 },
@@ -113,9 +118,6 @@ export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_00
  */
 const BASE_PROFILE: Partial<Record<MemoryProfile, ImageFormat>> = { 'webp-lossless': 'webp', 'avif-alpha': 'avif', 'avif-from-avif': 'avif' };
 
-type Line = { fixed: number; perMegapixel: number };
-const lineAt = ({ fixed, perMegapixel }: Line, pixels: number) => fixed + (perMegapixel * pixels) / 1e6;
-const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6);
 const linesOf = (profile: MemoryProfile): Line[] => [PEAK_MEMORY_MIB[profile], ...(BASE_PROFILE[profile] ? [PEAK_MEMORY_MIB[BASE_PROFILE[profile]!]] : [])];
 
 /** What compressing an image of `pixels` (the larger of input and output) with `profile` is predicted to add to an isolate at its peak. */

@@ -128,12 +128,13 @@ async function writePng(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Prom
 }
 
 // WebP: RIFF chunks; metadata needs the extended format (a VP8X chunk with flags first).
-interface RiffChunk {
+export interface RiffChunk {
   fourcc: string;
   data: Uint8Array;
 }
 
-function riffChunks(bytes: Uint8Array): RiffChunk[] {
+/** A WebP file's chunks, in order; a truncated last chunk comes as far as it goes. */
+export function riffChunks(bytes: Uint8Array): RiffChunk[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunks: RiffChunk[] = [];
   for (let position = 12; position + 8 <= bytes.length; ) {
@@ -154,7 +155,7 @@ function readWebp(bytes: Uint8Array): CarriedMetadata {
 }
 
 const VP8X_ICC = 0x20;
-const VP8X_ALPHA = 0x10;
+export const VP8X_ALPHA = 0x10;
 const VP8X_EXIF = 0x08;
 
 function writeWebp(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Uint8Array {

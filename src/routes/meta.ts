@@ -20,6 +20,8 @@ export const metaRoutes = new Hono<AppEnv>()
     const key = presentedKey(c.req.raw.headers);
     // A key is optional here; an unknown one is still refused rather than silently ignored.
     const account = key ? await authenticate(c.env, key) : undefined;
+    // Without a key: what fits a Worker's memory, on no plan's ceiling.
+    const ceiling = account?.plan ?? { maxPixels: Infinity };
     return c.json({
       success: true,
       input: Object.entries(MIME_TYPES).map(([format, mime]) => ({
@@ -43,14 +45,13 @@ export const metaRoutes = new Hono<AppEnv>()
         },
         lossless: format !== 'jpeg',
         max_dimension: MAX_DIMENSION,
-        // Without a key: what fits a Worker's memory, on no plan's ceiling.
-        max_pixels: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }),
+        max_pixels: pixelLimit(format, ceiling),
         // Lossless WebP and transparent AVIF take more memory, so they have limits of their own.
-        ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: true, alpha: false }) }),
+        ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true, alpha: false }) }),
         // JPEG output is flattened, so transparency does not change its limit.
-        ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: true }) }),
+        ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true }) }),
         // AVIF from AVIF holds both libavif heaps at once.
-        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, account?.plan ?? { maxPixels: Infinity }, { lossless: false, alpha: false, input: 'avif' }) } : {}),
+        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }) } : {}),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
       ...(account
