@@ -1,7 +1,7 @@
 import { ApiError } from '../errors';
 import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
-import { detectFormat, isLosslessWebp, mayHaveAlpha, readHeader } from './detect';
+import { avifHasAlphaPlane, detectFormat, isLosslessWebp, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
 import { ENLARGED_MAX_PIXELS, type InputKind, MEMORY_BUDGET_MIB, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile, pairMarginMiB } from './memory';
@@ -34,8 +34,6 @@ export interface Inspection {
   input: ImageInfo;
   /** EXIF orientation, 1..8, applied to the pixels after decoding. */
   orientation: number;
-  /** Whether the header declares transparency (the decoded pixels are checked again: a header can lie). */
-  mayHaveAlpha: boolean;
   /** An input whose decoding holds more memory than a JPEG's or PNG's, if it is one. */
   inputKind?: InputKind;
   outputFormat: ImageFormat;
@@ -90,17 +88,19 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
-  const alpha = mayHaveAlpha(input.format, bytes);
-  const kind = inputKind(input.format, { alpha, lossless: input.format === 'webp' && isLosslessWebp(bytes) });
-  const plan: Inspection = { input, orientation, mayHaveAlpha: alpha, inputKind: kind, outputFormat, resize, outputSize };
-  // With format=auto the input's own format may give way to one that fits.
-  const [first] = possibleOutputFormats(plan, options);
-  const problem = pixelProblem(plan, first!, traitsOf(plan, options, plan.mayHaveAlpha), limits);
+  const kind = inputKind(input.format, { alpha: input.format === 'avif' && avifHasAlphaPlane(bytes), lossless: input.format === 'webp' && isLosslessWebp(bytes) });
+  const plan: Inspection = { input, orientation, inputKind: kind, outputFormat, resize, outputSize };
+  // Opaque here: headers declare alpha over opaque pixels all the time (most RGBA PNGs), so
+  // transparency's lower limits wait for the decoded pixels (`autoCandidates`), and the
+  // memory gate reserves for either. With format=auto the input's own format may give way
+  // to one that fits.
+  const [first] = possibleOutputFormats(plan, options, false);
+  const problem = pixelProblem(plan, first!, traitsOf(plan, options, false), limits);
   if (problem) throw problem;
   return plan;
 }
 
-/** The output's traits for the memory model, with transparency as far as it is known. */
+/** The output's traits for the memory model. */
 const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({ lossless: options.lossless, alpha, input: plan.inputKind });
 
 /** No plan's ceiling: what fits an isolate's memory alone. */
@@ -121,8 +121,8 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
 
 /**
  * The memory to reserve for an output of `format`: with transparency for any input that can
- * carry it (every format but JPEG: a header can lie) when such an output would be admitted (a
- * larger transparent one is refused once decoded, before any encoding).
+ * carry it (every format but JPEG; it is known only once decoded) when such an output would be
+ * admitted (a larger transparent one is refused once decoded, before any encoding).
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
   const transparent = traitsOf(plan, options, true);
@@ -136,9 +136,9 @@ export function reservedProfile(plan: Inspection, options: PipelineOptions, form
  * for the mode, and the smallest wins (as image CDNs negotiate). A modern format over its
  * memory limit stays out, and so does the input's own format when another one fits;
  * everything but the input's format stays out for `lossless`. `alpha`: whether the image is
- * transparent, as far as is known (before decoding: as its header says).
+ * transparent (known once decoded).
  */
-export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha = plan.mayHaveAlpha): ImageFormat[] {
+export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha: boolean): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   // Not lossless from here on (that returned above).
   const traits = traitsOf(plan, options, alpha);
@@ -266,8 +266,7 @@ export async function compressImage(
 }
 
 /**
- * The formats to try, now that transparency is known (a header that hid it is caught here):
- * what a transparent image would not fit an isolate's memory as stays out (AVIF's alpha plane
+ * The formats to try, now that transparency is known: what a transparent image would not fit an isolate's memory as stays out (AVIF's alpha plane
  * takes a second encoder), and a modern AVIF stays out when it would lose an ICC profile
  * (colours would shift). When nothing is left, the answer is the input format's refusal.
  */

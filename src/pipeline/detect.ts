@@ -1,6 +1,6 @@
 import { imageSize } from 'image-size';
 import type { ImageFormat } from '../schemas/options';
-import { VP8X_ALPHA, riffChunks } from './metadata';
+import { riffChunks } from './metadata';
 
 export const MIME_TYPES: Record<ImageFormat, string> = {
   jpeg: 'image/jpeg',
@@ -66,41 +66,13 @@ export function readHeader(bytes: Uint8Array): HeaderInfo | undefined {
 }
 
 /**
- * Whether the file declares transparency in its header: a PNG colour type with alpha or a tRNS
- * chunk, a WebP alpha flag, an AVIF alpha auxiliary image. The header check limits by it (the
- * contract checks pixels before decoding); a header can still lie, so the decoded pixels are
- * checked again.
+ * Whether an AVIF carries an alpha plane: an auxiliary image, under either of the two names
+ * libavif accepts. Its decoder then holds a second plane, so such an input has its own memory
+ * line. (Whether the pixels are transparent is decided once decoded, for every format.)
  */
-export function mayHaveAlpha(format: ImageFormat, bytes: Uint8Array): boolean {
-  switch (format) {
-    case 'jpeg':
-      return false;
-    case 'png': {
-      // Not readPngChunks: it wants the whole file, and this also reads the first bytes of a
-      // staged upload; the chunks that matter come before the first IDAT.
-      const colourType = bytes[25];
-      if (colourType === 4 || colourType === 6) return true;
-      for (let at = 8; at + 8 <= bytes.length; ) {
-        const type = ascii(bytes, at + 4, at + 8);
-        if (type === 'tRNS') return true;
-        if (type === 'IDAT' || type === 'IEND') return false;
-        at += 12 + readUint32(bytes, at);
-      }
-      return false;
-    }
-    case 'webp': {
-      const [first] = riffChunks(bytes);
-      if (first?.fourcc === 'VP8X') return ((first.data[0] ?? 0) & VP8X_ALPHA) !== 0;
-      // A VP8L header: a signature byte, then 14 + 14 bits of size and the alpha bit.
-      if (first?.fourcc === 'VP8L') return ((first.data[4] ?? 0) & 0x10) !== 0;
-      return false;
-    }
-    case 'avif': {
-      // An alpha plane is an auxiliary image whose type libavif accepts under two names.
-      const meta = new TextDecoder('latin1').decode(topLevelBox(bytes, 'meta') ?? new Uint8Array(0));
-      return meta.includes('urn:mpeg:mpegB:cicp:systems:auxiliary:alpha') || meta.includes('urn:mpeg:hevc:2015:auxid:1');
-    }
-  }
+export function avifHasAlphaPlane(bytes: Uint8Array): boolean {
+  const meta = new TextDecoder('latin1').decode(topLevelBox(bytes, 'meta') ?? new Uint8Array(0));
+  return meta.includes('urn:mpeg:mpegB:cicp:systems:auxiliary:alpha') || meta.includes('urn:mpeg:hevc:2015:auxid:1');
 }
 
 /** The body of the first ISO-BMFF box of `type` at the top level, wherever it is in the file. */

@@ -155,7 +155,7 @@ function readWebp(bytes: Uint8Array): CarriedMetadata {
 }
 
 const VP8X_ICC = 0x20;
-export const VP8X_ALPHA = 0x10;
+const VP8X_ALPHA = 0x10;
 const VP8X_EXIF = 0x08;
 
 function writeWebp(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Uint8Array {
