@@ -4,7 +4,7 @@
  *
  *   npm run bench -- <folder> [--formats jpeg,webp,png,avif] [--max-megapixels 1.2] [--runs 3]
  *                             [--quality jpeg=75,webp=80,avif=50,png=80] [--limit N] [--port 8792]
- *                             [--profile] [--profile-only] [--profile-runs 1] [--sampling-us 100] [--verbose]
+ *                             [--profile] [--profile-only] [--profile-runs 1] [--sampling-us 100] [--no-native-variants] [--verbose]
  *
  * Extra pseudo-formats for --formats: `png-lossless` and `webp-lossless` (our `lossless=true`).
  *
@@ -68,13 +68,19 @@
  *
  * Output sizes are printed beside the times as a check that the settings really match.
  *
+ * Then (unless --no-native-variants) sharp runs again on the same bytes in child processes
+ * with its libraries' SIMD held back (`NATIVE_VARIANTS`): limited to 128-bit SIMD, the widest
+ * WebAssembly has, and with none. That splits the gap to native into what SIMD buys natively
+ * and what is WebAssembly against native code.
+ *
  * `--profile` then samples the Worker's isolate through its inspector (Chrome DevTools
  * Protocol, the `--inspector-addr` of the workerd runtime process) over --profile-runs
  * requests per format on the largest image, and prints self time by where it was spent
  * (each codec's wasm, its JS glue, our modules, other libraries, GC) and the top functions.
  */
-import { globSync, readFileSync, readdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { globSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -84,6 +90,7 @@ import { type Bundle, Inspector, type Profile, type ProfileNode, inspectorUrl, r
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
+  allowNegative: true,
   options: {
     formats: { type: 'string', default: 'jpeg,webp,png,avif' },
     quality: { type: 'string', default: '' },
@@ -96,6 +103,9 @@ const { values, positionals } = parseArgs({
     'sampling-us': { type: 'string', default: '100' },
     'profile-only': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    'native-variants': { type: 'boolean', default: true },
+    /** Internal: time sharp alone on a folder of prepared inputs and print JSON lines (a native variant's child). */
+    'sharp-only': { type: 'boolean', default: false },
   },
 });
 if (positionals.length !== 1) {
@@ -265,12 +275,15 @@ async function wasmNames(): Promise<Map<string, string>> {
     if (m.params.url.startsWith('wasm://')) last = m.params.url;
   });
   await session.post('Debugger.enable');
-  const root = new URL('../node_modules/@jsquash/', import.meta.url).pathname;
-  for (const file of globSync(`${root}*/**/*.wasm`)) {
+  const jsquash = new URL('../node_modules/@jsquash/', import.meta.url).pathname;
+  const ours = new URL('../src/codecs/', import.meta.url).pathname;
+  // jSquash's as "<codec>: <file>", our own builds as "src/codecs/<path>".
+  const label = (file: string) => (file.startsWith(jsquash) ? `${file.slice(jsquash.length).split('/')[0]}: ${basename(file)}` : `src/codecs/${file.slice(ours.length)}`);
+  for (const file of [...globSync(`${jsquash}*/**/*.wasm`), ...globSync(`${ours}**/*.wasm`)]) {
     last = '';
     new WebAssembly.Module(readFileSync(file));
     await new Promise((r) => setImmediate(r));
-    if (last) names.set(last, `${file.slice(root.length).split('/')[0]}: ${basename(file)}`);
+    if (last) names.set(last, label(file));
   }
   await session.post('Debugger.disable');
   session.disconnect();
@@ -364,6 +377,54 @@ async function profile(pid: number, url: string, input: Input) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Native without SIMD
+
+/**
+ * sharp again with its libraries' SIMD held back, to tell how much of the gap to ours is SIMD
+ * and how much is WebAssembly against native code. The switches are read when each library
+ * first looks at the CPU, so each variant is a child process given the same bytes.
+ * libjpeg-turbo's (mozjpeg's) `JSIMD_FORCESSE2` / `JSIMD_FORCENONE`, libaom's
+ * `AOM_SIMD_CAPS_MASK` (0x13f: MMX to SSE4.2, no AVX), libvips' `VIPS_NOVECTOR` (its Highway
+ * kernels). libwebp, libspng, zlib-ng and Highway's vector width have no switch and keep theirs.
+ */
+const NATIVE_VARIANTS = {
+  // WebAssembly's SIMD is 128 bits wide: the most a WebAssembly build of these codecs could use.
+  '128-bit SIMD': { JSIMD_FORCESSE2: '1', AOM_SIMD_CAPS_MASK: '0x13f' },
+  'no SIMD': { JSIMD_FORCENONE: '1', AOM_SIMD_CAPS_MASK: '0', VIPS_NOVECTOR: '1' },
+};
+type NativeVariant = keyof typeof NATIVE_VARIANTS;
+
+type SharpTime = { name: string; format: Format; ms: number; bytes: number };
+
+function timeSharpVariant(variant: NativeVariant, inputs: Input[]): SharpTime[] {
+  const folder = mkdtempSync(join(tmpdir(), 'bench-native-'));
+  try {
+    // Numbered so the child reads them in this order; their extensions only have to be known ones.
+    inputs.forEach((input, i) => writeFileSync(join(folder, `${String(i).padStart(4, '0')}-${input.name}`), input.bytes));
+    const args = [process.argv[1]!, folder, '--sharp-only', '--formats', formats.join(','), '--runs', String(runs), '--max-megapixels', '1000', '--quality', formats.map((f) => `${f}=${QUALITY[f]}`).join(',')];
+    const out = execFileSync(process.execPath, args, { env: { ...process.env, ...NATIVE_VARIANTS[variant] }, encoding: 'utf8', maxBuffer: 1 << 24 });
+    return out
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as SharpTime)
+      .map((time) => ({ ...time, name: time.name.replace(/^\d{4}-/, '') }));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** The child's side: warm up, then one JSON line per image and format. */
+async function printSharpTimes(inputs: Input[]) {
+  for (const format of formats) await theirs(format, inputs[0]!);
+  for (const input of inputs) {
+    for (const format of formats) {
+      const { ms, bytes } = await repeat(runs, () => theirs(format, input));
+      console.log(JSON.stringify({ name: input.name, format, ms, bytes } satisfies SharpTime));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Run
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -376,7 +437,7 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 const port = Number(values.port);
-if (!(await portIsFree(port))) {
+if (!values['sharp-only'] && !(await portIsFree(port))) {
   // startDevServer would find someone else's server healthy and measure it.
   console.error(`port ${port} is in use; pick another with --port`);
   process.exit(1);
@@ -393,6 +454,10 @@ if (files.length === 0) {
 }
 const inputs: Input[] = [];
 for (const file of files) inputs.push(await loadInput(join(folder, file)));
+if (values['sharp-only']) {
+  await printSharpTimes(inputs);
+  process.exit(0);
+}
 
 const tiny = readFileSync(new URL('../test/fixtures/pngsuite/basn6a08.png', import.meta.url));
 const tinyInput: Input = { name: 'tiny', bytes: tiny, width: 32, height: 32, megapixels: 0.001, hasAlpha: true };
@@ -460,23 +525,36 @@ async function timeAll(url: string) {
     }
   }
 
+  const timed = [...new Set(rows.map((r) => r.input))];
+  const variants = values['native-variants'] ? (Object.keys(NATIVE_VARIANTS) as NativeVariant[]).map((variant) => ({ variant, times: timeSharpVariant(variant, timed) })) : [];
+  const variantMs = (times: SharpTime[]) => (r: Row) => times.find((t) => t.name === r.input.name && t.format === r.format)?.ms ?? NaN;
+
   console.log('\nPer format (sums over the images above):\n');
   console.log('| format | images | MP | ours wall s | ours net s | sharp s | ours MP/s | sharp MP/s | ours ÷ sharp | goal | ours bytes ÷ sharp bytes |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const format of formats) {
+  const sums = formats.flatMap((format) => {
     const mine = rows.filter((r) => r.format === format);
-    if (!mine.length) continue;
+    if (!mine.length) return [];
     const sum = (f: (r: Row) => number) => mine.reduce((a, r) => a + f(r), 0);
-    const mp = sum((r) => r.input.megapixels);
-    const wall = sum((r) => r.ours.ms) / 1000;
     const net = sum((r) => Math.max(r.ours.ms - r.overhead, 0.1)) / 1000;
     const native = sum((r) => r.sharp.ms) / 1000;
-    const ratio = net / native;
+    return [{ format, mine, sum, net, native, ratio: net / native, variants: variants.map(({ times }) => sum(variantMs(times)) / 1000) }];
+  });
+  for (const { format, mine, sum, net, native, ratio } of sums) {
+    const mp = sum((r) => r.input.megapixels);
+    const wall = sum((r) => r.ours.ms) / 1000;
     console.log(
       `| ${format} | ${mine.length} | ${fmt(mp, 2)} | ${fmt(wall, 2)} | ${fmt(net, 2)} | ${fmt(native, 2)} | ${fmt(mp / net, 2)} | ${fmt(mp / native, 2)} | ${fmt(ratio, 2)} | ≤ ${GOAL[format]}: ${ratio <= GOAL[format] ? 'met' : 'not met'} | ${fmt(sum((r) => r.ours.bytes) / sum((r) => r.sharp.bytes), 2)} |`,
     );
   }
-
+  if (!variants.length) return;
+  const env = (variant: NativeVariant) => Object.entries(NATIVE_VARIANTS[variant]).map(([k, v]) => `${k}=${v}`).join(' ');
+  console.log(`\nsharp with its SIMD held back (${variants.map(({ variant }) => `${variant}: ${env(variant)}`).join('; ')}), same bytes, in child processes:\n`);
+  console.log(`| format | sharp s | ${variants.map(({ variant }) => `sharp ${variant} s`).join(' | ')} | ours net s | ${variants.map(({ variant }) => `ours ÷ sharp ${variant}`).join(' | ')} |`);
+  console.log(`|---|---|${variants.map(() => '---|').join('')}---|${variants.map(() => '---|').join('')}`);
+  for (const { format, net, native, variants: held } of sums) {
+    console.log(`| ${format} | ${fmt(native, 2)} | ${held.map((t) => fmt(t, 2)).join(' | ')} | ${fmt(net, 2)} | ${held.map((t) => fmt(net / t, 2)).join(' | ')} |`);
+  }
 }
 
 function printMachine() {
