@@ -215,7 +215,7 @@ describe('discovery', () => {
       jpeg: {},
       png: {},
       webp: { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') },
-      avif: { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_transparency: maxInputPixelsWithinBudget('avif-alpha') },
+      avif: { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') },
     });
     const withKey = (await (await api('/v1/formats', { headers: AUTH })).json()) as { limits: Record<string, number> };
     expect(withKey.limits).toMatchObject({ plan: 'dev', max_file_size: 25 * 1024 * 1024 });

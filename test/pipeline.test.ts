@@ -3,7 +3,7 @@ import { MEMORY_THRESHOLDS, createWasmCodecs, jpegStripRows, wasmCodecs } from '
 import type { IndexedImage, RawImage } from '../src/codecs/types';
 import { ApiError } from '../src/errors';
 import { type Inspection, type PipelineOptions, compressImage, inspectImage, pixelLimit, possibleOutputFormats, reservedProfile } from '../src/pipeline/compress';
-import { HEAVY_PAIR_MARGIN_MIB, maxInputPixelsWithinBudget, maxPixelsWithinBudget, predictedInputPeakMiB, predictedPeakMiB } from '../src/pipeline/memory';
+import { HEAVY_PAIR_MARGIN_MIB, MEMORY_BUDGET_MIB, maxInputPixelsWithinBudget, maxPixelsWithinBudget, predictedInputPeakMiB, predictedPeakMiB } from '../src/pipeline/memory';
 import { MemoryGate, reservationMiB } from '../src/limits/isolate-memory';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp } from '../src/pipeline/detect';
 import { planResize } from '../src/pipeline/geometry';
@@ -248,7 +248,7 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     // A header that declares alpha over opaque pixels keeps AVIF...
     expect(await tried(255, 6)).toEqual(['png', 'avif', 'webp']);
     // ...and the gate reserves for either. A WebP input, whose own line is below AVIF's: 1.6 MP,
-    // within AVIF's opaque limit and over its transparent one, with an alpha flag in its header.
+    // within AVIF's opaque limit and over its transparent one.
     const [width, height] = [1600, 1000];
     const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? (i < 4000 ? 128 : 255) : (i * 7) & 255));
     const webp = await wasmCodecs.encode('webp', { data, width, height }, { quality: 60, lossless: false });
@@ -260,14 +260,16 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   });
 
   it("format=auto gives way to a format that fits when the input's own does not", async () => {
-    const avifWithAlpha: Inspection = { input: { format: 'avif', size: 5000, width: 1000, height: 800 }, orientation: 1, outputFormat: 'avif', outputSize: { width: 1000, height: 800 } };
+    const avif: Inspection = { input: { format: 'avif', size: 5000, width: 1000, height: 800 }, orientation: 1, inputKind: 'avif', outputFormat: 'avif', outputSize: { width: 1000, height: 800 } };
     const auto = (accept: ImageFormat[]) => ({ ...options({ format: 'auto' }), accept });
-    expect(possibleOutputFormats(avifWithAlpha, auto(['webp']), true)).toEqual(['webp']);
-    expect(possibleOutputFormats(avifWithAlpha, auto([]), true)).toEqual(['avif']);
-    expect(possibleOutputFormats(avifWithAlpha, auto(['webp']), false)).toEqual(['avif', 'webp']);
+    expect(possibleOutputFormats(avif, auto(['webp']), true)).toEqual(['webp']);
+    expect(possibleOutputFormats(avif, auto([]), true)).toEqual(['avif']);
+    expect(possibleOutputFormats(avif, auto(['webp']), false)).toEqual(['avif', 'webp']);
+    // An alpha plane counts as transparency for AVIF output whatever the pixels (its decoder holds the plane).
+    expect(possibleOutputFormats({ ...avif, inputKind: 'avif-alpha' }, auto(['webp']), false)).toEqual(['webp']);
   });
 
-  it('reserves memory for transparency for any input that can carry it (a header can lie), where it would be admitted', async () => {
+  it('reserves memory for transparency for any input but JPEG (known only once decoded), where it would be admitted', async () => {
     const small = await inspectImage(pngClaiming(600, 500, 6), options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
     const rgb = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
@@ -295,12 +297,14 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
 
 describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
   const refusingCodecs = { ...wasmCodecs, decode: () => Promise.reject(new Error('must not decode')) };
-  /** The kimono AVIF with its 'ispe' property claiming another size (image-size reads it from there). */
-  const avifClaiming = (width: number, height: number) => {
-    const bytes = fixtures.kimonoAvif.slice();
-    const at = new TextDecoder('latin1').decode(bytes).indexOf('ispe') + 8;
-    new DataView(bytes.buffer).setUint32(at, width);
-    new DataView(bytes.buffer).setUint32(at + 4, height);
+  /** An AVIF (by default the kimono) with its 'ispe' properties claiming another size (image-size reads it from there). */
+  const avifClaiming = (width: number, height: number, avif = fixtures.kimonoAvif) => {
+    const bytes = avif.slice();
+    const text = new TextDecoder('latin1').decode(bytes);
+    for (let at = text.indexOf('ispe'); at >= 0; at = text.indexOf('ispe', at + 1)) {
+      new DataView(bytes.buffer).setUint32(at + 8, width);
+      new DataView(bytes.buffer).setUint32(at + 12, height);
+    }
     return bytes;
   };
 
@@ -329,6 +333,21 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     }
     const within = avifClaiming(1000, Math.floor(limit / 1000));
     await expect(compressImage(within, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+  });
+
+  it('an AVIF input with an alpha plane has its own input limit, and AVIF output from it the transparent limit, from the header', async () => {
+    // 0.8 MP: within the alpha-plane input's limit and AVIF from AVIF's, over transparent AVIF output's.
+    const alphaPlane = avifClaiming(1000, 800, fixtures.alphaAvif);
+    expect((await inspectImage(alphaPlane, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('avif-alpha');
+    await expect(compressImage(alphaPlane, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    await expect(compressImage(alphaPlane, options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/avif output with transparency/),
+    });
+    const overInput = avifClaiming(2000, Math.ceil((maxInputPixelsWithinBudget('avif-alpha') + 1) / 2000), fixtures.alphaAvif);
+    await expect(compressImage(overInput, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+      message: expect.stringMatching(/for an AVIF input with an alpha plane/),
+    });
   });
 
   it('AVIF from AVIF has its own output limit (both libavif heaps are held at once)', async () => {
@@ -373,9 +392,17 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     const pixels = plan.input.width * plan.input.height;
     expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBe(Math.max(predictedPeakMiB('jpeg', pixels), predictedInputPeakMiB('avif', pixels)));
     expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBeGreaterThanOrEqual(predictedInputPeakMiB('avif', pixels));
-    // And the transparent output's line for a PNG that may carry alpha.
+    // And the transparent output's line for any PNG (transparency is known only once decoded).
     const png = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
     expect(reservationMiB(png, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif-alpha', 600 * 500));
+  });
+
+  it('an enlargement reserves the whole budget (its readings ran over the lines); a reduction its line', async () => {
+    const small = pngClaiming(400, 300, 2);
+    const enlarged = await inspectImage(small, options({ format: 'avif', width: 1000 }), LIMITS);
+    expect(reservationMiB(enlarged, options({ format: 'avif', width: 1000 }))).toBe(MEMORY_BUDGET_MIB);
+    const reduced = await inspectImage(small, options({ format: 'avif', width: 200 }), LIMITS);
+    expect(reservationMiB(reduced, options({ format: 'avif', width: 200 }))).toBeLessThan(MEMORY_BUDGET_MIB);
   });
 });
 

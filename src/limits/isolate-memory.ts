@@ -1,5 +1,5 @@
 import { codecSource } from '../codecs/wasm';
-import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage, reservedProfile, worstOverFormats } from '../pipeline/compress';
+import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, enlarges, inspectImage, reservedProfile, worstOverFormats } from '../pipeline/compress';
 import { MEMORY_BUDGET_MIB, pairMarginMiB, predictedInputPeakMiB, predictedPeakMiB } from '../pipeline/memory';
 
 /**
@@ -56,9 +56,12 @@ export async function compressWithinMemory(
 /**
  * What a compression reserves at the gate: the worst over the formats its output may take of
  * that output's line (with transparency where the input can carry it) or its input's decoding
- * line, whichever is higher, plus the margin of a heavy decoder and encoder together.
+ * line, whichever is higher, plus the margin of a heavy decoder and encoder together. An
+ * enlargement reserves the whole budget: its readings are bounded only at its own limits
+ * (`ENLARGED_MAX_PIXELS`), and some ran over the lines there (AVIF 87–102 MiB at 1.0 MP against 90).
  */
 export function reservationMiB(plan: Inspection, options: PipelineOptions): number {
+  if (enlarges(plan.resize, plan.input)) return MEMORY_BUDGET_MIB;
   const inputPeak = predictedInputPeakMiB(plan.inputKind, plan.input.width * plan.input.height);
   return worstOverFormats(plan, options, (format, pixels) => {
     const profile = reservedProfile(plan, options, format);

@@ -100,8 +100,16 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   return plan;
 }
 
-/** The output's traits for the memory model. */
-const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({ lossless: options.lossless, alpha, input: plan.inputKind });
+/**
+ * The output's traits for the memory model. An AVIF input with an alpha plane counts as
+ * transparent whatever its pixels: its decoder holds that plane beside the encoder, a pair
+ * measured only with transparent pixels.
+ */
+const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({
+  lossless: options.lossless,
+  alpha: alpha || plan.inputKind === 'avif-alpha',
+  input: plan.inputKind,
+});
 
 /** No plan's ceiling: what fits an isolate's memory alone. */
 const MEMORY_ONLY: ImageLimits = { maxPixels: Infinity };
@@ -150,7 +158,7 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
 /**
  * The worst, over the formats the output may end up in, of a per-format figure (memory,
  * compute) of the work's pixels. Which formats those are depends on transparency, known only
- * once decoded (an RGBA PNG may be opaque, a header may hide alpha): both ways are counted.
+ * once decoded (an RGBA PNG may be opaque): both ways are counted.
  */
 export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
   const eitherWay = new Set([...possibleOutputFormats(plan, options, false), ...(plan.input.format === 'jpeg' ? [] : possibleOutputFormats(plan, options, true))]);
@@ -166,7 +174,7 @@ export function pixelLimit(format: ImageFormat, limits: ImageLimits, traits: Out
  * Whether a resize makes either dimension of what it reads (the crop, or the whole image)
  * larger: then a new full-size output is held beside the source's decode (`resizeInStrips`).
  */
-function enlarges(resize: ResizePlan | undefined, input: Size): boolean {
+export function enlarges(resize: ResizePlan | undefined, input: Size): boolean {
   if (!resize) return false;
   const region = resize.crop ?? input;
   return resize.size.width > region.width || resize.size.height > region.height;
@@ -182,7 +190,7 @@ function outputDescription(format: ImageFormat, profile: MemoryProfile): string 
 
 const INPUT_DESCRIPTIONS: Record<InputKind, string> = {
   avif: 'an AVIF input',
-  'avif-alpha': 'an AVIF input with transparency',
+  'avif-alpha': 'an AVIF input with an alpha plane',
   'webp-lossless': 'a lossless WebP input',
 };
 
@@ -238,15 +246,17 @@ export async function compressImage(
 
   let image = applyOrientation(await decodeOrReject(codecs, input.format, bytes), plan.orientation);
   await onProgress(40);
+  // Transparency is known from here on (a resize keeps it), so a transparent image over its
+  // limits is refused before any resizing or encoding. JPEG has no alpha: what is transparent
+  // would otherwise come out as whatever colour happens to be stored under it, usually black
+  // (encodeBest flattens a copy for JPEG).
+  const transparent = input.format !== 'jpeg' && hasAlpha(image);
+  const candidates = autoCandidates(plan, options, metadata, transparent, limits);
   if (plan.resize) {
     image = await resizeInStrips(codecs, image, plan.resize);
     await onProgress(55);
   }
-  // JPEG has no alpha: what is transparent would otherwise come out as whatever colour
-  // happens to be stored under it, usually black (encodeBest flattens a copy for JPEG).
-  // Whatever the header said: it decides the limits before decoding, and it can lie.
-  const transparent = input.format !== 'jpeg' && hasAlpha(image);
-  const { format: chosenFormat, encoded } = await encodeBest(codecs, autoCandidates(plan, options, metadata, transparent, limits), image, transparent, options);
+  const { format: chosenFormat, encoded } = await encodeBest(codecs, candidates, image, transparent, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
     format: chosenFormat,
@@ -266,9 +276,10 @@ export async function compressImage(
 }
 
 /**
- * The formats to try, now that transparency is known: what a transparent image would not fit an isolate's memory as stays out (AVIF's alpha plane
- * takes a second encoder), and a modern AVIF stays out when it would lose an ICC profile
- * (colours would shift). When nothing is left, the answer is the input format's refusal.
+ * The formats to try, now that transparency is known: what a transparent image would not fit
+ * an isolate's memory as stays out (AVIF's alpha plane takes a second encoder), and a modern
+ * AVIF stays out when it would lose an ICC profile (colours would shift). When nothing is
+ * left, the answer is the input format's refusal.
  */
 function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
   const traits = traitsOf(plan, options, transparent);

@@ -14,7 +14,7 @@ export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif
 
 export interface OutputTraits {
   lossless: boolean;
-  /** Whether the image has transparency (before decoding: whether it may). */
+  /** Whether the image has transparency (known once decoded; the limits before decoding assume not). */
   alpha: boolean;
   /** The input, where its decoding holds more than a JPEG's or PNG's. */
   input?: InputKind;

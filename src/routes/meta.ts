@@ -28,7 +28,7 @@ export const metaRoutes = new Hono<AppEnv>()
         format,
         mime,
         // Inputs whose decoders hold more than JPEG's and PNG's have limits of their own.
-        ...(format === 'avif' ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_transparency: maxInputPixelsWithinBudget('avif-alpha') } : {}),
+        ...(format === 'avif' ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') } : {}),
         ...(format === 'webp' ? { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') } : {}),
       })),
       output: OUTPUT_FORMATS.map((format) => ({
