@@ -209,6 +209,10 @@ describe('discovery', () => {
     });
     const avifOutput = (anonymous.output as Record<string, unknown>[]).find((f) => f.format === 'avif')!;
     expect(avifOutput.max_pixels_from_avif_input).toBe(maxPixelsWithinBudget('avif-from-avif'));
+    expect(avifOutput.max_pixels_screen_content).toBe(maxPixelsWithinBudget('avif-screen'));
+    expect(avifOutput.max_pixels_screen_content_with_transparency).toBe(maxPixelsWithinBudget('avif-screen-alpha'));
+    expect(maxPixelsWithinBudget('avif-screen-alpha')).toBeLessThan(maxPixelsWithinBudget('avif-screen'));
+    expect(maxPixelsWithinBudget('avif-screen')).toBeLessThan(maxPixelsWithinBudget('avif'));
     // Inputs whose decoders hold more than JPEG's and PNG's have their own limits.
     const inputs = Object.fromEntries((anonymous.input as Record<string, unknown>[]).map(({ format, mime: _, ...limits }) => [format, limits]));
     expect(inputs).toEqual({

@@ -6,6 +6,7 @@ import { type Inspection, type PipelineOptions, compressImage, inspectImage, pix
 import { HEAVY_PAIR_MARGIN_MIB, MEMORY_BUDGET_MIB, maxInputPixelsWithinBudget, maxPixelsWithinBudget, predictedInputPeakMiB, predictedPeakMiB } from '../src/pipeline/memory';
 import { MemoryGate, reservationMiB } from '../src/limits/isolate-memory';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp } from '../src/pipeline/detect';
+import { looksLikeScreenContent } from '../src/pipeline/pixels';
 import { planResize } from '../src/pipeline/geometry';
 import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
@@ -201,6 +202,72 @@ describe('limits, checked from the header before decoding', () => {
   });
 });
 
+describe('screen content and memory (libaom codes flat-colour artwork with IntraBC, whose tables are large)', () => {
+  /** Bands of three flat colours 8 pixels wide, crossing every 16×16 block: screenshots and line art look like this to libaom. */
+  const flatColours = (width: number, height: number, alpha = 255) => {
+    const palette = [[250, 250, 250], [30, 60, 200], [200, 40, 40]];
+    const data = new Uint8Array(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const [r, g, b] = palette[((x >> 3) + (y >> 3)) % 3]!;
+        data.set([r!, g!, b!, alpha], (y * width + x) * 4);
+      }
+    }
+    return { data, width, height };
+  };
+
+  it("mirrors libaom's test: few distinct luma values per block, with contrast", async () => {
+    expect(looksLikeScreenContent(flatColours(320, 240))).toBe(true);
+    // One colour per block is not it (libaom counts 2–4 values), nor is a photo.
+    expect(looksLikeScreenContent({ data: new Uint8Array(320 * 240 * 4).fill(128), width: 320, height: 240 })).toBe(false);
+    expect(looksLikeScreenContent(await wasmCodecs.decode('jpeg', fixtures.photoJpeg))).toBe(false);
+    // Two luma values one step apart: libaom's per-pixel variance rounds to zero.
+    const faint = { data: new Uint8Array(320 * 240 * 4).map((_, i) => (i % 4 === 3 ? 255 : 100 + ((i >> 2) % 2))), width: 320, height: 240 };
+    expect(looksLikeScreenContent(faint)).toBe(false);
+  });
+
+  const codecsDecodingTo = (image: RawImage) => ({
+    ...wasmCodecs,
+    decode: async () => ({ ...image, data: image.data.slice() }),
+    encode: async () => {
+      throw new Error('must not encode');
+    },
+  });
+
+  it('refuses screen content over its AVIF limit once decoded, before encoding; a photo of that size is encoded', async () => {
+    const limit = pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: false, screen: true });
+    expect(limit).toBe(maxPixelsWithinBudget('avif-screen'));
+    const [width, height] = [1000, 800]; // 0.8 MP: over the screen-content limit, within AVIF's
+    expect(width * height).toBeGreaterThan(limit);
+    expect(width * height).toBeLessThan(pixelLimit('avif', { maxPixels: 40e6 }));
+    const png = pngClaiming(width, height, 2);
+    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/screen-content/),
+    });
+    const noisy = { width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) };
+    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(noisy), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    // Lossless AVIF of screen content stays within AVIF's own line.
+    await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    // format=auto leaves AVIF out instead.
+    const tried: ImageFormat[] = [];
+    const auto = { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] as ImageFormat[] };
+    const encoding = { ...codecsDecodingTo(flatColours(width, height)), encode: async (format: ImageFormat) => (tried.push(format), new Uint8Array(100)), encodeIndexedPng: async () => (tried.push('png'), new Uint8Array(100)) };
+    await compressImage(png, auto, encoding, { maxPixels: 40e6 });
+    expect(tried).toEqual(['png', 'webp']);
+  });
+
+  it('the gate reserves for screen content where it would be admitted', async () => {
+    const small = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-screen');
+    const pixels = small.input.width * small.input.height;
+    expect(reservationMiB(small, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif-screen', pixels));
+    // Over its limit it would be refused once decoded, so a photo's memory is reserved.
+    const large = await inspectImage(pngClaiming(1000, 800, 2), options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
+  });
+});
+
 describe('transparency and memory (AVIF encodes an alpha plane with a second encoder)', () => {
   // 1000×800 is 0.8 MP: within AVIF's limit for an opaque image, over it for a transparent one.
   const decodedAs = (alpha: number) => {
@@ -247,9 +314,9 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     expect(await tried(128, 2)).toEqual(['png', 'webp']);
     // A header that declares alpha over opaque pixels keeps AVIF...
     expect(await tried(255, 6)).toEqual(['png', 'avif', 'webp']);
-    // ...and the gate reserves for either. A WebP input, whose own line is below AVIF's: 1.6 MP,
+    // ...and the gate reserves for either. A WebP input, whose own line is below AVIF's: 1.58 MP,
     // within AVIF's opaque limit and over its transparent one.
-    const [width, height] = [1600, 1000];
+    const [width, height] = [1580, 1000];
     const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? (i < 4000 ? 128 : 255) : (i * 7) & 255));
     const webp = await wasmCodecs.encode('webp', { data, width, height }, { quality: 60, lossless: false });
     const plan = await inspectImage(webp, options({ format: 'auto' }), { maxPixels: 40e6 });
@@ -270,12 +337,13 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   });
 
   it('reserves memory for transparency for any input but JPEG (known only once decoded), where it would be admitted', async () => {
-    const small = await inspectImage(pngClaiming(600, 500, 6), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
-    const rgb = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
+    // 0.4 MP: within the limit of transparent screen content, the heaviest AVIF there is.
+    const small = await inspectImage(pngClaiming(700, 571, 6), options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-screen-alpha');
+    const rgb = await inspectImage(pngClaiming(700, 571, 2), options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-screen-alpha');
     const jpeg = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif');
+    expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif-screen');
     // Over the transparent limit it would be refused once decoded, so an opaque output's memory is reserved.
     const large = await inspectImage(pngClaiming(1000, 800, 2), options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
@@ -392,9 +460,10 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     const pixels = plan.input.width * plan.input.height;
     expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBe(Math.max(predictedPeakMiB('jpeg', pixels), predictedInputPeakMiB('avif', pixels)));
     expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBeGreaterThanOrEqual(predictedInputPeakMiB('avif', pixels));
-    // And the transparent output's line for any PNG (transparency is known only once decoded).
+    // And for any PNG at least the transparent output's line (transparency is known only once decoded).
     const png = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif-alpha', 600 * 500));
+    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(predictedPeakMiB(reservedProfile(png, options({ format: 'avif' }), 'avif'), 600 * 500));
+    expect(reservationMiB(png, options({ format: 'avif' }))).toBeGreaterThanOrEqual(predictedPeakMiB('avif-alpha', 600 * 500));
   });
 
   it('an enlargement reserves the whole budget (its readings ran over the lines); a reduction its line', async () => {

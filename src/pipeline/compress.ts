@@ -4,10 +4,10 @@ import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
-import { ENLARGED_MAX_PIXELS, type InputKind, MEMORY_BUDGET_MIB, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile, pairMarginMiB } from './memory';
+import { ENLARGED_MAX_PIXELS, type InputKind, MEMORY_BUDGET_MIB, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile, pairMarginMiB, predictedPeakMiB } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
-import { compositeOnWhite, hasAlpha } from './pixels';
+import { compositeOnWhite, hasAlpha, looksLikeScreenContent } from './pixels';
 import { resizeInStrips } from './resize';
 import { paletteBuilder } from './quantize';
 import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
@@ -105,10 +105,11 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
  * transparent whatever its pixels: its decoder holds that plane beside the encoder, a pair
  * measured only with transparent pixels.
  */
-const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({
+const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean, screen = false): OutputTraits => ({
   lossless: options.lossless,
   alpha: alpha || plan.inputKind === 'avif-alpha',
   input: plan.inputKind,
+  screen,
 });
 
 /** No plan's ceiling: what fits an isolate's memory alone. */
@@ -128,14 +129,18 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
 }
 
 /**
- * The memory to reserve for an output of `format`: with transparency for any input that can
- * carry it (every format but JPEG; it is known only once decoded) when such an output would be
- * admitted (a larger transparent one is refused once decoded, before any encoding).
+ * The memory to reserve for an output of `format`: the heaviest of what is known only once
+ * decoded and would then be admitted (a larger one is refused once decoded, before any
+ * encoding): transparency for any input but JPEG, and screen content.
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
-  const transparent = traitsOf(plan, options, true);
-  if (plan.input.format !== 'jpeg' && fitsMemory(plan, format, transparent)) return memoryProfile(format, transparent);
-  return memoryProfile(format, traitsOf(plan, options, false));
+  const opaque = traitsOf(plan, options, false);
+  const possible = [opaque, traitsOf(plan, options, false, true), ...(plan.input.format === 'jpeg' ? [] : [traitsOf(plan, options, true), traitsOf(plan, options, true, true)])];
+  const peak = (profile: MemoryProfile) => predictedPeakMiB(profile, workPixels(plan)) + pairMarginMiB(profile, plan.inputKind);
+  return possible
+    .filter((traits) => traits === opaque || fitsMemory(plan, format, traits))
+    .map((traits) => memoryProfile(format, traits))
+    .reduce((heaviest, profile) => (peak(profile) > peak(heaviest) ? profile : heaviest));
 }
 
 /**
@@ -143,13 +148,13 @@ export function reservedProfile(plan: Inspection, options: PipelineOptions, form
  * client accepts AVIF or WebP: then those compete with it, each at its own calibrated target
  * for the mode, and the smallest wins (as image CDNs negotiate). A modern format over its
  * memory limit stays out, and so does the input's own format when another one fits;
- * everything but the input's format stays out for `lossless`. `alpha`: whether the image is
- * transparent (known once decoded).
+ * everything but the input's format stays out for `lossless`. `alpha` and `screen`: whether the
+ * image is transparent, and screen content (both known once decoded).
  */
-export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha: boolean): ImageFormat[] {
+export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha: boolean, screen = false): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   // Not lossless from here on (that returned above).
-  const traits = traitsOf(plan, options, alpha);
+  const traits = traitsOf(plan, options, alpha, screen);
   const modern = options.accept.filter((format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, traits));
   const own = fitsMemory(plan, plan.outputFormat, traits) || modern.length === 0 ? [plan.outputFormat] : [];
   return [...own, ...modern];
@@ -165,9 +170,10 @@ export function worstOverFormats(plan: Inspection, options: PipelineOptions, fig
   return Math.max(...[...eitherWay].map((format) => figure(format, workPixels(plan))));
 }
 
-/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque). */
+/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque; with a heavy pair's margin for an input that is one). */
 export function pixelLimit(format: ImageFormat, limits: ImageLimits, traits: OutputTraits = { lossless: false, alpha: false }): number {
-  return Math.min(limits.maxPixels, maxPixelsWithinBudget(memoryProfile(format, traits)));
+  const profile = memoryProfile(format, traits);
+  return Math.min(limits.maxPixels, maxPixelsWithinBudget(profile, MEMORY_BUDGET_MIB - pairMarginMiB(profile, traits.input)));
 }
 
 /**
@@ -185,6 +191,8 @@ function outputDescription(format: ImageFormat, profile: MemoryProfile): string 
   if (profile === 'webp-lossless') return `lossless ${format} output`;
   if (profile === 'avif-alpha') return `${format} output with transparency`;
   if (profile === 'avif-from-avif') return `${format} output from an AVIF input`;
+  if (profile === 'avif-screen') return `${format} output of flat-colour artwork or a screenshot (libaom's screen-content tools)`;
+  if (profile === 'avif-screen-alpha') return `${format} output of flat-colour artwork with transparency (libaom's screen-content tools)`;
   return `${format} output`;
 }
 
@@ -246,16 +254,16 @@ export async function compressImage(
 
   let image = applyOrientation(await decodeOrReject(codecs, input.format, bytes), plan.orientation);
   await onProgress(40);
-  // Transparency is known from here on (a resize keeps it), so a transparent image over its
-  // limits is refused before any resizing or encoding. JPEG has no alpha: what is transparent
-  // would otherwise come out as whatever colour happens to be stored under it, usually black
-  // (encodeBest flattens a copy for JPEG).
-  const transparent = input.format !== 'jpeg' && hasAlpha(image);
-  const candidates = autoCandidates(plan, options, metadata, transparent, limits);
   if (plan.resize) {
     image = await resizeInStrips(codecs, image, plan.resize);
     await onProgress(55);
   }
+  // Known from here on, on the pixels the encoder gets; what they would not fit is refused
+  // before any encoding. JPEG has no alpha: what is transparent would otherwise come out as
+  // whatever colour happens to be stored under it, usually black (encodeBest flattens a copy).
+  const transparent = input.format !== 'jpeg' && hasAlpha(image);
+  const screen = possibleOutputFormats(plan, options, transparent).includes('avif') && looksLikeScreenContent(image);
+  const candidates = autoCandidates(plan, options, metadata, { transparent, screen }, limits);
   const { format: chosenFormat, encoded } = await encodeBest(codecs, candidates, image, transparent, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
@@ -276,14 +284,14 @@ export async function compressImage(
 }
 
 /**
- * The formats to try, now that transparency is known: what a transparent image would not fit
- * an isolate's memory as stays out (AVIF's alpha plane takes a second encoder), and a modern
- * AVIF stays out when it would lose an ICC profile (colours would shift). When nothing is
- * left, the answer is the input format's refusal.
+ * The formats to try, now that transparency and screen content are known: what the image
+ * would not fit an isolate's memory as stays out (AVIF's alpha plane takes a second encoder,
+ * screen content libaom's IntraBC tables), and a modern AVIF stays out when it would lose an
+ * ICC profile (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
-function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
-  const traits = traitsOf(plan, options, transparent);
-  const formats = possibleOutputFormats(plan, options, transparent).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
+function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, { transparent, screen }: { transparent: boolean; screen: boolean }, limits: ImageLimits): ImageFormat[] {
+  const traits = traitsOf(plan, options, transparent, screen);
+  const formats = possibleOutputFormats(plan, options, transparent, screen).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
   const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
   if (problem) throw problem;
   return formats;

@@ -50,8 +50,14 @@ export const metaRoutes = new Hono<AppEnv>()
         ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true, alpha: false }) }),
         // JPEG output is flattened, so transparency does not change its limit.
         ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true }) }),
-        // AVIF from AVIF holds both libavif heaps at once.
-        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }) } : {}),
+        // AVIF from AVIF holds both libavif heaps at once; screen content libaom's IntraBC tables.
+        ...(format === 'avif'
+          ? {
+              max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }),
+              max_pixels_screen_content: pixelLimit(format, ceiling, { lossless: false, alpha: false, screen: true }),
+              max_pixels_screen_content_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true, screen: true }),
+            }
+          : {}),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
       ...(account
