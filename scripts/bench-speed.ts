@@ -26,7 +26,7 @@
  * replacement, so a codec's first real image can run partly in baseline code.
  *
  * Inputs over --max-megapixels are scaled down with sharp first (our per-format memory
- * limits answer 413 above 1.58 MP for AVIF, 0.57 MP for transparent AVIF, 0.55 MP for AVIF of
+ * limits answer 413 above 1.58 MP for AVIF, 0.57 MP for transparent AVIF, 0.51 MP for AVIF of
  * screen content, 3.4 MP for lossless WebP; the default 1.2 fits all four for opaque photos,
  * 0.5 every image) and re-encoded in their own format at high quality (JPEG q95, WebP q95, AVIF
  * q80, PNG lossless), so decoding still costs what that format costs. Both sides get the
