@@ -224,6 +224,22 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
     // Two luma values one step apart: libaom's per-pixel variance rounds to zero.
     const faint = { data: new Uint8Array(320 * 240 * 4).map((_, i) => (i % 4 === 3 ? 255 : 100 + ((i >> 2) % 2))), width: 320, height: 240 };
     expect(looksLikeScreenContent(faint)).toBe(false);
+    // Lossless AVIF's tested plane is green; an alpha plane has its own encoder and test.
+    const flatGreen = flatColours(320, 240);
+    flatGreen.data.forEach((_, i) => i % 4 !== 1 && i % 4 !== 3 && (flatGreen.data[i] = (i * 2654435761) >>> 24));
+    expect(looksLikeScreenContent(flatGreen, 'green')).toBe(true);
+    expect(looksLikeScreenContent(flatGreen, 'luma')).toBe(false);
+    expect(looksLikeScreenContent(hardEdgedAlpha(320, 240), 'alpha')).toBe(true);
+    expect(looksLikeScreenContent(hardEdgedAlpha(320, 240), 'luma')).toBe(false);
+    // libaom pads a plane to a multiple of 8 with its edges: a 12-pixel-wide screenshot has a block column.
+    expect(looksLikeScreenContent(flatColours(12, 4000))).toBe(true);
+  });
+
+  /** Noisy colours (no screen content there) under a mask of hard-edged bands. */
+  const hardEdgedAlpha = (width: number, height: number) => ({
+    width,
+    height,
+    data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? ((((i >> 2) % width) >> 3) % 3 === 0 ? 0 : 255) : (i * 2654435761) >>> 24)),
   });
 
   const codecsDecodingTo = (image: RawImage) => ({
@@ -247,8 +263,15 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
     });
     const noisy = { width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) };
     await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(noisy), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
-    // Lossless AVIF of screen content stays within AVIF's own line.
-    await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    // Lossless too (177 MiB at 1 MP), and a transparent image whose alpha plane is screen content.
+    await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
+    const [w, h] = [800, 625]; // 0.5 MP: within transparent AVIF's limit, over transparent screen content's
+    await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(hardEdgedAlpha(w, h)), { maxPixels: 40e6 })).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/with transparency \(libaom's screen-content tools\)/),
+    });
+    const softAlpha = { ...noisy, data: noisy.data.slice(0, w * h * 4).map((v, i) => (i % 4 === 3 ? 64 + ((i >> 2) % 128) : v)), width: w, height: h };
+    await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(softAlpha), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     // format=auto leaves AVIF out instead.
     const tried: ImageFormat[] = [];
     const auto = { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] as ImageFormat[] };

@@ -357,7 +357,7 @@ describe('format=auto negotiates with Accept', () => {
   });
 
   it('an enlarged output leaves out the modern formats it would be too large for', async () => {
-    // 480×316 to 1350 wide is 1.2 MP: within AVIF's 1.6 MP for a decoded image, over its 1 MP for an enlarged one.
+    // 480×316 to 1350 wide is 1.2 MP: within AVIF's 1.58 MP for a decoded image, over its 1 MP for an enlarged one.
     const png = pngClaiming(480, 316);
     const withWidth = (width: number): PipelineOptions => ({ ...options({ format: 'auto', width }), accept: ['avif', 'webp'] });
     expect(possibleOutputFormats(await inspectImage(png, withWidth(1350), LIMITS), withWidth(1350), false)).toEqual(['png', 'webp']);

@@ -7,10 +7,10 @@ import { type ResizePlan, type Size, planResize } from './geometry';
 import { ENLARGED_MAX_PIXELS, type InputKind, MEMORY_BUDGET_MIB, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile, pairMarginMiB, predictedPeakMiB } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
-import { compositeOnWhite, hasAlpha, looksLikeScreenContent } from './pixels';
+import { type AomPlane, compositeOnWhite, hasAlpha, looksLikeScreenContent } from './pixels';
 import { resizeInStrips } from './resize';
 import { paletteBuilder } from './quantize';
-import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
+import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, scoringSample, smartLossy, smartPng } from './smart';
 
 export interface ImageLimits {
   /** Largest decoded or output image, in pixels. */
@@ -262,7 +262,7 @@ export async function compressImage(
   // before any encoding. JPEG has no alpha: what is transparent would otherwise come out as
   // whatever colour happens to be stored under it, usually black (encodeBest flattens a copy).
   const transparent = input.format !== 'jpeg' && hasAlpha(image);
-  const screen = possibleOutputFormats(plan, options, transparent).includes('avif') && looksLikeScreenContent(image);
+  const screen = possibleOutputFormats(plan, options, transparent).includes('avif') && mayBeScreenContent(image, transparent, options.lossless);
   const candidates = autoCandidates(plan, options, metadata, { transparent, screen }, limits);
   const { format: chosenFormat, encoded } = await encodeBest(codecs, candidates, image, transparent, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
@@ -295,6 +295,17 @@ function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: Ca
   const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
   if (problem) throw problem;
   return formats;
+}
+
+/**
+ * Whether libaom may code any plane it gets of this image as screen content: the image, and
+ * smart quality's sample of it, which is encoded too; its colour plane as lossy or lossless
+ * AVIF converts it, and its alpha plane, which has an encoder of its own.
+ */
+function mayBeScreenContent(image: RawImage, transparent: boolean, lossless: boolean): boolean {
+  const sample = scoringSample(image);
+  const planes: AomPlane[] = [lossless ? 'green' : 'luma', ...(transparent ? (['alpha'] as const) : [])];
+  return [image, ...(sample === image ? [] : [sample])].some((pixels) => planes.some((plane) => looksLikeScreenContent(pixels, plane)));
 }
 
 async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, transparent: boolean, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {

@@ -8,7 +8,8 @@ const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.flo
 /**
  * What decides a compression's memory: the output format, and for two of them more. Lossless
  * WebP runs libwebp's lossless encoder (an ARGB copy, a hash chain and backward references for
- * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane.
+ * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane, AVIF
+ * of screen content libaom's IntraBC hash tables, and AVIF from AVIF holds both libavif heaps.
  */
 export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif-from-avif' | 'avif-screen' | 'avif-screen-alpha';
 
@@ -28,8 +29,7 @@ export interface OutputTraits {
  */
 export function memoryProfile(format: ImageFormat, { lossless, alpha, input, screen }: OutputTraits): MemoryProfile {
   if (format === 'webp' && lossless) return 'webp-lossless';
-  // Lossless AVIF of screen content read 51 MiB at 0.5 MP, under AVIF's own line.
-  if (format === 'avif' && screen && !lossless) return alpha ? 'avif-screen-alpha' : 'avif-screen';
+  if (format === 'avif' && screen) return alpha ? 'avif-screen-alpha' : 'avif-screen';
   if (format === 'avif' && alpha) return 'avif-alpha';
   if (format === 'avif' && (input === 'avif' || input === 'avif-alpha')) return 'avif-from-avif';
   return format;
@@ -57,7 +57,7 @@ export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
   // libaom's IntraBC hash tables. Opaque artwork: 86.0 MiB at 0.25 MP, 114.8–116.9 at 0.5,
   // 127.5–133.0 at 0.55, 150.1 at 0.75, 180.3–185.5 at 1.0, 199.0–206.6 at 1.2, 257.6–263.7 at
   // 1.58; from a JPEG or WebP input 127.6 and 123.2 at 0.55; from an AVIF input 114.2 at 0.5 and
-  // 153.2 at 0.8.
+  // 153.2 at 0.8; lossless 51 at 0.5, 177.4 at 1.0, 246.1 at 1.58.
   'avif-screen': { fixed: 47, perMegapixel: 157 },
   // With transparency (a second encoder for the alpha plane): 56.8 at 0.2, 91.8 at 0.3,
   // 115.9–117.2 at 0.4, 127.4 at 0.45, 126.1 at 0.5, 142.1 at 0.57.
@@ -130,16 +130,16 @@ export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_00
  * The profile a special one adds to: lossless WebP, transparent AVIF and screen content were
  * measured from 0.2 MP up, and below that their lines fall under those of the work they include.
  */
-const BASE_PROFILE: Partial<Record<MemoryProfile, MemoryProfile>> = {
-  'webp-lossless': 'webp',
-  'avif-alpha': 'avif',
-  'avif-from-avif': 'avif',
-  'avif-screen': 'avif-from-avif',
-  'avif-screen-alpha': 'avif-alpha',
+const BASE_PROFILES: Partial<Record<MemoryProfile, MemoryProfile[]>> = {
+  'webp-lossless': ['webp'],
+  'avif-alpha': ['avif'],
+  'avif-from-avif': ['avif'],
+  'avif-screen': ['avif-from-avif'],
+  'avif-screen-alpha': ['avif-alpha', 'avif-screen'],
 };
 
 /** A profile's line and those of the profiles it adds to, down to its format's. */
-const linesOf = (profile: MemoryProfile): Line[] => [PEAK_MEMORY_MIB[profile], ...(BASE_PROFILE[profile] ? linesOf(BASE_PROFILE[profile]!) : [])];
+const linesOf = (profile: MemoryProfile): Line[] => [PEAK_MEMORY_MIB[profile], ...(BASE_PROFILES[profile] ?? []).flatMap(linesOf)];
 
 /** What compressing an image of `pixels` (the larger of input and output) with `profile` is predicted to add to an isolate at its peak. */
 export function predictedPeakMiB(profile: MemoryProfile, pixels: number): number {

@@ -22,46 +22,62 @@ export function compositeOnWhite(image: RawImage): RawImage {
 }
 
 /**
- * Whether libaom will code this image with IntraBC, its screen-content block copy, whose hash
+ * What libaom sees as a plane's value: lossy AVIF's luma (libavif's BT.601, full range), lossless
+ * AVIF's first plane (the identity matrix puts green there), the alpha plane's own encoder's alpha.
+ */
+export type AomPlane = 'luma' | 'green' | 'alpha';
+
+const planeValue: Record<AomPlane, (data: RawImage['data'], i: number) => number> = {
+  luma: (data, i) => ((299 * data[i]! + 587 * data[i + 1]! + 114 * data[i + 2]! + 500) / 1000) | 0,
+  green: (data, i) => data[i + 1]!,
+  alpha: (data, i) => data[i + 3]!,
+};
+
+/**
+ * Whether libaom will code this plane with IntraBC, its screen-content block copy, whose hash
  * tables made AVIF's memory jump: flat-colour artwork and screenshots read about 200 MiB at
  * 1.2 MP where photos read 86–103 (README, "Memory"). A mirror of libaom's own test
- * (`av1_set_screen_content_options`, libaom 3.7 as in @jsquash/avif): among the 16×16 luma
- * blocks, those with 2–4 distinct values must cover over a tenth of the image, and those of
- * them whose per-pixel variance rounds above zero over a twelfth. Our luma (BT.601 from RGB)
- * can round differently from libavif's conversion, so both thresholds here are four fifths of
- * libaom's: a borderline image counts as screen content, the heavier side.
+ * (`av1_set_screen_content_options`, libaom 3.7 as in @jsquash/avif): over the plane padded to
+ * a multiple of 8 by repeating its edges, as libaom holds it, the 16×16 blocks with 2–4
+ * distinct values must cover over a tenth of it, and those of them whose per-pixel variance
+ * rounds above zero over a twelfth. Our luma can round differently from libavif's conversion,
+ * so both thresholds here are four fifths of libaom's: a borderline image counts as screen
+ * content, the heavier side.
  */
-export function looksLikeScreenContent(image: RawImage): boolean {
+export function looksLikeScreenContent(image: RawImage, plane: AomPlane = 'luma'): boolean {
   const { data, width, height } = image;
+  const value = planeValue[plane];
+  const [paddedWidth, paddedHeight] = [(width + 7) & ~7, (height + 7) & ~7];
   const seen = new Uint8Array(256);
   const values: number[] = [];
-  let fewColours = 0;
-  let fewColoursVarying = 0;
-  for (let top = 0; top + 16 <= height; top += 16) {
-    for (let left = 0; left + 16 <= width; left += 16) {
+  let fewValues = 0;
+  let fewValuesVarying = 0;
+  for (let top = 0; top + 16 <= paddedHeight; top += 16) {
+    for (let left = 0; left + 16 <= paddedWidth; left += 16) {
       let sum = 0;
       let sumOfSquares = 0;
       for (let y = top; y < top + 16; y++) {
-        for (let i = (y * width + left) * 4, end = i + 64; i < end; i += 4) {
-          const luma = (299 * data[i]! + 587 * data[i + 1]! + 114 * data[i + 2]! + 500) / 1000 | 0;
-          if (!seen[luma]) {
-            seen[luma] = 1;
-            values.push(luma);
+        const row = Math.min(y, height - 1) * width;
+        for (let x = left; x < left + 16; x++) {
+          const v = value(data, (row + Math.min(x, width - 1)) * 4);
+          if (!seen[v]) {
+            seen[v] = 1;
+            values.push(v);
           }
-          sum += luma;
-          sumOfSquares += luma * luma;
+          sum += v;
+          sumOfSquares += v * v;
         }
       }
       const distinct = values.length;
-      for (const value of values) seen[value] = 0;
+      for (const v of values) seen[v] = 0;
       values.length = 0;
       if (distinct < 2 || distinct > 4) continue;
-      fewColours++;
-      // libaom's per-pixel variance: the block's sum of squared deviations over 256, rounded.
-      if (Math.round((sumOfSquares - (sum * sum) / 256) / 256) > 0) fewColoursVarying++;
+      fewValues++;
+      // libaom: variance = sse − ⌊sum² / 256⌋, per pixel ROUND_POWER_OF_TWO(variance, 8) > 0.
+      if (sumOfSquares - Math.floor((sum * sum) / 256) >= 128) fewValuesVarying++;
     }
   }
-  const pixels = width * height;
-  // libaom: counts_1 · 256 · 10 > pixels and counts_2 · 256 · 12 > pixels; here at 4/5 of each.
-  return fewColours * 256 * 12.5 > pixels && fewColoursVarying * 256 * 15 > pixels;
+  const area = paddedWidth * paddedHeight;
+  // libaom: counts_1 · 256 · 10 > area and counts_2 · 256 · 12 > area; here at 4/5 of each.
+  return fewValues * 256 * 12.5 > area && fewValuesVarying * 256 * 15 > area;
 }
