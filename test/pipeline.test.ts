@@ -7,6 +7,7 @@ import { HEAVY_PAIR_MARGIN_MIB, MEMORY_BUDGET_MIB, maxInputPixelsWithinBudget, m
 import { MemoryGate, reservationMiB } from '../src/limits/isolate-memory';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp } from '../src/pipeline/detect';
 import { looksLikeScreenContent } from '../src/pipeline/pixels';
+import { scoringSample } from '../src/pipeline/smart';
 import { planResize } from '../src/pipeline/geometry';
 import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
@@ -278,6 +279,23 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
     const encoding = { ...codecsDecodingTo(flatColours(width, height)), encode: async (format: ImageFormat) => (tried.push(format), new Uint8Array(100)), encodeIndexedPng: async () => (tried.push('png'), new Uint8Array(100)) };
     await compressImage(png, auto, encoding, { maxPixels: 40e6 });
     expect(tried).toEqual(['png', 'webp']);
+  });
+
+  it("tests smart quality's sample too, which libaom also encodes", async () => {
+    // 1280×1024: the sample is four 512 px tiles, columns 64–575 and 704–1215, every row.
+    const [width, height] = [1280, 1024];
+    const image = { width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) };
+    // 350 flat blocks inside the sample: over its thresholds (4/5 of libaom's), under the whole image's.
+    const flat = flatColours(16, 16);
+    for (let block = 0; block < 350; block++) {
+      const [left, top] = [64 + (block % 32) * 16, Math.floor(block / 32) * 16];
+      for (let row = 0; row < 16; row++) image.data.set(flat.data.subarray(row * 64, row * 64 + 64), ((top + row) * width + left) * 4);
+    }
+    expect(looksLikeScreenContent(image)).toBe(false);
+    expect(looksLikeScreenContent(scoringSample(image))).toBe(true);
+    await expect(compressImage(pngClaiming(width, height, 2), options({ format: 'avif' }), codecsDecodingTo(image), { maxPixels: 40e6 })).rejects.toMatchObject({
+      message: expect.stringMatching(/screen-content/),
+    });
   });
 
   it('the gate reserves for screen content where it would be admitted', async () => {
