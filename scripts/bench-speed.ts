@@ -378,7 +378,7 @@ async function profile(pid: number, url: string, input: Input) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Native without SIMD
+// Native with its SIMD held back
 
 /**
  * sharp again with its libraries' SIMD held back, to tell how much of the gap to ours is SIMD
@@ -395,7 +395,7 @@ const NATIVE_VARIANTS = {
 };
 type NativeVariant = keyof typeof NATIVE_VARIANTS;
 
-type SharpTime = { name: string; format: Format; ms: number; bytes: number };
+type SharpTime = { name: string; format: Format; ms: number };
 
 function timeSharpVariant(variant: NativeVariant, inputs: Input[]): SharpTime[] {
   const folder = mkdtempSync(join(tmpdir(), 'bench-native-'));
@@ -419,8 +419,8 @@ async function printSharpTimes(inputs: Input[]) {
   for (const format of formats) await theirs(format, inputs[0]!);
   for (const input of inputs) {
     for (const format of formats) {
-      const { ms, bytes } = await repeat(runs, () => theirs(format, input));
-      console.log(JSON.stringify({ name: input.name, format, ms, bytes } satisfies SharpTime));
+      const { ms } = await repeat(runs, () => theirs(format, input));
+      console.log(JSON.stringify({ name: input.name, format, ms } satisfies SharpTime));
     }
   }
 }

@@ -203,6 +203,25 @@ describe('limits, checked from the header before decoding', () => {
   });
 });
 
+/** Codecs that decode any input to (a copy of) `image` and refuse to encode: a refusal must come first. */
+const codecsDecodingTo = (image: RawImage) => ({
+  ...wasmCodecs,
+  decode: async () => ({ ...image, data: image.data.slice() }),
+  encode: async (): Promise<Uint8Array> => {
+    throw new Error('must not encode');
+  },
+});
+
+/** Codecs that decode any input to `image` and record the formats they are asked to encode. */
+const codecsRecording = (image: RawImage, tried: ImageFormat[]) => ({
+  ...codecsDecodingTo(image),
+  encode: async (format: ImageFormat) => (tried.push(format), new Uint8Array(100)),
+  encodeIndexedPng: async () => (tried.push('png'), new Uint8Array(100)),
+});
+
+/** Opaque pixels with many values in every block: a photo, to libaom's screen-content test. */
+const noise = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) });
+
 describe('screen content and memory (libaom codes flat-colour artwork with IntraBC, whose tables are large)', () => {
   /** Bands of three flat colours 8 pixels wide, crossing every 16×16 block: screenshots and line art look like this to libaom. */
   const flatColours = (width: number, height: number, alpha = 255) => {
@@ -226,8 +245,8 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
     const faint = { data: new Uint8Array(320 * 240 * 4).map((_, i) => (i % 4 === 3 ? 255 : 100 + ((i >> 2) % 2))), width: 320, height: 240 };
     expect(looksLikeScreenContent(faint)).toBe(false);
     // Lossless AVIF's tested plane is green; an alpha plane has its own encoder and test.
-    const flatGreen = flatColours(320, 240);
-    flatGreen.data.forEach((_, i) => i % 4 !== 1 && i % 4 !== 3 && (flatGreen.data[i] = (i * 2654435761) >>> 24));
+    const flatGreen = noise(320, 240);
+    flatColours(320, 240).data.forEach((value, i) => i % 4 === 1 && (flatGreen.data[i] = value));
     expect(looksLikeScreenContent(flatGreen, 'green')).toBe(true);
     expect(looksLikeScreenContent(flatGreen, 'luma')).toBe(false);
     expect(looksLikeScreenContent(hardEdgedAlpha(320, 240), 'alpha')).toBe(true);
@@ -237,19 +256,11 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
   });
 
   /** Noisy colours (no screen content there) under a mask of hard-edged bands. */
-  const hardEdgedAlpha = (width: number, height: number) => ({
-    width,
-    height,
-    data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? ((((i >> 2) % width) >> 3) % 3 === 0 ? 0 : 255) : (i * 2654435761) >>> 24)),
-  });
-
-  const codecsDecodingTo = (image: RawImage) => ({
-    ...wasmCodecs,
-    decode: async () => ({ ...image, data: image.data.slice() }),
-    encode: async () => {
-      throw new Error('must not encode');
-    },
-  });
+  const hardEdgedAlpha = (width: number, height: number) => {
+    const image = noise(width, height);
+    for (let i = 3; i < image.data.length; i += 4) image.data[i] = (((i >> 2) % width) >> 3) % 3 === 0 ? 0 : 255;
+    return image;
+  };
 
   it('refuses screen content over its AVIF limit once decoded, before encoding; a photo of that size is encoded', async () => {
     const limit = pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: false, screen: true });
@@ -262,8 +273,7 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
       code: 'image_too_large',
       message: expect.stringMatching(/screen-content/),
     });
-    const noisy = { width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) };
-    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(noisy), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(noise(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     // Lossless too (177 MiB at 1 MP), and a transparent image whose alpha plane is screen content.
     await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
     const [w, h] = [800, 625]; // 0.5 MP: within transparent AVIF's limit, over transparent screen content's
@@ -271,20 +281,20 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
       code: 'image_too_large',
       message: expect.stringMatching(/with transparency \(libaom's screen-content tools\)/),
     });
-    const softAlpha = { ...noisy, data: noisy.data.slice(0, w * h * 4).map((v, i) => (i % 4 === 3 ? 64 + ((i >> 2) % 128) : v)), width: w, height: h };
+    const softAlpha = noise(w, h);
+    for (let i = 3; i < softAlpha.data.length; i += 4) softAlpha.data[i] = 64 + ((i >> 2) % 128);
     await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(softAlpha), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     // format=auto leaves AVIF out instead.
     const tried: ImageFormat[] = [];
     const auto = { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] as ImageFormat[] };
-    const encoding = { ...codecsDecodingTo(flatColours(width, height)), encode: async (format: ImageFormat) => (tried.push(format), new Uint8Array(100)), encodeIndexedPng: async () => (tried.push('png'), new Uint8Array(100)) };
-    await compressImage(png, auto, encoding, { maxPixels: 40e6 });
+    await compressImage(png, auto, codecsRecording(flatColours(width, height), tried), { maxPixels: 40e6 });
     expect(tried).toEqual(['png', 'webp']);
   });
 
   it("tests smart quality's sample too, which libaom also encodes", async () => {
     // 1280×1024: the sample is four 512 px tiles, columns 64–575 and 704–1215, every row.
     const [width, height] = [1280, 1024];
-    const image = { width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) };
+    const image = noise(width, height);
     // 350 flat blocks inside the sample: over its thresholds (4/5 of libaom's), under the whole image's.
     const flat = flatColours(16, 16);
     for (let block = 0; block < 350; block++) {
@@ -316,14 +326,6 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     for (let i = 3; i < data.length; i += 4) data[i] = alpha;
     return { data, width: 1000, height: 800 };
   };
-  const codecsDecodingTo = (alpha: number, encoded: ImageFormat[] = []) => ({
-    ...wasmCodecs,
-    decode: async () => decodedAs(alpha),
-    encode: async (format: ImageFormat) => {
-      encoded.push(format);
-      throw new Error('must not encode');
-    },
-  });
 
   it('limits transparency by the decoded pixels, refused before encoding; a header declaring alpha over opaque pixels gets the opaque limit', async () => {
     expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: true })).toBeLessThan(1000 * 800);
@@ -331,23 +333,18 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     // RGBA (most PNGs, opaque or not) and RGB headers alike: the pixels decide.
     for (const colourType of [6, 2] as const) {
       const png = pngClaiming(1000, 800, colourType);
-      await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(128), { maxPixels: 40e6 })).rejects.toMatchObject({
+      await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(128)), { maxPixels: 40e6 })).rejects.toMatchObject({
         code: 'image_too_large',
         message: expect.stringMatching(/the limit is 0\.57 MP for avif output with transparency/),
       });
-      await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(255), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+      await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(255)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     }
   });
 
   it('format=auto leaves AVIF out for a transparent image over its limit, and keeps it for an opaque one', async () => {
     const tried = async (alpha: number, colourType: 2 | 6) => {
       const encoded: ImageFormat[] = [];
-      const codecs = {
-        ...codecsDecodingTo(alpha),
-        encode: async (format: ImageFormat) => (encoded.push(format), new Uint8Array(100)),
-        encodeIndexedPng: async () => (encoded.push('png'), new Uint8Array(100)),
-      };
-      await compressImage(pngClaiming(1000, 800, colourType), { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecs, { maxPixels: 40e6 });
+      await compressImage(pngClaiming(1000, 800, colourType), { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecsRecording(decodedAs(alpha), encoded), { maxPixels: 40e6 });
       return encoded;
     };
     expect(await tried(255, 2)).toEqual(['png', 'avif', 'webp']);

@@ -134,13 +134,17 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
  * encoding): transparency for any input but JPEG, and screen content.
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
-  const opaque = traitsOf(plan, options, false);
-  const possible = [opaque, traitsOf(plan, options, false, true), ...(plan.input.format === 'jpeg' ? [] : [traitsOf(plan, options, true), traitsOf(plan, options, true, true)])];
+  const [opaque, ...others] = undecidedCases(plan).map(({ alpha, screen }) => traitsOf(plan, options, alpha, screen));
   const peak = (profile: MemoryProfile) => predictedPeakMiB(profile, workPixels(plan)) + pairMarginMiB(profile, plan.inputKind);
-  return possible
-    .filter((traits) => traits === opaque || fitsMemory(plan, format, traits))
+  return [opaque!, ...others.filter((traits) => fitsMemory(plan, format, traits))]
     .map((traits) => memoryProfile(format, traits))
     .reduce((heaviest, profile) => (peak(profile) > peak(heaviest) ? profile : heaviest));
+}
+
+/** What only decoding tells, each way it can turn out, the plain case first: transparency (never in a JPEG) and screen content. */
+function undecidedCases(plan: Inspection): { alpha: boolean; screen: boolean }[] {
+  const alphas = plan.input.format === 'jpeg' ? [false] : [false, true];
+  return alphas.flatMap((alpha) => [false, true].map((screen) => ({ alpha, screen })));
 }
 
 /**
@@ -162,12 +166,12 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
 
 /**
  * The worst, over the formats the output may end up in, of a per-format figure (memory,
- * compute) of the work's pixels. Which formats those are depends on transparency, known only
- * once decoded (an RGBA PNG may be opaque): both ways are counted.
+ * compute) of the work's pixels. Which formats those are depends on what only decoding tells
+ * (an RGBA PNG may be opaque): every way is counted.
  */
 export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
-  const eitherWay = new Set([...possibleOutputFormats(plan, options, false), ...(plan.input.format === 'jpeg' ? [] : possibleOutputFormats(plan, options, true))]);
-  return Math.max(...[...eitherWay].map((format) => figure(format, workPixels(plan))));
+  const everyWay = new Set(undecidedCases(plan).flatMap(({ alpha, screen }) => possibleOutputFormats(plan, options, alpha, screen)));
+  return Math.max(...[...everyWay].map((format) => figure(format, workPixels(plan))));
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque; with a heavy pair's margin for an input that is one). */

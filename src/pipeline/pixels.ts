@@ -45,6 +45,17 @@ const planeValue: Record<AomPlane, (data: RawImage['data'], i: number) => number
  * content, the heavier side.
  */
 export function looksLikeScreenContent(image: RawImage, plane: AomPlane = 'luma'): boolean {
+  const { fewValues, fewValuesVarying, area } = screenContentBlocks(image, plane);
+  // libaom: counts_1 · 256 · 10 > area and counts_2 · 256 · 12 > area; here at 4/5 of each.
+  return fewValues * 256 * 12.5 > area && fewValuesVarying * 256 * 15 > area;
+}
+
+/**
+ * The counts libaom's screen-content test weighs, over the plane padded as libaom holds it
+ * (`area` pixels): 16×16 blocks with 2–4 distinct values, and those of them whose per-pixel
+ * variance rounds above zero.
+ */
+export function screenContentBlocks(image: RawImage, plane: AomPlane = 'luma'): { fewValues: number; fewValuesVarying: number; area: number } {
   const { data, width, height } = image;
   const value = planeValue[plane];
   const [paddedWidth, paddedHeight] = [(width + 7) & ~7, (height + 7) & ~7];
@@ -77,7 +88,5 @@ export function looksLikeScreenContent(image: RawImage, plane: AomPlane = 'luma'
       if (sumOfSquares - Math.floor((sum * sum) / 256) >= 128) fewValuesVarying++;
     }
   }
-  const area = paddedWidth * paddedHeight;
-  // libaom: counts_1 · 256 · 10 > area and counts_2 · 256 · 12 > area; here at 4/5 of each.
-  return fewValues * 256 * 12.5 > area && fewValuesVarying * 256 * 15 > area;
+  return { fewValues, fewValuesVarying, area: paddedWidth * paddedHeight };
 }
