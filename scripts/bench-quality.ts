@@ -1,173 +1,164 @@
 /**
- * Bytes and perceptual score of our pipeline against sharp's defaults, in one run:
+ * Bytes and looks of smart quality against sharp's defaults, in one run, same inputs:
  *
- *   npm run bench:quality -- <folder> [--formats jpeg,webp,png] [--mode balanced] [--max-megapixels 3.3] [--no-equal-score]
+ *   npm run bench:quality -- <folder> [--formats jpeg,webp,avif,png] [--modes size,balanced,quality]
+ *                                     [--max-megapixels 1.5] [--equal-score png]
  *
- * Our side runs in workerd (`wrangler dev`, `quality=smart`); sharp (libvips with mozjpeg,
- * libwebp, libimagequant) runs at its defaults as the issue names them: JPEG mozjpeg q80,
- * WebP q80, PNG palette. Both get the same input bytes; images over --max-megapixels (the
- * Worker's per-format memory limit, README "Memory") are first scaled down to fit, as a
- * lossless PNG. Every output is decoded by sharp and scored against the same reference
- * pixels with our metric (SSIM on luma, src/pipeline/score.ts).
+ * Our side runs in workerd (`wrangler dev`); sharp (libvips with mozjpeg, libwebp, libaom,
+ * libimagequant) at its defaults: JPEG mozjpeg q80, WebP q80, AVIF q50 effort 4, palette
+ * PNG. Inputs over --max-megapixels are scaled down to fit, as a lossless PNG. Every output is
+ * judged against the same reference pixels by SSIMULACRA 2 and by butteraugli's 3-norm
+ * (`scripts/judge.ts`). The "default request" row sends each input with no options at all
+ * (its own format, `balanced`) and totals the bytes saved against the input.
  *
- * The issue's goal is a size saving "at an equal or better score", so the run also finds, per
- * image and format, the lowest explicit quality of ours (bisection over `quality=1…100`; for
- * PNG the quality maps to palette colours, and 100 is lossless) whose score is at least
- * sharp's, and totals those bytes: the saving at an equal score, image by image.
+ * `--equal-score png` (the default; `all` or a list) also finds, per image, our lowest
+ * explicit quality (palette size for PNG) scoring at least sharp's SSIMULACRA 2, and
+ * totals those bytes: the size at an equal score, image by image.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { perceptualScore } from '../src/pipeline/score.ts';
+import { lowestMeeting } from '../src/pipeline/search.ts';
 import { startDevServer } from './dev-server.ts';
+import { type Format, type Pixels, SHARP_DEFAULTS, compressWithWorker, eachLimited, judgeAgainst, loadInput, median, rgba } from './judge.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  allowNegative: true, // --no-equal-score
   options: {
-    formats: { type: 'string', default: 'jpeg,webp,png' },
-    mode: { type: 'string', default: 'balanced' },
-    'max-megapixels': { type: 'string', default: '3.3' },
+    formats: { type: 'string', default: 'jpeg,webp,avif,png' },
+    modes: { type: 'string', default: 'size,balanced,quality' },
+    'max-megapixels': { type: 'string', default: '1.5' },
+    'equal-score': { type: 'string', default: 'png' },
     port: { type: 'string', default: '8791' },
-    'equal-score': { type: 'boolean', default: true },
   },
 });
 if (positionals.length !== 1) {
-  console.error('usage: npm run bench:quality -- <folder> [--formats jpeg,webp,png] [--mode balanced]');
+  console.error('usage: npm run bench:quality -- <folder> [--formats jpeg,webp,avif,png] [--modes size,balanced,quality] [--max-megapixels 1.5] [--equal-score png|all|none]');
   process.exit(2);
 }
 sharp.concurrency(1);
-const formats = values.formats.split(',') as ('jpeg' | 'webp' | 'png')[];
-const maxPixels = Number(values['max-megapixels']) * 1e6;
+const formats = values.formats.split(',') as Format[];
+const modes = values.modes.split(',');
+const equalScoreFormats = values['equal-score'] === 'all' ? formats : values['equal-score'] === 'none' ? [] : values['equal-score'].split(',');
 
-type Pipeline = ReturnType<typeof sharp>;
-const SHARP_DEFAULTS = {
-  jpeg: (s: Pipeline) => s.jpeg({ mozjpeg: true, quality: 80 }),
-  webp: (s: Pipeline) => s.webp({ quality: 80 }),
-  png: (s: Pipeline) => s.png({ palette: true }),
-};
-
-async function rgba(bytes: Buffer) {
-  const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data), width: info.width, height: info.height };
+interface Output {
+  image: string;
+  format: Format;
+  who: string; // 'sharp', a mode, or 'default'
+  bytes: Uint8Array;
+  ms: number;
+  setting: string;
+  targetMet?: string;
+  s2?: number;
+  ba?: number;
 }
 
-async function loadInput(path: string): Promise<{ bytes: Buffer; megapixels: number }> {
-  const original = readFileSync(path);
-  const { width = 0, height = 0 } = await sharp(original).metadata();
-  if (width * height <= maxPixels) return { bytes: original, megapixels: (width * height) / 1e6 };
-  const scale = Math.sqrt(maxPixels / (width * height));
-  const bytes = await sharp(original).resize(Math.floor(width * scale)).png().toBuffer();
-  const meta = await sharp(bytes).metadata();
-  return { bytes, megapixels: (meta.width! * meta.height!) / 1e6 };
+const settingOf = (headers: Headers) =>
+  headers.get('x-quality') ? `q${headers.get('x-quality')}` : headers.get('x-colors') ? `${headers.get('x-colors')} colours` : headers.get('x-compressed') === 'false' ? 'input kept' : 'lossless';
+
+async function ours(url: string, input: Uint8Array, query: string) {
+  const started = performance.now();
+  const response = await compressWithWorker(url, input, query);
+  if (response.status !== 200) throw new Error(`${query}: HTTP ${response.status} ${new TextDecoder().decode(response.bytes.slice(0, 200))}`);
+  return { bytes: response.bytes, ms: performance.now() - started, setting: settingOf(response.headers), targetMet: response.headers.get('x-target-met') ?? undefined };
 }
 
-/** Inputs over the async threshold become jobs: follow the job to its output. */
-async function compressWithUs(url: string, bytes: Buffer, query: string): Promise<Response> {
-  const headers = { Authorization: 'Bearer ck_dev_local' };
-  const response = await fetch(`${url}/v1/compress?${query}`, {
-    method: 'POST',
-    headers: { ...headers, 'Content-Type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  if (response.status !== 202) return response;
-  const { id } = (await response.json()) as { id: string };
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
-    const job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json()) as { status: string; url?: string; output?: { quality?: number; colors?: number } };
-    if (job.status === 'succeeded') {
-      const file = await fetch(job.url!);
-      const answer = new Response(await file.arrayBuffer(), { status: 200 });
-      if (job.output?.quality) answer.headers.set('x-quality', String(job.output.quality));
-      if (job.output?.colors) answer.headers.set('x-colors', String(job.output.colors));
-      return answer;
-    }
-    if (job.status === 'failed' || job.status === 'canceled') return new Response(JSON.stringify(job), { status: 500 });
-  }
+/** Our lowest explicit quality (PNG: palette) whose SSIMULACRA 2 is at least `target`; quality 100 when none is. */
+async function atEqualScore(url: string, input: Uint8Array, reference: Pixels, format: Format, target: number) {
+  const judge = await judgeAgainst(reference);
+  const probe = async (quality: number) => {
+    const { bytes } = await ours(url, input, `format=${format}&quality=${quality}`);
+    return { quality, bytes: bytes.byteLength, score: judge.ssimulacra2(await rgba(bytes)) };
+  };
+  const found = await lowestMeeting(1, 100, probe, (p) => p.score >= target);
+  judge.close();
+  return found;
 }
 
 const percent = (ours: number, theirs: number) => `${((ours / theirs - 1) * 100).toFixed(1)}%`;
-
-type Reference = Awaited<ReturnType<typeof rgba>>;
-
-/** Our lowest quality scoring at least `target`, assuming scores rise with quality. */
-async function atEqualScore(url: string, bytes: Buffer, reference: Reference, format: string, target: number) {
-  const probe = async (quality: number) => {
-    const response = await compressWithUs(url, bytes, `format=${format}&quality=${quality}`);
-    const output = Buffer.from(await response.arrayBuffer());
-    if (response.status !== 200) throw new Error(`quality ${quality}: HTTP ${response.status} ${output.toString().slice(0, 120)}`);
-    return { quality, bytes: output.length, score: perceptualScore(reference, await rgba(output)) };
-  };
-  // Quality 100 is the last resort; when even it scores below the target it is reported as a miss.
-  let best = await probe(100);
-  let low = 1;
-  let high = 99;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const trial = await probe(middle);
-    if (trial.score >= target) {
-      best = trial;
-      high = middle - 1;
-    } else low = middle + 1;
-  }
-  return best;
-}
-
-const files = readdirSync(positionals[0]!)
-  .filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f)))
-  .sort();
+const files = readdirSync(positionals[0]!).filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f))).sort();
 const server = await startDevServer(Number(values.port));
-const totals = Object.fromEntries(formats.map((f) => [f, { ours: 0, sharp: 0, oursScore: 0, sharpScore: 0, oursMs: 0, sharpMs: 0, equal: 0, n: 0 }]));
+const results: Output[] = [];
+const inputBytes = { total: 0, defaultOutput: 0 };
+const equalScore: Record<string, { ours: number; sharp: number; n: number; below: number }> = {};
 
 try {
-  console.log(`mode=${values.mode}; inputs scaled to at most ${values['max-megapixels']} MP\n`);
-  const equalHeader = values['equal-score'] ? ' ours at sharp\'s score: quality | bytes | vs sharp |' : '';
-  console.log(`| image | MP | format | ours bytes | ours score | ours quality | ours ms | sharp bytes | sharp score | sharp ms | ours vs sharp |${equalHeader}`);
-  console.log(`|---|---|---|---|---|---|---|---|---|---|---|${equalHeader ? '---|---|---|' : ''}`);
+  console.log(`inputs scaled to at most ${values['max-megapixels']} MP; SSIMULACRA 2 (higher is better, ~90 visually lossless), butteraugli 3-norm (lower is better, <1 invisible at 1:1)\n`);
+  console.log('| image | MP | format | encoder | setting | bytes | vs sharp | SSIMULACRA 2 | butteraugli | target met | ms |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const file of files) {
-    const { bytes, megapixels } = await loadInput(join(positionals[0]!, file));
-    const reference = await rgba(bytes);
+    const original = readFileSync(join(positionals[0]!, file));
+    const { bytes: input, megapixels } = await loadInput(original, Number(values['max-megapixels']) * 1e6);
+    const reference = await rgba(input);
+    const outputs: Output[] = [];
+    const defaultRequest = await ours(server.url, input, '');
+    const kept = (await sharp(defaultRequest.bytes).metadata()).format;
+    outputs.push({ image: file, format: (kept === 'heif' ? 'avif' : kept) as Format, who: 'default', ...defaultRequest });
+    inputBytes.total += input.byteLength;
+    inputBytes.defaultOutput += defaultRequest.bytes.byteLength;
     for (const format of formats) {
-      let started = performance.now();
-      const response = await compressWithUs(server.url, bytes, `format=${format}&mode=${values.mode}`);
-      const ours = Buffer.from(await response.arrayBuffer());
-      const oursMs = performance.now() - started;
-      if (response.status !== 200) {
-        console.log(`| ${file} | ${megapixels.toFixed(1)} | ${format} | HTTP ${response.status}: ${ours.toString().slice(0, 120)} |`);
-        continue;
-      }
-      started = performance.now();
-      const theirs = await SHARP_DEFAULTS[format](sharp(bytes)).toBuffer();
-      const sharpMs = performance.now() - started;
-      const oursScore = perceptualScore(reference, await rgba(ours));
-      const sharpScore = perceptualScore(reference, await rgba(theirs));
-      const equal = values['equal-score'] ? await atEqualScore(server.url, bytes, reference, format, sharpScore) : undefined;
-      const t = totals[format]!;
-      Object.assign(t, {
-        equal: t.equal + (equal?.bytes ?? 0),
-        ours: t.ours + ours.length,
-        sharp: t.sharp + theirs.length,
-        oursScore: t.oursScore + oursScore,
-        sharpScore: t.sharpScore + sharpScore,
-        oursMs: t.oursMs + oursMs,
-        sharpMs: t.sharpMs + sharpMs,
-        n: t.n + 1,
-      });
-      const setting = response.headers.get('x-quality') ? `q${response.headers.get('x-quality')}` : response.headers.get('x-colors') ? `${response.headers.get('x-colors')} colours` : 'lossless';
+      const started = performance.now();
+      const theirs = new Uint8Array(await SHARP_DEFAULTS[format](sharp(input)).toBuffer());
+      outputs.push({ image: file, format, who: 'sharp', bytes: theirs, ms: performance.now() - started, setting: 'default' });
+      for (const mode of modes) outputs.push({ image: file, format, who: mode, ...(await ours(server.url, input, `format=${format}&mode=${mode}`)) });
+    }
+    const judge = await judgeAgainst(reference);
+    await eachLimited(outputs, 2, async (o) => {
+      o.s2 = judge.ssimulacra2(await rgba(o.bytes));
+      o.ba = (await judge.butteraugli(o.bytes)).pnorm3;
+    });
+    judge.close();
+    for (const o of outputs) {
+      const sharpBytes = outputs.find((p) => p.format === o.format && p.who === 'sharp')?.bytes.byteLength;
       console.log(
-        `| ${basename(file)} | ${megapixels.toFixed(1)} | ${format} | ${ours.length} | ${oursScore.toFixed(4)} | ${setting} | ${oursMs.toFixed(0)} | ${theirs.length} | ${sharpScore.toFixed(4)} | ${sharpMs.toFixed(0)} | ${percent(ours.length, theirs.length)} |${equal ? ` q${equal.quality}${equal.score < sharpScore ? ' (below sharp\'s score)' : ''} | ${equal.bytes} | ${percent(equal.bytes, theirs.length)} |` : ''}`,
+        `| ${basename(file)} | ${megapixels.toFixed(2)} | ${o.format} | ${o.who === 'sharp' ? 'sharp' : o.who === 'default' ? 'ours, no options' : `ours, ${o.who}`} | ${o.setting} | ${o.bytes.byteLength} | ${sharpBytes && o.who !== 'sharp' ? percent(o.bytes.byteLength, sharpBytes) : ''} | ${o.s2!.toFixed(1)} | ${o.ba!.toFixed(2)} | ${o.targetMet ?? ''} | ${o.ms.toFixed(0)} |`,
+      );
+    }
+    for (const format of formats.filter((f) => equalScoreFormats.includes(f))) {
+      const theirs = outputs.find((o) => o.format === format && o.who === 'sharp')!;
+      const found = await atEqualScore(server.url, input, reference, format, theirs.s2!);
+      const t = (equalScore[format] ??= { ours: 0, sharp: 0, n: 0, below: 0 });
+      t.ours += found.bytes;
+      t.sharp += theirs.bytes.byteLength;
+      t.n++;
+      if (found.score < theirs.s2!) t.below++;
+      console.log(`| ${basename(file)} | | ${format} | ours at sharp's score | ${format === 'png' ? `quality ${found.quality}` : `q${found.quality}`} | ${found.bytes} | ${percent(found.bytes, theirs.bytes.byteLength)} | ${found.score.toFixed(1)} | | | |`);
+    }
+    results.push(...outputs);
+  }
+
+  console.log('\n| format | encoder | images | total bytes | vs sharp | SSIMULACRA 2 median | min | butteraugli median | worst | targets missed | seconds |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const summary = (format: Format, who: string) => {
+    const rows = results.filter((r) => r.format === format && r.who === who);
+    const total = rows.reduce((sum, r) => sum + r.bytes.byteLength, 0);
+    return { rows, total, s2: rows.map((r) => r.s2!), ba: rows.map((r) => r.ba!) };
+  };
+  for (const format of formats) {
+    const peer = summary(format, 'sharp');
+    for (const who of ['sharp', ...modes]) {
+      const s = summary(format, who);
+      const missed = s.rows.filter((r) => r.targetMet === 'false').length;
+      console.log(
+        `| ${format} | ${who === 'sharp' ? 'sharp' : `ours, ${who}`} | ${s.rows.length} | ${s.total} | ${who === 'sharp' ? '' : (s.total / peer.total).toFixed(3)} | ${median(s.s2).toFixed(1)} | ${Math.min(...s.s2).toFixed(1)} | ${median(s.ba).toFixed(2)} | ${Math.max(...s.ba).toFixed(2)} | ${who === 'sharp' ? '' : missed} | ${(s.rows.reduce((sum, r) => sum + r.ms, 0) / 1000).toFixed(1)} |`,
       );
     }
   }
-  const equalTotals = values['equal-score'] ? ' ours at sharp\'s score, total bytes | vs sharp |' : '';
-  console.log(`\n| format | images | ours total bytes | sharp total bytes | ours vs sharp | ours mean score | sharp mean score | ours s | sharp s |${equalTotals}`);
-  console.log(`|---|---|---|---|---|---|---|---|---|${equalTotals ? '---|---|' : ''}`);
-  for (const [format, t] of Object.entries(totals)) {
-    if (!t.n) continue;
-    console.log(
-      `| ${format} | ${t.n} | ${t.ours} | ${t.sharp} | ${percent(t.ours, t.sharp)} | ${(t.oursScore / t.n).toFixed(4)} | ${(t.sharpScore / t.n).toFixed(4)} | ${(t.oursMs / 1000).toFixed(1)} | ${(t.sharpMs / 1000).toFixed(1)} |${equalTotals ? ` ${t.equal} | ${percent(t.equal, t.sharp)} |` : ''}`,
-    );
+  console.log(`\nDefault request (no options): ${inputBytes.total} input bytes → ${inputBytes.defaultOutput}, ${((1 - inputBytes.defaultOutput / inputBytes.total) * 100).toFixed(1)}% saved in total.`);
+  for (const [format, t] of Object.entries(equalScore)) {
+    console.log(`At sharp's SSIMULACRA 2, ${format}: ${t.ours} bytes against sharp's ${t.sharp} (${percent(t.ours, t.sharp)}) over ${t.n} images${t.below ? `; ${t.below} never reached sharp's score` : ''}.`);
+  }
+  if (modes.includes('balanced')) {
+    console.log('\nGoals for `balanced` (bytes against sharp; butteraugli median no worse than sharp\'s, worst no worse than sharp\'s worst):');
+    for (const [format, goal] of [['jpeg', 0.8], ['webp', 0.85]] as const) {
+      if (!formats.includes(format)) continue;
+      const peer = summary(format, 'sharp');
+      const s = summary(format, 'balanced');
+      const ratio = s.total / peer.total;
+      const verdict = ratio <= goal && median(s.ba) <= median(peer.ba) && Math.max(...s.ba) <= Math.max(...peer.ba);
+      console.log(`- ${format}: ${ratio.toFixed(3)}× sharp's bytes (goal ≤ ${goal}); butteraugli median ${median(s.ba).toFixed(2)} vs ${median(peer.ba).toFixed(2)}, worst ${Math.max(...s.ba).toFixed(2)} vs ${Math.max(...peer.ba).toFixed(2)}: ${verdict ? 'met' : 'not met'}`);
+    }
   }
 } finally {
   server.stop();

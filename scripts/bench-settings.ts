@@ -1,10 +1,9 @@
 /**
  * Could other encoder settings buy bytes at an equal score? For each image of a folder and
  * each alternative mozjpeg or libwebp setting, encode at every quality of a grid, decode, score
- * (our metric), and interpolate the bytes each setting needs to reach the score our own
- * settings reach at a reference quality. Prints the total bytes of each setting against ours
- * at equal score, and how much chroma fidelity it gives up (our metric is luma only, so a
- * setting that saves bytes by coarser chroma would look free to it).
+ * (SSIMULACRA 2, smart quality's metric), and interpolate the bytes each setting needs to
+ * reach the score our own settings reach at a reference quality. Prints the total bytes of
+ * each setting against ours at equal score, and the chroma PSNR it gives up or gains.
  *
  *   npm run bench:settings -- <folder> [--format jpeg|webp] [--megapixels 0.5]
  *
@@ -23,7 +22,7 @@ import encodeWebp, { init as initWebpEncoder } from '@jsquash/webp/encode.js';
 import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import sharp from 'sharp';
 import type { RawImage } from '../src/codecs/types.ts';
-import { perceptualScore } from '../src/pipeline/score.ts';
+import { ssimulacra2 } from '../src/pipeline/ssimulacra2.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -59,6 +58,7 @@ const ALTERNATIVES: Record<string, Options> =
         'quant_table 4 (PSNR-HVS-M tuned)': { quant_table: 4 },
         'quant_table 5 (Klein)': { quant_table: 5 },
         'quant_table 6 (Watson)': { quant_table: 6 },
+        '4:4:4 chroma at every quality': { chroma_subsample: 1 },
         trellis_opt_table: { trellis_opt_table: true },
         trellis_multipass: { trellis_multipass: true },
         trellis_opt_zero: { trellis_opt_zero: true },
@@ -111,7 +111,7 @@ async function curve(image: RawImage, options: (quality: number) => Options): Pr
     const encoded = values.format === 'jpeg' ? await encodeJpeg(imageData, options(quality)) : await encodeWebp(imageData, options(quality));
     const decoded = values.format === 'jpeg' ? await decodeJpeg(encoded) : await decodeWebp(encoded);
     const back = { data: decoded.data, width: decoded.width, height: decoded.height };
-    points.push({ quality, bytes: encoded.byteLength, score: perceptualScore(image, back), chroma: chromaPsnr(image, back) });
+    points.push({ quality, bytes: encoded.byteLength, score: ssimulacra2(image, back), chroma: chromaPsnr(image, back) });
   }
   return points;
 }

@@ -10,6 +10,8 @@ import goldfishPng from './fixtures/photos/goldfish-400.png?inline';
 import alphaPng from './fixtures/pngsuite/basn6a08.png?inline';
 import kimonoAvif from './fixtures/avif/kimono.avif?inline';
 import alphaAvif from './fixtures/avif/plum-blossom-small.profile0.8bpc.yuv420.alpha-full.avif?inline';
+import patternJpeg from './fixtures/natural/pattern-384.jpg?inline';
+import birdJpeg from './fixtures/natural/bird-384.jpg?inline';
 
 export function fromDataUri(uri: string): Uint8Array {
   const binary = atob(uri.slice(uri.indexOf(',') + 1));
@@ -29,6 +31,10 @@ export const fixtures = {
   kimonoAvif: fromDataUri(kimonoAvif),
   /** AVIF conformance sample with an alpha plane (its decoder refuses it, its header declares it). */
   alphaAvif: fromDataUri(alphaAvif),
+  /** 384×256 photo of textured glass: fine texture all over. JPEG q95. */
+  patternJpeg: fromDataUri(patternJpeg),
+  /** 384×256 photo of a wooden bird before a smooth grey gradient. JPEG q95. */
+  birdJpeg: fromDataUri(birdJpeg),
 };
 
 export const AUTH = { Authorization: 'Bearer ck_dev_local' };

@@ -150,14 +150,14 @@ describe('target_size', () => {
   it('finds a quality whose output fits', async () => {
     const result = await compressImage(fixtures.photoJpeg, options({ format: 'webp', target_size: 6000 }), wasmCodecs, LIMITS);
     expect(result.bytes.byteLength).toBeLessThanOrEqual(6000);
-    expect(result.targetMet).toBe(true);
+    expect(result.output.targetMet).toBe(true);
     const oneHigher = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: result.output.quality! + 1 }), wasmCodecs, LIMITS);
     expect(oneHigher.bytes.byteLength).toBeGreaterThan(6000);
   });
 
   it('answers with the smallest result when nothing fits', async () => {
     const result = await compressImage(fixtures.photoJpeg, options({ format: 'jpeg', target_size: 50 }), wasmCodecs, LIMITS);
-    expect(result.targetMet).toBe(false);
+    expect(result.output.targetMet).toBe(false);
     expect(result.output.quality).toBe(1);
   });
 });

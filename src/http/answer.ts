@@ -1,5 +1,5 @@
 import type { CompressResult } from '../pipeline/compress';
-import { METRIC } from '../pipeline/score';
+import { METRIC } from '../pipeline/smart';
 import { MIME_TYPES } from '../pipeline/detect';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { contentDisposition, storeOutput } from '../storage/files';
@@ -49,6 +49,7 @@ export interface ImageDescription {
   quality?: number;
   colors?: number;
   score?: { metric: string; value: number };
+  target_met?: boolean;
 }
 
 /** The contract's `input`/`output` object, shared by sync answers and jobs. */
@@ -63,7 +64,8 @@ export async function describeImage(info: CompressResult['output'], name: string
     sha1: await sha1(bytes),
     ...(info.quality !== undefined ? { quality: info.quality } : {}),
     ...(info.colors !== undefined ? { colors: info.colors } : {}),
-    ...(info.score !== undefined ? { score: { metric: METRIC, value: Math.round(info.score * 10000) / 10000 } } : {}),
+    ...(info.score !== undefined ? { score: { metric: METRIC, value: Math.round(info.score * 100) / 100 } } : {}),
+    ...(info.targetMet !== undefined ? { target_met: info.targetMet } : {}),
   };
 }
 
@@ -106,8 +108,8 @@ export async function compressAnswer(
     });
     if (result.output.quality !== undefined) headers.set('X-Quality', String(result.output.quality));
     if (result.output.colors !== undefined) headers.set('X-Colors', String(result.output.colors));
-    if (result.output.score !== undefined) headers.set('X-Score', `${METRIC}=${result.output.score.toFixed(4)}`);
-    if (result.targetMet !== undefined) headers.set('X-Target-Met', String(result.targetMet));
+    if (result.output.score !== undefined) headers.set('X-Score', `${METRIC}=${result.output.score.toFixed(2)}`);
+    if (result.output.targetMet !== undefined) headers.set('X-Target-Met', String(result.output.targetMet));
     if (options.format === 'auto') headers.set('Vary', 'Accept');
     return new Response(result.bytes, { status: 200, headers });
   }
@@ -138,7 +140,7 @@ export async function compressAnswer(
   body.input = await describeImage(result.input, inputName.split(/[\\/]/).pop() || `image.${result.input.format}`, inputBytes);
   body.output = await describeImage(result.output, name, result.bytes);
   body.savings_percent = savingsPercent(result.input.size, result.output.size);
-  if (options.target_size !== undefined) body.target = { size: options.target_size, met: result.targetMet };
+  if (options.target_size !== undefined) body.target = { size: options.target_size, met: result.output.targetMet };
   // The JSON form too depends on Accept: it picks JSON over the image, and, with
   // format=auto, the output format.
   return Response.json(body, { status: 200, headers: { Vary: 'Accept' } });

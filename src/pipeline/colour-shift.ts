@@ -5,12 +5,10 @@ import type { IndexedImage, RawImage } from '../codecs/types';
  * the means of 8 × 8-pixel blocks, taken in linear light as the eye averages, and reported at
  * the 99th percentile of blocks, so a shift confined to one object or a few thin lines counts.
  *
- * Why, beside SSIM: SSIM is computed on luma, and a palette's failure is a colour one. With
- * too few colours there is no orange left to dither an orange from, and the orange turns pink
- * while the luma barely moves. On the-mouse.jpg (at 1 MP) with 24 colours SSIM read 0.95,
- * enough for `balanced`, while this read 15.4 and the shift was plain to see at 1:1; with 128
- * colours 5.7 (a cyan glow a little paler), with 256 4.0 (no difference seen). Dithering
- * noise, which SSIM punishes hard, averages out within a block and costs little here.
+ * Why, beside SSIMULACRA 2: a palette's failure is a colour one. With too few colours there
+ * is no orange left to dither an orange from, and the orange turns pink; over a flat area,
+ * where there is no structure to compare, SSIMULACRA 2 rates such a shift as high quality.
+ * Dithering noise averages out within a block and costs little here.
  */
 export const COLOUR_SHIFT_METRIC = 'ΔE76 of 8×8 block means, 99th percentile';
 
@@ -33,6 +31,64 @@ export function colourShiftAgainst(reference: RawImage): (candidate: RawImage | 
     differences.sort();
     return differences[Math.min(differences.length - 1, Math.floor(PERCENTILE * differences.length))]!;
   };
+}
+
+/**
+ * Banding: how far smooth areas move, as the difference in luma between the means of 8 × 8
+ * blocks, in 8-bit levels, over the blocks that are smooth in the reference (luma standard
+ * deviation at most 2 levels), at the 99th percentile. SSIMULACRA 2 forgives the steps that
+ * coarse quantisation leaves in a slow gradient, and the eye does not (docs/quality.md).
+ */
+export const BANDING_METRIC = 'luma difference of smooth 8×8 block means, 99th percentile, 8-bit levels';
+const SMOOTH_LUMA_DEVIATION = 2;
+
+export function bandingAgainst(reference: RawImage): (candidate: RawImage | IndexedImage) => number {
+  const { width, height } = reference;
+  const across = Math.floor(width / BLOCK);
+  const down = Math.floor(height / BLOCK);
+  const smooth: number[] = [];
+  for (let block = 0; block < across * down; block++) {
+    let sum = 0;
+    let squares = 0;
+    forEachPixel(width, block, across, (pixel) => {
+      const p = pixel * 4;
+      const luma = 0.299 * reference.data[p]! + 0.587 * reference.data[p + 1]! + 0.114 * reference.data[p + 2]!;
+      sum += luma;
+      squares += luma * luma;
+    });
+    const n = BLOCK * BLOCK;
+    if (squares / n - (sum / n) ** 2 <= SMOOTH_LUMA_DEVIATION ** 2) smooth.push(block);
+  }
+  const referenceMeans = blockMeans(reference, smooth, width, across);
+  return (candidate) => {
+    if (smooth.length === 0) return 0;
+    const candidateMeans = blockMeans(candidate, smooth, width, across);
+    const differences = new Float64Array(smooth.length);
+    for (let i = 0; i < smooth.length; i++) differences[i] = Math.abs(referenceMeans[i]! - candidateMeans[i]!);
+    differences.sort();
+    return differences[Math.min(differences.length - 1, Math.floor(PERCENTILE * differences.length))]!;
+  };
+}
+
+function forEachPixel(width: number, block: number, across: number, visit: (pixel: number) => void) {
+  const x0 = (block % across) * BLOCK;
+  const y0 = Math.floor(block / across) * BLOCK;
+  for (let y = y0; y < y0 + BLOCK; y++) for (let x = x0, pixel = y * width + x; x < x0 + BLOCK; x++, pixel++) visit(pixel);
+}
+
+/** Mean luma of the listed blocks, transparent pixels seen on white. */
+function blockMeans(image: RawImage | IndexedImage, blocks: number[], width: number, across: number): Float64Array {
+  const [rgba, offsetOf] = 'indices' in image ? [image.palette, (pixel: number) => image.indices[pixel]! * 4] : [image.data, (pixel: number) => pixel * 4];
+  const means = new Float64Array(blocks.length);
+  blocks.forEach((block, i) => {
+    forEachPixel(width, block, across, (pixel) => {
+      const p = offsetOf(pixel);
+      const alpha = rgba[p + 3]! / 255;
+      const luma = 0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!;
+      means[i]! += (luma * alpha + 255 * (1 - alpha)) / (BLOCK * BLOCK);
+    });
+  });
+  return means;
 }
 
 const LINEAR = Float64Array.from({ length: 256 }, (_, v) => {

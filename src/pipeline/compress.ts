@@ -10,7 +10,7 @@ import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { type AomPlane, compositeOnWhite, hasAlpha, looksLikeScreenContent } from './pixels';
 import { resizeInStrips } from './resize';
 import { paletteBuilder } from './quantize';
-import { type Encoded, PALETTE_STEPS, SMART_TARGETS, colorsForQuality, palettePng, scoringSample, smartLossy, smartPng } from './smart';
+import { type Encoded, PALETTE_STEPS, colorsForQuality, palettePng, scoringSample, smartLossy, smartPng } from './smart';
 
 export interface ImageLimits {
   /** Largest decoded or output image, in pixels. */
@@ -50,11 +50,14 @@ export interface CompressResult {
     colors?: number;
     /** `quality=smart`: the perceptual score reached (metric: `METRIC`). */
     score?: number;
+    /**
+     * Whether the output reached what was asked for: with `target_size`, fits under it; with
+     * smart quality, scores at least the mode's target. Unset for an explicit quality.
+     */
+    targetMet?: boolean;
   };
   /** False when the input came back unchanged because nothing smaller could be made. */
   compressed: boolean;
-  /** Set when `target_size` was asked for: whether the output fits under it. */
-  targetMet?: boolean;
 }
 
 const LOSSLESS_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'avif']);
@@ -282,9 +285,10 @@ export async function compressImage(
 
   const sameShape = chosenFormat === input.format && image.width === input.width && image.height === input.height;
   if (sameShape && output.size >= input.size) {
-    return { bytes, input, output: { ...input }, compressed: false, targetMet: targetMet(options, input.size) };
+    // The input itself meets any score target.
+    return { bytes, input, output: { ...input, targetMet: targetMet(options, input.size, true) }, compressed: false };
   }
-  return { bytes: encoded.bytes, input, output, compressed: true, targetMet: targetMet(options, output.size) };
+  return { bytes: encoded.bytes, input, output: { ...output, targetMet: targetMet(options, output.size, encoded.targetMet) }, compressed: true };
 }
 
 /**
@@ -337,8 +341,9 @@ async function carriedMetadata(format: ImageFormat, bytes: Uint8Array, options: 
   };
 }
 
-function targetMet(options: PipelineOptions, size: number): boolean | undefined {
-  return options.target_size === undefined ? undefined : size <= options.target_size;
+function targetMet(options: PipelineOptions, size: number, scoreMet: boolean | undefined): boolean | undefined {
+  if (options.target_size !== undefined) return size <= options.target_size;
+  return options.quality === 'smart' && !options.lossless ? scoreMet : undefined;
 }
 
 async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8Array): Promise<RawImage> {
@@ -361,7 +366,7 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
   const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
   if (options.quality !== 'smart') return encodeAt(options.quality);
   if (options.target_size !== undefined) return largestUnder(options.target_size, encodeAt);
-  return smartLossy(codecs, format, image, SMART_TARGETS[format][options.mode]);
+  return smartLossy(codecs, format, image, options.mode);
 }
 
 /**

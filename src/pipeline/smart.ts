@@ -1,43 +1,40 @@
 import type { Codecs, RawImage } from '../codecs/types';
 import type { ImageFormat } from '../schemas/options';
 import { exactPalette, mapToPalette, paletteBuilder } from './quantize';
-import { colourShiftAgainst } from './colour-shift';
-import { scorerAgainst } from './score';
+import { bandingAgainst, colourShiftAgainst } from './colour-shift';
+import { lowestMeeting } from './search';
+import { ssimulacra2Against } from './ssimulacra2';
 
 export type Mode = 'size' | 'balanced' | 'quality';
 type LossyFormat = Exclude<ImageFormat, 'png'>;
 
+/** The perceptual metric smart quality is judged by (`ssimulacra2.ts`). */
+export const METRIC = 'ssimulacra2';
+
 /**
- * The score (full-resolution SSIM on luma, on the sample below) each mode must reach.
- * Calibrated with `npm run bench:quality` on the corpus photos (README, "Smart quality"):
- * `balanced` sits at the score sharp's defaults reach. Palette PNGs have their own scale,
- * because SSIM punishes dithering noise far more than the eye does.
+ * The SSIMULACRA 2 score each mode must reach, one scale for every format, so a mode looks
+ * the same whatever the format and `format=auto` compares formats at an equal score.
+ * Calibrated on photographs and artwork with `npm run quality:curves` (docs/quality.md).
  */
-export const SMART_TARGETS: Record<ImageFormat, Record<Mode, number>> = {
-  jpeg: { quality: 0.997, balanced: 0.993, size: 0.985 },
-  // SSIM grades libwebp's and libavif's smoothing harder than mozjpeg's ringing at equal looks.
-  webp: { quality: 0.996, balanced: 0.991, size: 0.982 },
-  avif: { quality: 0.996, balanced: 0.991, size: 0.982 },
-  // Dithering costs SSIM more than it costs the eye: a 256-colour palette of a photo scores
-  // 0.92–0.99 on the corpus (sharp's libimagequant 0.88–0.99), so palettes have a scale of their own.
-  png: { quality: 0.97, balanced: 0.94, size: 0.9 },
-};
+export const SMART_TARGETS: Record<Mode, number> = { quality: 90, balanced: 78, size: 65 };
 
 /**
  * The most a palette may move colours at viewing scale (`colour-shift.ts`), besides meeting
- * the SSIM target: SSIM is on luma and misses a palette's hue shifts. Judged by eye on the
- * corpus at 1:1 (README, "Lossy PNG"): ΔE up to 4 at the 99th percentile showed no
- * difference worth the name, 5–6 a paler glow or thin coloured lines turned blue, 15 an
- * orange turned pink. (ΔE 2.3 is about the smallest difference seen side by side.)
+ * the score target. Judged by eye on artwork at 1:1 (docs/quality.md).
  */
 export const PALETTE_COLOUR_SHIFT_LIMITS: Record<Mode, number> = { quality: 2.5, balanced: 4, size: 8 };
 
-/** The quality range searched per format: below it every image breaks up, above it bytes grow for nothing visible. */
-export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [25, 95], webp: [25, 95], avif: [20, 90] };
+/**
+ * The most banding (`colour-shift.ts`) any mode allows in smooth areas, in 8-bit levels:
+ * smooth gradients must not band, whatever the mode or format (docs/quality.md).
+ */
+export const BANDING_LIMIT = 1;
+
+/** The qualities searched per format: below the floor every image breaks up; the top is the encoder's best. */
+export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [10, 100], webp: [10, 100], avif: [10, 100] };
 /**
  * Palette sizes tried for PNG, most colours first, at any image size: Wu's tables are built
- * once a compression, so a size costs little beyond its mapping. A search over all of them at
- * 12 MP peaked at 86–109 MiB (`npm run bench:memory`), like three sizes did with image-q.
+ * once a compression, so a size costs little beyond its mapping.
  */
 export const PALETTE_STEPS = [256, 192, 128, 96, 64, 48, 32, 24, 16, 8];
 
@@ -46,6 +43,8 @@ export interface Encoded {
   quality?: number;
   colors?: number;
   score?: number;
+  /** Smart quality: whether the score reached the mode's target (when not, the best the encoder can do is returned). */
+  targetMet?: boolean;
 }
 
 /**
@@ -71,72 +70,52 @@ export function scoringSample(image: RawImage, TILE = 512): RawImage {
   return { data: out, width: size, height: size };
 }
 
-/** The lowest quality whose output scores at least the mode's target, found by bisection on the sample. */
-export async function smartLossy(codecs: Codecs, format: LossyFormat, image: RawImage, target: number): Promise<Encoded> {
+/**
+ * The lowest quality whose output scores at least the mode's target on the sample without
+ * banding, assuming both improve with quality; when even the top of the range misses, the
+ * top, marked as a miss.
+ */
+export async function smartLossy(codecs: Codecs, format: LossyFormat, image: RawImage, mode: Mode, target = SMART_TARGETS[mode]): Promise<Encoded> {
   const sample = scoringSample(image);
-  const score = scorerAgainst(sample);
-  const trial = async (quality: number) => {
+  const score = ssimulacra2Against(sample);
+  const banding = bandingAgainst(sample);
+  const trial = async (quality: number): Promise<Encoded> => {
     const bytes = await codecs.encode(format, sample, { quality, lossless: false });
-    return { bytes, quality, score: await codecs.decodeBriefly(format, bytes, score) };
+    const judged = await codecs.decodeBriefly(format, bytes, (decoded) => ({ score: score(decoded), banding: banding(decoded) }));
+    return { bytes, quality, score: judged.score, targetMet: judged.score >= target && judged.banding <= BANDING_LIMIT };
   };
-  let [low, high] = QUALITY_RANGE[format];
-  let best: Encoded | undefined;
-  while (low <= high) {
-    const quality = Math.floor((low + high) / 2);
-    const attempt = await trial(quality);
-    if (attempt.score >= target) {
-      best = attempt;
-      high = quality - 1;
-    } else {
-      low = quality + 1;
-    }
-  }
-  // Nothing in range met the target: the top of the range is as far as quality is worth going.
-  best ??= await trial(QUALITY_RANGE[format][1]);
+  const [floor, top] = QUALITY_RANGE[format];
+  const best = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!);
   if (sample === image) return best;
-  return { bytes: await codecs.encode(format, image, { quality: best.quality!, lossless: false }), quality: best.quality, score: best.score };
+  return { ...best, bytes: await codecs.encode(format, image, { quality: best.quality!, lossless: false }) };
 }
 
 /**
  * PNG: an image that already fits a palette is kept exact; otherwise the fewest colours
- * whose dithered result still meets the target, in SSIM and in colour shift. When even 256 colours miss it, `quality`
- * mode stays lossless and the other modes keep 256 colours: a palette is what lossy PNG is.
+ * whose dithered result still meets the target, in score, colour shift and banding. When even
+ * 256 colours miss it, the image stays lossless: that is PNG's highest quality.
  */
 export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
-  const target = SMART_TARGETS.png[mode];
   const exact = exactPalette(image);
-  if (exact) return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, exact, { dither: false })), score: 1 };
+  if (exact) return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, exact, { dither: false })), score: 100, targetMet: true };
+  const lossless = async (): Promise<Encoded> => ({ bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 100, targetMet: true });
   // The palette is the whole image's, as the final result will use.
   const sample = scoringSample(image);
   const paletteFor = paletteBuilder(image);
-  const score = scorerAgainst(sample);
+  const score = ssimulacra2Against(sample);
   const colourShift = colourShiftAgainst(sample);
-  const judged = new Map<number, { score: number; meetsTarget: boolean }>();
+  const banding = bandingAgainst(sample);
   const judge = (colors: number) => {
-    if (!judged.has(colors)) {
-      const indexed = mapToPalette(sample, paletteFor(colors));
-      const reached = score(indexed);
-      judged.set(colors, { score: reached, meetsTarget: reached >= target && colourShift(indexed) <= PALETTE_COLOUR_SHIFT_LIMITS[mode] });
-    }
-    return judged.get(colors)!;
+    const indexed = mapToPalette(sample, paletteFor(colors));
+    const reached = score(indexed);
+    const targetMet = reached >= SMART_TARGETS[mode] && colourShift(indexed) <= PALETTE_COLOUR_SHIFT_LIMITS[mode] && banding(indexed) <= BANDING_LIMIT;
+    return { colors, score: reached, targetMet };
   };
-  const encodeWith = async (colors: number): Promise<Encoded> => ({
-    bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(colors))),
-    colors,
-    score: judge(colors).score,
-  });
-  if (!judge(PALETTE_STEPS[0]!).meetsTarget) {
-    if (mode === 'quality') return { bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 1 };
-    return encodeWith(PALETTE_STEPS[0]!);
-  }
-  let low = 0; // index known to meet the target
-  let high = PALETTE_STEPS.length - 1;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (judge(PALETTE_STEPS[middle]!).meetsTarget) low = middle;
-    else high = middle - 1;
-  }
-  return encodeWith(PALETTE_STEPS[low]!);
+  // Settings count up from the fewest colours, so the search finds the fewest that meet the target.
+  const fewestFirst = [...PALETTE_STEPS].reverse();
+  const best = await lowestMeeting(0, fewestFirst.length - 1, async (i) => judge(fewestFirst[i]!), (attempt) => attempt.targetMet);
+  if (!best.targetMet) return lossless();
+  return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(best.colors))), ...best };
 }
 
 /** `indices`: a buffer of one byte a pixel to map into, so repeated tries leave no garbage behind. */

@@ -4,9 +4,8 @@ import { authenticate, presentedKey } from '../auth/keys';
 import { MIME_TYPES } from '../pipeline/detect';
 import { pixelLimit } from '../pipeline/compress';
 import { maxInputPixelsWithinBudget } from '../pipeline/memory';
-import { METRIC } from '../pipeline/score';
-import { PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
-import { COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
+import { BANDING_LIMIT, METRIC, PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
+import { BANDING_METRIC, COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
 import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
 import type { AppEnv } from '../types';
 import { openApiDocument } from './openapi';
@@ -39,6 +38,7 @@ export const metaRoutes = new Hono<AppEnv>()
           smart: {
             metric: METRIC,
             targets: SMART_TARGETS,
+            banding: { metric: BANDING_METRIC, limit: BANDING_LIMIT },
             ...(format === 'png' ? { colour_shift: { metric: COLOUR_SHIFT_METRIC, limits: PALETTE_COLOUR_SHIFT_LIMITS } } : {}),
           },
           ...(format === 'png' ? { note: 'below 100: a palette of at most 256 colours' } : {}),

@@ -1,0 +1,900 @@
+import type { IndexedImage, RawImage } from '../codecs/types';
+
+/**
+ * SSIMULACRA 2 (Jon Sneyers, Cloudinary), ported from libjxl 0.11's `tools/ssimulacra2.cc` with
+ * the parts it uses: `tools/gauss_blur.cc` (the recursive Gaussian), `lib/jxl/enc_xyb.cc`,
+ * `lib/jxl/cms/opsin_params.h` and `lib/jxl/base/fast_math-inl.h` (XYB),
+ * `lib/jxl/cms/transfer_functions-inl.h` (sRGB decoding) and `tools/ssimulacra2_main.cc`
+ * (transparency). libjxl: BSD-3-Clause, © the JPEG XL Project Authors.
+ *
+ * The arithmetic is the reference's, rounding for rounding, as its x86 build computes it (the
+ * AVX2 code Highway picks there): the same float taps, the same fused multiply-adds and float
+ * intermediates, the same fast cube root and sRGB curve, the same quirks (a scale is computed
+ * while the previous one is at least 8 px each way; weights are taken in order however many
+ * scales there are). Scores agree with libjxl's tool to the 8 decimals it prints.
+ *
+ * What differs is the order of work. The reference holds some 25 full-size float planes; this
+ * streams rows through the blur (a block of output rows needs the 14 horizontally blurred rows
+ * around it and two rows of filter state), so a comparison holds, per image, its linear RGB
+ * below full size (one float plane in all), plus 370 rows of scratch and a 1 MB colour cache:
+ * 12.5 MB at 1024 × 1024. A reused opaque reference keeps its XYB at every scale (four float
+ * planes), and each comparison against it needs only the candidate's share: 8.3 MB more.
+ *
+ * Deviations, each where the reference tool refuses or does something else: images under 8 px
+ * on a side (the tool refuses them; the library would return 100) are scored at full size
+ * alone; transparency in either image scores over a dark and a light background, keeping the
+ * worse (the tool does so when the reference has an alpha channel, and flattens a transparent
+ * candidate of an opaque reference onto mid grey).
+ */
+
+const fr = Math.fround;
+const NUM_SCALES = 6;
+const C2 = fr(0.0009);
+
+// ---- Recursive Gaussian, sigma 1.5 (Charalampidis 2016, as CreateRecursiveGaussian builds it) ----
+
+const SIGMA = 1.5;
+/** Filter radius "N" (57): 5 for sigma 1.5. */
+const RADIUS = Math.round(3.2795 * SIGMA + 0.2546);
+/** Output rows the vertical pass produces at once, its state staying in registers. */
+const BLOCK = 4;
+/** Horizontally blurred rows a block of vertical steps reads: n − N − 1 … n + BLOCK − 1 + N − 1. */
+const BLUR_ROWS = 2 * RADIUS + BLOCK;
+/** XYB rows alive at once: the block being output through the newest rows fed to the blur. */
+const XYB_ROWS = 2 * BLOCK;
+
+/** n2 and d1 of the three recursions (k = 1, 3, 5), in double as CreateRecursiveGaussian has them. */
+function recursiveGaussian(sigma: number): { n2: [number, number, number]; d1: [number, number, number] } {
+  const radius = RADIUS;
+  const piDiv2r = Math.PI / (2 * radius);
+  const omega = [piDiv2r, 3 * piDiv2r, 5 * piDiv2r] as const;
+  const p1 = 1 / Math.tan(0.5 * omega[0]);
+  const p3 = -1 / Math.tan(0.5 * omega[1]);
+  const p5 = 1 / Math.tan(0.5 * omega[2]);
+  const r1 = (p1 * p1) / Math.sin(omega[0]);
+  const r3 = (-p3 * p3) / Math.sin(omega[1]);
+  const r5 = (p5 * p5) / Math.sin(omega[2]);
+  const negHalfSigma2 = -0.5 * sigma * sigma;
+  const recipRadius = 1 / radius;
+  const rho = omega.map((w) => Math.exp(negHalfSigma2 * w * w) * recipRadius) as [number, number, number];
+  const d13 = p1 * r3 - r1 * p3;
+  const d35 = p3 * r5 - r3 * p5;
+  const d51 = p5 * r1 - r5 * p1;
+  const recipD13 = 1 / d13;
+  const zeta15 = d35 * recipD13;
+  const zeta35 = d51 * recipD13;
+  // beta = A⁻¹ · gamma, A inverted by cofactors as Inv3x3Matrix does, each double operation in
+  // the reference's order (the float taps derive from these doubles).
+  const a = [
+    [p1, p3, p5],
+    [r1, r3, r5],
+    [zeta15, zeta35, 1],
+  ] as const;
+  const t = [
+    [a[1][1] * a[2][2] - a[1][2] * a[2][1], a[0][2] * a[2][1] - a[0][1] * a[2][2], a[0][1] * a[1][2] - a[0][2] * a[1][1]],
+    [a[1][2] * a[2][0] - a[1][0] * a[2][2], a[0][0] * a[2][2] - a[0][2] * a[2][0], a[0][2] * a[1][0] - a[0][0] * a[1][2]],
+    [a[1][0] * a[2][1] - a[1][1] * a[2][0], a[0][1] * a[2][0] - a[0][0] * a[2][1], a[0][0] * a[1][1] - a[0][1] * a[1][0]],
+  ] as const;
+  const idet = 1 / (a[0][0] * t[0][0] + a[0][1] * t[1][0] + a[0][2] * t[2][0]);
+  const gamma = [1, radius * radius - sigma * sigma, zeta15 * rho[0] + zeta35 * rho[1] + rho[2]] as const;
+  const beta = t.map((row) => row[0] * idet * gamma[0] + row[1] * idet * gamma[1] + row[2] * idet * gamma[2]);
+  const n2 = (i: 0 | 1 | 2) => -beta[i]! * Math.cos(omega[i] * (radius + 1));
+  const d1 = (i: 0 | 1 | 2) => -2 * Math.cos(omega[i]);
+  return { n2: [n2(0), n2(1), n2(2)], d1: [d1(0), d1(1), d1(2)] };
+}
+
+const GAUSS = recursiveGaussian(SIGMA);
+// The vertical pass's taps, as floats.
+const N2_1 = fr(GAUSS.n2[0]);
+const N2_3 = fr(GAUSS.n2[1]);
+const N2_5 = fr(GAUSS.n2[2]);
+const D1_1 = fr(GAUSS.d1[0]);
+const D1_3 = fr(GAUSS.d1[1]);
+
+/**
+ * The horizontal pass computes four outputs at a time from the last two before them, with
+ * these per-lane multipliers (expanded in double, stored as floats): mul_in, mul_prev and
+ * mul_prev2 of RecursiveGaussian, [recursion][lane].
+ */
+function unrolledTaps(i: 0 | 1 | 2): { input: number[]; prev: number[]; prev2: number[] } {
+  const n2 = GAUSS.n2[i];
+  const d1 = GAUSS.d1[i];
+  const d2 = d1 * d1;
+  return {
+    input: [n2, -d1 * n2, d2 * n2 - n2, -d2 * d1 * n2 + 2 * d1 * n2].map(fr),
+    prev: [-d1, d2 - 1, -d2 * d1 + 2 * d1, d2 * d2 - 3 * d2 + 1].map(fr),
+    prev2: [-1, d1, -d2 + 1, d2 * d1 - 2 * d1].map(fr),
+  };
+}
+const [TAPS_1, TAPS_3] = [unrolledTaps(0), unrolledTaps(1)];
+const [I1_0, I1_1, I1_2, I1_3] = TAPS_1.input as [number, number, number, number];
+const [P1_0, P1_1, P1_2, P1_3] = TAPS_1.prev as [number, number, number, number];
+const [Q1_0, Q1_1, Q1_2, Q1_3] = TAPS_1.prev2 as [number, number, number, number];
+const [I3_0, I3_1, I3_2, I3_3] = TAPS_3.input as [number, number, number, number];
+const [P3_0, P3_1, P3_2, P3_3] = TAPS_3.prev as [number, number, number, number];
+const [Q3_0, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
+
+/*
+ * Float arithmetic as the reference's compiled code does it (Highway's AVX2 target, which
+ * fuses multiply-adds): `fr(a * b + c)` is one fused multiply-add, since a float product is
+ * exact in double. Keeping every rounding matters: in smooth areas sigma11 − mu1² is mostly
+ * float noise, and the reference's SSIM term at high quality is largely made of that noise.
+ *
+ * The third recursion (k = 5) has d1 = −2·cos(π/2) ≈ −1.2e−16, so its multipliers are 0, ±1
+ * or ±n2 give or take float dust. The dusty terms are left out: they are far below half a unit
+ * in the last place of the sums they join (inputs are at least 1e−4), or, where a sum is exactly
+ * 0, leave dust that the next addition absorbs. Scores come out bit-identical either way.
+ */
+
+/**
+ * One row of the horizontal pass (FastGaussian1D): zero outside the row, output n fed by the
+ * inputs n − N − 1 and n + N − 1, three second-order recursions summed. One at a time up to
+ * x = 8 and in the last few columns, four at a time between, each with its own rounding.
+ */
+function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
+  let a1 = 0, a2 = 0, b1 = 0, b2 = 0, c1 = 0, c2 = 0;
+  let n = 1 - RADIUS;
+  for (const end = Math.min(8, w); n < end; n++) {
+    const left = n - RADIUS - 1;
+    const right = n + RADIUS - 1;
+    const sum = fr((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
+    const a = fr(P1_0 * a1 + fr(fr(sum * I1_0) - a2));
+    const b = fr(P3_0 * b1 + fr(fr(sum * I3_0) - b2));
+    const c = fr(fr(sum * N2_5) - c2);
+    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    if (n >= 0) f[dst + n] = fr(a + fr(b + c));
+  }
+  for (const end = w - RADIUS - 2; n < end; n += 4) {
+    const at = src + n - RADIUS - 1;
+    const s0 = fr(f[at]! + f[at + 2 * RADIUS]!);
+    const s1 = fr(f[at + 1]! + f[at + 2 * RADIUS + 1]!);
+    const s2 = fr(f[at + 2]! + f[at + 2 * RADIUS + 2]!);
+    const s3 = fr(f[at + 3]! + f[at + 2 * RADIUS + 3]!);
+    const a0 = fr(P1_0 * a1 + fr(Q1_0 * a2 + fr(s0 * I1_0)));
+    const aa1 = fr(P1_1 * a1 + fr(Q1_1 * a2 + fr(I1_0 * s1 + fr(s0 * I1_1))));
+    const aa2 = fr(P1_2 * a1 + fr(Q1_2 * a2 + fr(I1_0 * s2 + fr(I1_1 * s1 + fr(s0 * I1_2)))));
+    const aa3 = fr(P1_3 * a1 + fr(Q1_3 * a2 + fr(I1_0 * s3 + fr(I1_1 * s2 + fr(I1_2 * s1 + fr(s0 * I1_3))))));
+    const b0 = fr(P3_0 * b1 + fr(Q3_0 * b2 + fr(s0 * I3_0)));
+    const bb1 = fr(P3_1 * b1 + fr(Q3_1 * b2 + fr(I3_0 * s1 + fr(s0 * I3_1))));
+    const bb2 = fr(P3_2 * b1 + fr(Q3_2 * b2 + fr(I3_0 * s2 + fr(I3_1 * s1 + fr(s0 * I3_2)))));
+    const bb3 = fr(P3_3 * b1 + fr(Q3_3 * b2 + fr(I3_0 * s3 + fr(I3_1 * s2 + fr(I3_2 * s1 + fr(s0 * I3_3))))));
+    const k0 = fr(s0 * N2_5);
+    const k1 = fr(s1 * N2_5);
+    const c0 = fr(k0 - c2);
+    const cc1 = fr(k1 - c1);
+    const cc2 = fr(c2 + fr(N2_5 * s2 - k0));
+    const cc3 = fr(c1 + fr(N2_5 * s3 - k1));
+    f[dst + n] = fr(a0 + fr(b0 + c0));
+    f[dst + n + 1] = fr(aa1 + fr(bb1 + cc1));
+    f[dst + n + 2] = fr(aa2 + fr(bb2 + cc2));
+    f[dst + n + 3] = fr(aa3 + fr(bb3 + cc3));
+    a2 = aa2; a1 = aa3; b2 = bb2; b1 = bb3; c2 = cc2; c1 = cc3;
+  }
+  for (; n < w; n++) {
+    const right = n + RADIUS - 1;
+    const sum = fr(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
+    const a = fr(P1_0 * a1 + fr(fr(sum * I1_0) - a2));
+    const b = fr(P3_0 * b1 + fr(fr(sum * I3_0) - b2));
+    const c = fr(fr(sum * N2_5) - c2);
+    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    f[dst + n] = fr(a + fr(b + c));
+  }
+}
+
+/**
+ * One step of the vertical pass (VerticalStrip) for a whole row: `top` and `bottom` are the
+ * horizontally blurred rows n − N − 1 and n + N − 1 (the zero row outside the image); `state`
+ * holds each recursion's last two outputs, six rows: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
+ */
+function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, stride: number, out: number, w: number): void {
+  const a1r = state;
+  const a2r = a1r + stride;
+  const b1r = a2r + stride;
+  const b2r = b1r + stride;
+  const c1r = b2r + stride;
+  const c2r = c1r + stride;
+  for (let x = 0; x < w; x++) {
+    const sum = fr(f[top + x]! + f[bottom + x]!);
+    const a1 = f[a1r + x]!;
+    const b1 = f[b1r + x]!;
+    const c1 = f[c1r + x]!;
+    const a = fr(N2_1 * sum + fr(-(D1_1 * a1) - f[a2r + x]!));
+    const b = fr(N2_3 * sum + fr(-(D1_3 * b1) - f[b2r + x]!));
+    const c = fr(N2_5 * sum - f[c2r + x]!);
+    f[a2r + x] = a1;
+    f[b2r + x] = b1;
+    f[c2r + x] = c1;
+    f[a1r + x] = a;
+    f[b1r + x] = b;
+    f[c1r + x] = c;
+    if (out >= 0) f[out + x] = fr(a + fr(b + c));
+  }
+}
+
+/**
+ * Four steps of the vertical pass, output rows n…n+3 to `out`, `out` + stride, …: the same
+ * arithmetic as four blurColumnsStep calls, with the state read and written once.
+ */
+function blurColumnsBlock(
+  f: Float64Array, t0: number, t1: number, t2: number, t3: number, u0: number, u1: number, u2: number, u3: number,
+  state: number, stride: number, out: number, w: number,
+): void {
+  const a1r = state;
+  const a2r = a1r + stride;
+  const b1r = a2r + stride;
+  const b2r = b1r + stride;
+  const c1r = b2r + stride;
+  const c2r = c1r + stride;
+  const out1 = out + stride;
+  const out2 = out1 + stride;
+  const out3 = out2 + stride;
+  for (let x = 0; x < w; x++) {
+    let a1 = f[a1r + x]!, a2 = f[a2r + x]!, b1 = f[b1r + x]!, b2 = f[b2r + x]!, c1 = f[c1r + x]!, c2 = f[c2r + x]!;
+    let sum = fr(f[t0 + x]! + f[u0 + x]!);
+    let a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
+    let b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
+    let c = fr(N2_5 * sum - c2);
+    f[out + x] = fr(a + fr(b + c));
+    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    sum = fr(f[t1 + x]! + f[u1 + x]!);
+    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
+    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
+    c = fr(N2_5 * sum - c2);
+    f[out1 + x] = fr(a + fr(b + c));
+    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    sum = fr(f[t2 + x]! + f[u2 + x]!);
+    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
+    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
+    c = fr(N2_5 * sum - c2);
+    f[out2 + x] = fr(a + fr(b + c));
+    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    sum = fr(f[t3 + x]! + f[u3 + x]!);
+    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
+    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
+    c = fr(N2_5 * sum - c2);
+    f[out3 + x] = fr(a + fr(b + c));
+    f[a1r + x] = a;
+    f[a2r + x] = a1;
+    f[b1r + x] = b;
+    f[b2r + x] = b1;
+    f[c1r + x] = c;
+    f[c2r + x] = c1;
+  }
+}
+
+// ---- sRGB → linear → XYB, as the reference's colour management and ToXYB compute it ----
+
+const BYTE_SCALE = fr(1 / 255);
+const LOW_DIV_INV = fr(1 / fr(12.92));
+const THRESH_SRGB_TO_LINEAR = fr(0.04045);
+const TF_P = [2.200248328e-4, 1.043637593e-2, 1.624820318e-1, 7.961564959e-1, 8.210152774e-1].map(fr) as number[];
+const TF_Q = [2.63184697e-1, 1.076976492, 4.98752835e-1, -5.512498495e-2, 6.521209011e-3].map(fr) as number[];
+
+/** TF_SRGB::DisplayFromEncoded: libjxl's rational approximation, not the textbook formula. */
+function linearFromSrgb(v: number): number {
+  if (!(v > THRESH_SRGB_TO_LINEAR)) return fr(v * LOW_DIV_INV);
+  let p = TF_P[4]!;
+  let q = TF_Q[4]!;
+  for (let i = 3; i >= 0; i--) {
+    p = fr(p * v + TF_P[i]!);
+    q = fr(q * v + TF_Q[i]!);
+  }
+  return fr(p / q);
+}
+
+/** Linear value of each 8-bit sample, decoded as libjxl's PNG reader scales it (v · float(1/255)). */
+const LINEAR_OF_BYTE = Float64Array.from({ length: 256 }, (_, v) => linearFromSrgb(fr(v * BYTE_SCALE)));
+
+/** ssimulacra2_main flattens transparency over these two greys (sRGB-encoded) and keeps the worse score. */
+const BACKGROUNDS = [fr(0.1), fr(0.9)] as const;
+/** Marks opaque images, whose pixels are taken as they are. */
+const OPAQUE = -1;
+
+/** AlphaBlend: mixes the encoded sample with the background before decoding to linear. */
+function linearOnBackground(v: number, alpha: number, background: number): number {
+  const a = fr(alpha * BYTE_SCALE);
+  return linearFromSrgb(fr(fr(a * fr(v * BYTE_SCALE)) + fr(fr(1 - a) * background)));
+}
+
+// Opsin absorbance (opsin_params.h); the float constants combined as the C++ constexprs are.
+const M00 = fr(0.3);
+const M02 = fr(0.078);
+const M01 = fr(fr(1 - M02) - M00);
+const M10 = fr(0.23);
+const M12 = fr(0.078);
+const M11 = fr(fr(1 - M12) - M10);
+const M20 = fr(0.24342268924547819);
+const M21 = fr(0.20476744424496821);
+const M22 = fr(fr(1 - M20) - M21);
+const BIAS = fr(0.0037930732552754493);
+const NEG_BIAS_CBRT = -fr(Math.cbrt(BIAS));
+// MakePositiveXYB's offsets.
+const X_SCALE = 14;
+const X_OFFSET = fr(0.42);
+const Y_OFFSET = fr(0.01);
+const B_OFFSET = fr(0.55);
+
+/** One linear sRGB pixel to ssimulacra2's positive XYB (LinearRGBToXYB, then MakePositiveXYB). */
+function xybPixel(r: number, g: number, b: number, dst: Float64Array, ox: number, oy: number, oz: number): void {
+  const l = cubeRootAndAdd(fr(M00 * r + fr(M01 * g + fr(M02 * b + BIAS))));
+  const m = cubeRootAndAdd(fr(M10 * r + fr(M11 * g + fr(M12 * b + BIAS))));
+  const s = cubeRootAndAdd(fr(M20 * r + fr(M21 * g + fr(M22 * b + BIAS))));
+  const y = fr(0.5 * fr(l + m));
+  dst[ox] = fr(fr(fr(0.5 * fr(l - m)) * X_SCALE) + X_OFFSET);
+  dst[oy] = fr(y + Y_OFFSET);
+  dst[oz] = fr(fr(s - y) + B_OFFSET);
+}
+
+function xybFromLinear(
+  src: Float32Array, r0: number, g0: number, b0: number,
+  dst: Float64Array, x0: number, y0: number, z0: number, w: number,
+): void {
+  for (let i = 0; i < w; i++) xybPixel(src[r0 + i]!, src[g0 + i]!, src[b0 + i]!, dst, x0 + i, y0 + i, z0 + i);
+}
+
+const FLOAT_BITS = new Float32Array(1);
+const INT_BITS = new Int32Array(FLOAT_BITS.buffer);
+const ONE_THIRD = fr(1 / 3);
+const FOUR_THIRDS = fr(4 / 3);
+
+/**
+ * CubeRootAndAdd (fast_math-inl.h): cbrt(x) − cbrt(bias) for x clamped at 0, by a bit-level
+ * guess of x^(−1/3) and four Newton steps, rounded as the reference rounds them.
+ */
+function cubeRootAndAdd(x: number): number {
+  if (!(x > 0)) return NEG_BIAS_CBRT;
+  FLOAT_BITS[0] = x;
+  INT_BITS[0] = 0x54800000 - Math.imul(INT_BITS[0]! >> 23, 0x002aaaaa);
+  let r = FLOAT_BITS[0]!;
+  const x3 = fr(ONE_THIRD * x);
+  for (let i = 0; i < 3; i++) {
+    const r2 = fr(r * r);
+    r = fr(fr(FOUR_THIRDS * r) - x3 * fr(r2 * r2));
+  }
+  let r2 = fr(r * r);
+  r = fr(ONE_THIRD * fr(r - x * fr(r2 * r2)) + r);
+  r2 = fr(r * r);
+  return fr(r2 * x + NEG_BIAS_CBRT);
+}
+
+// ---- Images at each scale ----
+
+interface Scale {
+  width: number;
+  height: number;
+}
+
+/**
+ * The sizes the reference computes at: it checks the previous scale (not the new one) against
+ * 8 px before halving, so the last scale can be as small as 4 px.
+ */
+function scaleSizes(width: number, height: number): Scale[] {
+  const scales = [{ width, height }];
+  while (scales.length < NUM_SCALES) {
+    const last = scales[scales.length - 1]!;
+    if (last.width < 8 || last.height < 8) break;
+    scales.push({ width: (last.width + 1) >> 1, height: (last.height + 1) >> 1 });
+  }
+  return scales;
+}
+
+/** Writes row y of an image, in linear RGB or in XYB, into three rows of `dst`. */
+type RowWriter = (y: number, dst: Float64Array, o0: number, o1: number, o2: number) => void;
+
+/** An image at full size, before the pyramid: pixels decoded on demand, a row at a time. */
+interface FullSize {
+  linearRow: RowWriter;
+  xybRow: RowWriter;
+}
+
+/**
+ * Scratch rows, `stride` (the full width) values each, shared by every scale and both images.
+ * Float64, though every value in them is a float32 the reference would hold: reading and
+ * writing float64 spares a conversion per access, the roundings are explicit anyway.
+ */
+class Workspace {
+  readonly stride: number;
+  readonly f: Float64Array;
+  readonly xyb: number;
+  readonly blurred: number;
+  readonly state: number;
+  readonly out: number;
+  readonly product: number;
+  readonly zero: number;
+  /** Two rows of linear RGB while halving a full-size image. */
+  readonly linear: Float64Array;
+  readonly colours = new ColourCache();
+
+  constructor(width: number) {
+    this.stride = width;
+    let rows = 0;
+    const take = (count: number) => ((rows += count) - count) * width;
+    this.xyb = take(2 * 3 * XYB_ROWS); // [image][channel][row ring]
+    this.blurred = take(3 * 5 * BLUR_ROWS); // [channel][quantity][row ring]
+    this.state = take(3 * 5 * 6); // [channel][quantity][recursion and age]
+    this.out = take(5 * BLOCK); // [quantity][row]: mu1, mu2, sigma11, sigma22, sigma12 of the output rows
+    this.product = take(1);
+    this.zero = take(1);
+    this.f = new Float64Array(rows * width);
+    this.linear = new Float64Array(6 * width);
+  }
+
+  xybRow(image: number, channel: number, y: number): number {
+    return this.xyb + ((image * 3 + channel) * XYB_ROWS + (y % XYB_ROWS)) * this.stride;
+  }
+
+  blurredRow(channel: number, quantity: number, y: number): number {
+    return this.blurred + ((channel * 5 + quantity) * BLUR_ROWS + (y % BLUR_ROWS)) * this.stride;
+  }
+}
+
+/**
+ * XYB of the opaque colours met so far, direct-mapped by a hash of the colour. A photo has a
+ * few thousand to a few tens of thousands of distinct colours a megapixel, so nearly every
+ * full-size pixel is a hit and skips three cube roots.
+ */
+class ColourCache {
+  readonly keys = new Int32Array(1 << 16).fill(-1);
+  readonly xyb = new Float32Array(3 << 16);
+  readonly pixel = new Float64Array(3);
+}
+
+/**
+ * Linear-RGB planes for scales 1…: each the 2×2 mean of the one above (Downsample, edge pixels
+ * repeated), summed in float in the reference's order. One buffer for all scales, refilled
+ * for the second background.
+ */
+class Pyramid {
+  readonly f: Float32Array;
+  /** Offset of each scale's R plane (G and B follow); index 0 unused, full size is never stored. */
+  readonly offsets: number[] = [0];
+  readonly scales: Scale[];
+
+  constructor(scales: Scale[]) {
+    this.scales = scales;
+    let size = 0;
+    for (let s = 1; s < scales.length; s++) {
+      this.offsets.push(size);
+      size += 3 * scales[s]!.width * scales[s]!.height;
+    }
+    this.f = new Float32Array(size);
+  }
+
+  /** Fills the planes from the full-size image's linear rows (`scratch`: six rows of its width). */
+  fill(linearRow: RowWriter, scratch: Float64Array): this {
+    const { f, scales, offsets } = this;
+    if (scales.length > 1) {
+      const { width, height } = scales[0]!;
+      const s1 = scales[1]!;
+      const plane1 = s1.width * s1.height;
+      for (let oy = 0; oy < s1.height; oy++) {
+        linearRow(2 * oy, scratch, 0, width, 2 * width);
+        linearRow(Math.min(2 * oy + 1, height - 1), scratch, 3 * width, 4 * width, 5 * width);
+        for (let c = 0; c < 3; c++) {
+          halveRow(scratch, c * width, (3 + c) * width, f, offsets[1]! + c * plane1 + oy * s1.width, width, s1.width);
+        }
+      }
+    }
+    for (let s = 2; s < scales.length; s++) {
+      const above = scales[s - 1]!;
+      const here = scales[s]!;
+      for (let c = 0; c < 3; c++) {
+        const src = offsets[s - 1]! + c * above.width * above.height;
+        const dst = offsets[s]! + c * here.width * here.height;
+        for (let oy = 0; oy < here.height; oy++) {
+          const y0 = src + 2 * oy * above.width;
+          const y1 = src + Math.min(2 * oy + 1, above.height - 1) * above.width;
+          halveRow(f, y0, y1, f, dst + oy * here.width, above.width, here.width);
+        }
+      }
+    }
+    return this;
+  }
+
+  /** XYB rows of every scale, converted as they are read; full size from `fullSize`. */
+  xybRows(fullSize: RowWriter): RowWriter[] {
+    const f = this.f;
+    return this.scales.map(({ width, height }, s) => {
+      if (s === 0) return fullSize;
+      const r = this.offsets[s]!;
+      const g = r + width * height;
+      const b = g + width * height;
+      const writer: RowWriter = (y, dst, o0, o1, o2) => xybFromLinear(f, r + y * width, g + y * width, b + y * width, dst, o0, o1, o2, width);
+      return writer;
+    });
+  }
+
+  /**
+   * Converts the planes to XYB in place (each pixel is read before it is written) and returns
+   * rows reading them, scales 1… only: for a reference scored many times.
+   */
+  keepXyb(): RowWriter[] {
+    const f = this.f;
+    const row = new Float64Array(3 * this.scales[0]!.width);
+    return this.scales.slice(1).map(({ width, height }, i) => {
+      const plane = width * height;
+      const r = this.offsets[i + 1]!;
+      for (let y = 0; y < height; y++) {
+        const at = r + y * width;
+        xybFromLinear(f, at, at + plane, at + 2 * plane, row, 0, width, 2 * width, width);
+        for (let c = 0; c < 3; c++) f.set(row.subarray(c * width, (c + 1) * width), at + c * plane);
+      }
+      return planeReader(f, r, width, plane);
+    });
+  }
+}
+
+function halveRow(src: Float32Array | Float64Array, row0: number, row1: number, dst: Float32Array, out: number, w: number, outW: number): void {
+  for (let ox = 0; ox < outW; ox++) {
+    const x0 = 2 * ox;
+    const x1 = Math.min(x0 + 1, w - 1);
+    dst[out + ox] = fr(fr(fr(src[row0 + x0]! + src[row0 + x1]!) + src[row1 + x0]!) + src[row1 + x1]!) * 0.25;
+  }
+}
+
+function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, background: number, colours: ColourCache): FullSize {
+  const linearRow: RowWriter = (y, dst, r, g, b) => {
+    for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
+      const alpha = data[p + 3]!;
+      if (alpha === 255 || background === OPAQUE) {
+        dst[r + x] = LINEAR_OF_BYTE[data[p]!]!;
+        dst[g + x] = LINEAR_OF_BYTE[data[p + 1]!]!;
+        dst[b + x] = LINEAR_OF_BYTE[data[p + 2]!]!;
+      } else {
+        dst[r + x] = linearOnBackground(data[p]!, alpha, background);
+        dst[g + x] = linearOnBackground(data[p + 1]!, alpha, background);
+        dst[b + x] = linearOnBackground(data[p + 2]!, alpha, background);
+      }
+    }
+  };
+  const xybRow: RowWriter = (y, dst, o0, o1, o2) => {
+    const { keys, xyb, pixel } = colours;
+    for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
+      const alpha = data[p + 3]!;
+      if (alpha === 255 || background === OPAQUE) {
+        const key = (data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!;
+        const slot = Math.imul(key, 0x9e3779b1) >>> 16;
+        const at = 3 * slot;
+        if (keys[slot] !== key) {
+          keys[slot] = key;
+          xybPixel(LINEAR_OF_BYTE[data[p]!]!, LINEAR_OF_BYTE[data[p + 1]!]!, LINEAR_OF_BYTE[data[p + 2]!]!, pixel, 0, 1, 2);
+          xyb.set(pixel, at);
+        }
+        dst[o0 + x] = xyb[at]!;
+        dst[o1 + x] = xyb[at + 1]!;
+        dst[o2 + x] = xyb[at + 2]!;
+      } else {
+        xybPixel(
+          linearOnBackground(data[p]!, alpha, background),
+          linearOnBackground(data[p + 1]!, alpha, background),
+          linearOnBackground(data[p + 2]!, alpha, background),
+          dst, o0 + x, o1 + x, o2 + x,
+        );
+      }
+    }
+  };
+  return { linearRow, xybRow };
+}
+
+/** A palette image converts each palette entry once, then reads rows through the indices. */
+function indexedImage({ indices, palette, width }: IndexedImage, background: number): FullSize {
+  const entries = palette.length >> 2;
+  const linear = new Float32Array(3 * entries);
+  for (let e = 0; e < entries; e++) {
+    const alpha = palette[4 * e + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const v = palette[4 * e + c]!;
+      linear[c * entries + e] = alpha === 255 || background === OPAQUE ? LINEAR_OF_BYTE[v]! : linearOnBackground(v, alpha, background);
+    }
+  }
+  const xyb = new Float64Array(3 * entries);
+  xybFromLinear(linear, 0, entries, 2 * entries, xyb, 0, entries, 2 * entries, entries);
+  const through = (table: Float32Array | Float64Array): RowWriter => (y, dst, o0, o1, o2) => {
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const e = indices[i]!;
+      dst[o0 + x] = table[e]!;
+      dst[o1 + x] = table[entries + e]!;
+      dst[o2 + x] = table[2 * entries + e]!;
+    }
+  };
+  return { linearRow: through(linear), xybRow: through(xyb) };
+}
+
+// ---- The maps and their norms ----
+
+/**
+ * For one scale: streams both images' XYB rows through the blur of the five quantities (mu1,
+ * mu2, sigma11, sigma22, sigma12, per channel) and, as each output row completes, adds its SSIM
+ * and edge-difference errors. Writes the reference's 6 + 12 averages for the scale to `out`.
+ */
+function scaleNorms(ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, out: Float64Array): void {
+  const { f, stride } = ws;
+  f.fill(0, ws.state, ws.state + 3 * 5 * 6 * stride);
+  const sums = new Float64Array(3 * 6);
+  let fed = 0;
+  // Converts rows up to `last` and blurs them horizontally, five quantities a channel.
+  const feed = (last: number) => {
+    for (; fed <= last && fed < height; fed++) {
+      const y = fed;
+      reference(y, f, ws.xybRow(0, 0, y), ws.xybRow(0, 1, y), ws.xybRow(0, 2, y));
+      candidate(y, f, ws.xybRow(1, 0, y), ws.xybRow(1, 1, y), ws.xybRow(1, 2, y));
+      for (let c = 0; c < 3; c++) {
+        const a = ws.xybRow(0, c, y);
+        const b = ws.xybRow(1, c, y);
+        const p = ws.product;
+        blurRow(f, a, ws.blurredRow(c, 0, y), width);
+        blurRow(f, b, ws.blurredRow(c, 1, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = fr(f[a + x]! * f[a + x]!);
+        blurRow(f, p, ws.blurredRow(c, 2, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = fr(f[b + x]! * f[b + x]!);
+        blurRow(f, p, ws.blurredRow(c, 3, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = fr(f[a + x]! * f[b + x]!);
+        blurRow(f, p, ws.blurredRow(c, 4, y), width);
+      }
+    }
+  };
+  // Vertical step n reads horizontally blurred rows n − N − 1 and n + N − 1, zero outside.
+  const above = (c: number, q: number, n: number) => (n - RADIUS - 1 >= 0 ? ws.blurredRow(c, q, n - RADIUS - 1) : ws.zero);
+  const below = (c: number, q: number, n: number) => (n + RADIUS - 1 < height ? ws.blurredRow(c, q, n + RADIUS - 1) : ws.zero);
+  const errors = (c: number, n: number, rows: number) => {
+    for (let r = 0; r < rows; r++) {
+      rowErrors(f, ws.out + r * stride, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
+    }
+  };
+  let n = 1 - RADIUS;
+  const single = () => {
+    feed(n + RADIUS - 1);
+    for (let c = 0; c < 3; c++) {
+      for (let q = 0; q < 5; q++) {
+        const state = ws.state + (c * 5 + q) * 6 * stride;
+        blurColumnsStep(f, above(c, q, n), below(c, q, n), state, stride, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
+      }
+      if (n >= 0) errors(c, n, 1);
+    }
+    n++;
+  };
+  while (n < 0) single();
+  for (; n + BLOCK <= height; n += BLOCK) {
+    feed(n + BLOCK + RADIUS - 2);
+    for (let c = 0; c < 3; c++) {
+      for (let q = 0; q < 5; q++) {
+        blurColumnsBlock(
+          f,
+          above(c, q, n), above(c, q, n + 1), above(c, q, n + 2), above(c, q, n + 3),
+          below(c, q, n), below(c, q, n + 1), below(c, q, n + 2), below(c, q, n + 3),
+          ws.state + (c * 5 + q) * 6 * stride,
+          stride,
+          ws.out + q * BLOCK * stride,
+          width,
+        );
+      }
+      errors(c, n, BLOCK);
+    }
+  }
+  while (n < height) single();
+  const perPixel = 1 / (width * height);
+  for (let c = 0; c < 3; c++) {
+    const s = c * 6;
+    out[c * 2] = perPixel * sums[s]!;
+    out[c * 2 + 1] = Math.sqrt(Math.sqrt(perPixel * sums[s + 1]!));
+    out[6 + c * 4] = perPixel * sums[s + 2]!;
+    out[6 + c * 4 + 1] = Math.sqrt(Math.sqrt(perPixel * sums[s + 3]!));
+    out[6 + c * 4 + 2] = perPixel * sums[s + 4]!;
+    out[6 + c * 4 + 3] = Math.sqrt(Math.sqrt(perPixel * sums[s + 5]!));
+  }
+}
+
+/**
+ * SSIMMap and EdgeDiffMap for one row of one channel, continuing the sums at sums[at…at+5]; the
+ * row's mu1, mu2, sigma11, sigma22 and sigma12 are `gap` apart from `out`.
+ */
+function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+  const m1 = out;
+  const m2 = out + gap;
+  const s11 = out + 2 * gap;
+  const s22 = out + 3 * gap;
+  const s12 = out + 4 * gap;
+  // The image-wide sums run in the reference's order (row by row, left to right).
+  let ssim = sums[at]!, ssim4 = sums[at + 1]!, artifact = sums[at + 2]!, artifact4 = sums[at + 3]!;
+  let lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  for (let x = 0; x < w; x++) {
+    const mu1 = f[m1 + x]!;
+    const mu2 = f[m2 + x]!;
+    // Without SSIM's luminance denominator: ssimulacra2 drops it on purpose (values are already
+    // perceptually uniform), so the mean term is just 1 − (mu1 − mu2)².
+    const dm = fr(mu1 - mu2);
+    const numM = fr(1 - fr(dm * dm));
+    const numS = fr(2 * fr(f[s12 + x]! - fr(mu1 * mu2)) + C2);
+    const denomS = fr(fr(fr(f[s11 + x]! - fr(mu1 * mu1)) + fr(f[s22 + x]! - fr(mu2 * mu2))) + C2);
+    const d = 1 - fr(fr(numM * numS) / denomS);
+    // max(d, 0) without a branch, which would be a coin toss in smooth areas: (d + |d|) / 2 is exact.
+    const dp = (d + Math.abs(d)) * 0.5;
+    const dp2 = dp * dp;
+    ssim += dp;
+    ssim4 += dp2 * dp2;
+    const e = (1 + Math.abs(fr(f[img2 + x]! - mu2))) / (1 + Math.abs(fr(f[img1 + x]! - mu1))) - 1;
+    // e > 0: the candidate has an edge where the reference is smooth (ringing, banding, blocks);
+    // e < 0: the reference has an edge the candidate smoothed away (blur, smearing).
+    const up = (e + Math.abs(e)) * 0.5;
+    const down = (Math.abs(e) - e) * 0.5;
+    const up2 = up * up;
+    const down2 = down * down;
+    artifact += up;
+    artifact4 += up2 * up2;
+    lost += down;
+    lost4 += down2 * down2;
+  }
+  sums[at] = ssim;
+  sums[at + 1] = ssim4;
+  sums[at + 2] = artifact;
+  sums[at + 3] = artifact4;
+  sums[at + 4] = lost;
+  sums[at + 5] = lost4;
+}
+
+// ---- The score ----
+
+const WEIGHTS = [
+  0.0, 0.0007376606707406586, 0.0, 0.0, 0.0007793481682867309, 0.0, 0.0, 0.0004371155730107379, 0.0,
+  1.1041726426657346, 0.00066284834129271, 0.00015231632783718752, 0.0, 0.0016406437456599754, 0.0,
+  1.8422455520539298, 11.441172603757666, 0.0, 0.0007989109436015163, 0.000176816438078653, 0.0,
+  1.8787594979546387, 10.94906990605142, 0.0, 0.0007289346991508072, 0.9677937080626833, 0.0,
+  0.00014003424285435884, 0.9981766977854967, 0.00031949755934435053, 0.0004550992113792063, 0.0, 0.0,
+  0.0013648766163243398, 0.0, 0.0, 0.0, 0.0, 0.0, 7.466890328078848, 0.0, 17.445833984131262,
+  0.0006235601634041466, 0.0, 0.0, 6.683678146179332, 0.00037724407979611296, 1.027889937768264,
+  225.20515300849274, 0.0, 0.0, 19.213238186143016, 0.0011401524586618361, 0.001237755635509985,
+  176.39317598450694, 0.0, 0.0, 24.43300999870476, 0.28520802612117757, 0.0004485436923833408, 0.0, 0.0,
+  0.0, 34.77906344483772, 44.835625328877896, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+  0.0008680556573291698, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0005313191874358747, 0.0, 0.00016533814161379112,
+  0.0, 0.0, 0.0, 0.0, 0.0, 0.0004179171803251336, 0.0017290828234722833, 0.0, 0.0020827005846636437,
+  0.0, 0.0, 8.826982764996862, 23.19243343998926, 0.0, 95.1080498811086, 0.9863978034400682,
+  0.9834382792465353, 0.0012286405048278493, 171.2667255897307, 0.9807858872435379, 0.0, 0.0, 0.0,
+  0.0005130064588990679, 0.0, 0.00010854057858411537,
+];
+
+/** Msssim::Score over per-scale norms laid out as scaleNorms writes them (18 a scale). */
+function score(norms: Float64Array, scaleCount: number): number {
+  let ssim = 0;
+  let i = 0;
+  // The weight index runs on regardless of the scale count, as in the reference: with fewer
+  // than six scales a channel's terms pick up the next channel's weights.
+  for (let c = 0; c < 3; c++) {
+    for (let s = 0; s < scaleCount; s++) {
+      const at = s * 18;
+      for (let n = 0; n < 2; n++) {
+        ssim += WEIGHTS[i++]! * Math.abs(norms[at + c * 2 + n]!);
+        ssim += WEIGHTS[i++]! * Math.abs(norms[at + 6 + c * 4 + n]!);
+        ssim += WEIGHTS[i++]! * Math.abs(norms[at + 6 + c * 4 + n + 2]!);
+      }
+    }
+  }
+  ssim *= 0.9562382616834844;
+  ssim = 2.326765642916932 * ssim - 0.020884521182843837 * ssim * ssim + 6.248496625763138e-5 * ssim * ssim * ssim;
+  return ssim > 0 ? 100 - 10 * Math.pow(ssim, 0.6276336467831387) : 100;
+}
+
+// ---- Entry points ----
+
+/** SSIMULACRA 2 of `candidate` against `reference`: 100 = identical, ~90 visually lossless at 1:1, ~70 high quality, ~50 medium; can go negative. */
+export function ssimulacra2(reference: RawImage, candidate: RawImage): number {
+  checkSize(reference, candidate);
+  const { width, height } = reference;
+  const scales = scaleSizes(width, height);
+  const ws = new Workspace(width);
+  const referencePyramid = new Pyramid(scales);
+  const candidatePyramid = new Pyramid(scales);
+  return worstOver(backgroundsFor(isOpaque(reference.data), isOpaque(candidate.data)), (background) => {
+    const referenceImage = rgbaImage(reference.data, width, background, ws.colours);
+    const candidateImage = rgbaImage(candidate.data, width, background, ws.colours);
+    return scoreScales(
+      ws,
+      scales,
+      referencePyramid.fill(referenceImage.linearRow, ws.linear).xybRows(referenceImage.xybRow),
+      candidatePyramid.fill(candidateImage.linearRow, ws.linear).xybRows(candidateImage.xybRow),
+    );
+  });
+}
+
+/** Scores many candidates against one reference whose conversion and per-scale statistics are computed once. Palette images are scored through their palette without being expanded to RGBA. */
+export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | IndexedImage) => number {
+  const { width, height } = reference;
+  const scales = scaleSizes(width, height);
+  const referenceOpaque = isOpaque(reference.data);
+  // An opaque reference looks the same over any background: its XYB at every scale is kept (the
+  // smaller scales add a third), so a comparison converts only the candidate. One with
+  // transparency differs per background, so a copy of its pixels is kept instead (the caller
+  // may reuse its buffer).
+  let kept: RowWriter[] | undefined;
+  let referencePixels: Uint8Array | undefined;
+  if (referenceOpaque) {
+    const image = rgbaImage(reference.data, width, OPAQUE, new ColourCache());
+    const smaller = new Pyramid(scales).fill(image.linearRow, new Float64Array(6 * width)).keepXyb();
+    kept = [planes(image.xybRow, width, height), ...smaller];
+  } else {
+    referencePixels = Uint8Array.from(reference.data);
+  }
+
+  return (candidate) => {
+    checkSize(reference, candidate);
+    const indexed = 'indices' in candidate;
+    const ws = new Workspace(width);
+    const candidatePyramid = new Pyramid(scales);
+    const referencePyramid = kept ? undefined : new Pyramid(scales);
+    const candidateOpaque = indexed ? isIndexedOpaque(candidate) : isOpaque(candidate.data);
+    return worstOver(backgroundsFor(referenceOpaque, candidateOpaque), (background) => {
+      let referenceRows = kept;
+      if (!referenceRows) {
+        const image = rgbaImage(referencePixels!, width, background, ws.colours);
+        referenceRows = referencePyramid!.fill(image.linearRow, ws.linear).xybRows(image.xybRow);
+      }
+      const image = indexed ? indexedImage(candidate, background) : rgbaImage(candidate.data, width, background, ws.colours);
+      return scoreScales(ws, scales, referenceRows, candidatePyramid.fill(image.linearRow, ws.linear).xybRows(image.xybRow));
+    });
+  };
+}
+
+/** Stores the rows `source` writes as float planes and returns a reader of them. */
+function planes(source: RowWriter, width: number, height: number): RowWriter {
+  const plane = width * height;
+  const f = new Float32Array(3 * plane);
+  const row = new Float64Array(3 * width);
+  for (let y = 0; y < height; y++) {
+    source(y, row, 0, width, 2 * width);
+    for (let c = 0; c < 3; c++) f.set(row.subarray(c * width, (c + 1) * width), c * plane + y * width);
+  }
+  return planeReader(f, 0, width, plane);
+}
+
+/** Reads rows of three float planes, `plane` apart, starting at `offset`. */
+function planeReader(f: Float32Array, offset: number, width: number, plane: number): RowWriter {
+  return (y, dst, o0, o1, o2) => {
+    const at = offset + y * width;
+    for (let x = 0; x < width; x++) {
+      dst[o0 + x] = f[at + x]!;
+      dst[o1 + x] = f[at + plane + x]!;
+      dst[o2 + x] = f[at + 2 * plane + x]!;
+    }
+  };
+}
+
+function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[]): number {
+  const norms = new Float64Array(scales.length * 18);
+  scales.forEach(({ width, height }, s) => scaleNorms(ws, width, height, reference[s]!, candidate[s]!, norms.subarray(s * 18, s * 18 + 18)));
+  return score(norms, scales.length);
+}
+
+/** Transparency anywhere means scoring over both backgrounds (ssimulacra2_main keeps the worse). */
+function backgroundsFor(referenceOpaque: boolean, candidateOpaque: boolean): readonly number[] {
+  return referenceOpaque && candidateOpaque ? [OPAQUE] : BACKGROUNDS;
+}
+
+function worstOver(backgrounds: readonly number[], scoreOn: (background: number) => number): number {
+  let worst = Infinity;
+  for (const background of backgrounds) worst = Math.min(worst, scoreOn(background));
+  return worst;
+}
+
+function checkSize(reference: RawImage, candidate: RawImage | IndexedImage): void {
+  if (candidate.width !== reference.width || candidate.height !== reference.height) {
+    throw new Error(`cannot score ${candidate.width}×${candidate.height} against ${reference.width}×${reference.height}`);
+  }
+}
+
+function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  for (let p = 3; p < data.length; p += 4) if (data[p] !== 255) return false;
+  return true;
+}
+
+function isIndexedOpaque({ indices, palette }: IndexedImage): boolean {
+  const translucent = new Uint8Array(256);
+  let any = false;
+  for (let e = 0; 4 * e < palette.length; e++) {
+    if (palette[4 * e + 3] !== 255) {
+      translucent[e] = 1;
+      any = true;
+    }
+  }
+  if (!any) return true;
+  for (let i = 0; i < indices.length; i++) if (translucent[indices[i]!]) return false;
+  return true;
+}
