@@ -276,7 +276,7 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
     await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(noise(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     // Lossless too (177 MiB at 1 MP), and a transparent image whose alpha plane is screen content.
     await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
-    const [w, h] = [800, 625]; // 0.5 MP: within transparent AVIF's limit, over transparent screen content's
+    const [w, h] = [640, 560]; // 0.36 MP: within transparent AVIF's limit, over transparent screen content's
     await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(hardEdgedAlpha(w, h)), { maxPixels: 40e6 })).rejects.toMatchObject({
       code: 'image_too_large',
       message: expect.stringMatching(/with transparency \(libaom's screen-content tools\)/),
@@ -292,13 +292,13 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
   });
 
   it("tests smart quality's sample too, which libaom also encodes", async () => {
-    // 1280×1024: the sample is four 512 px tiles, columns 64–575 and 704–1215, every row.
+    // 1280×1024: the sample is four 384 px tiles; the top left one is columns 128–511, rows 64–447.
     const [width, height] = [1280, 1024];
     const image = noise(width, height);
     // 350 flat blocks inside the sample: over its thresholds (4/5 of libaom's), under the whole image's.
     const flat = flatColours(16, 16);
     for (let block = 0; block < 350; block++) {
-      const [left, top] = [64 + (block % 32) * 16, Math.floor(block / 32) * 16];
+      const [left, top] = [128 + (block % 24) * 16, 64 + Math.floor(block / 24) * 16];
       for (let row = 0; row < 16; row++) image.data.set(flat.data.subarray(row * 64, row * 64 + 64), ((top + row) * width + left) * 4);
     }
     expect(looksLikeScreenContent(image)).toBe(false);
@@ -335,7 +335,7 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
       const png = pngClaiming(1000, 800, colourType);
       await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(128)), { maxPixels: 40e6 })).rejects.toMatchObject({
         code: 'image_too_large',
-        message: expect.stringMatching(/the limit is 0\.57 MP for avif output with transparency/),
+        message: expect.stringMatching(/the limit is 0\.45 MP for avif output with transparency/),
       });
       await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(255)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     }
@@ -375,10 +375,10 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   });
 
   it('reserves memory for transparency for any input but JPEG (known only once decoded), where it would be admitted', async () => {
-    // 0.4 MP: within the limit of transparent screen content, the heaviest AVIF there is.
-    const small = await inspectImage(pngClaiming(700, 571, 6), options({ format: 'avif' }), LIMITS);
+    // 0.32 MP: within the limit of transparent screen content, the heaviest AVIF there is.
+    const small = await inspectImage(pngClaiming(600, 540, 6), options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-screen-alpha');
-    const rgb = await inspectImage(pngClaiming(700, 571, 2), options({ format: 'avif' }), LIMITS);
+    const rgb = await inspectImage(pngClaiming(600, 540, 2), options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-screen-alpha');
     const jpeg = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif-screen');

@@ -1,21 +1,34 @@
 /**
- * Bisection for the lowest setting in `low..high` whose attempt `meets`, on the assumption
- * that meeting is monotonic in the setting; `high`'s attempt when none does.
+ * The lowest setting in `low..high` whose attempt `meets`, on the assumption that meeting is
+ * monotonic in the setting; `high`'s attempt when none does. Bisection, unless `next` names a
+ * better place to look (it is asked after each attempt, and ignored outside what is still
+ * open); `enough` may stop the search at an attempt that meets and is close enough.
  */
-export async function lowestMeeting<T>(low: number, high: number, attemptAt: (setting: number) => Promise<T>, meets: (attempt: T) => boolean): Promise<T> {
+export async function lowestMeeting<T>(
+  low: number,
+  high: number,
+  attemptAt: (setting: number) => Promise<T>,
+  meets: (attempt: T) => boolean,
+  guide: { first?: number; next?: (attempt: T, setting: number) => number | undefined; enough?: (attempt: T) => boolean } = {},
+): Promise<T> {
+  let failed = low - 1; // highest setting known to fail
+  let passed = high + 1; // lowest setting known to meet
   let best: T | undefined;
   let atHigh: T | undefined;
-  const top = high;
-  while (low <= high) {
-    const middle = Math.floor((low + high) / 2);
-    const attempt = await attemptAt(middle);
-    if (middle === top) atHigh = attempt;
+  let setting = guide.first ?? Math.floor((low + high) / 2);
+  while (passed - failed > 1) {
+    const attempt = await attemptAt(setting);
+    if (setting === high) atHigh = attempt;
     if (meets(attempt)) {
       best = attempt;
-      high = middle - 1;
+      passed = setting;
+      if (guide.enough?.(attempt)) break;
     } else {
-      low = middle + 1;
+      failed = setting;
     }
+    const suggested = guide.next?.(attempt, setting);
+    const open = suggested !== undefined && suggested > failed && suggested < passed;
+    setting = open ? suggested : Math.floor((failed + passed) / 2);
   }
-  return best ?? atHigh ?? attemptAt(top);
+  return best ?? atHigh ?? attemptAt(high);
 }
