@@ -81,7 +81,7 @@ export const median = (values: number[]) => {
 /** One compression by the Worker at `url`; inputs over its sync budget become jobs, followed to their output. */
 export async function compressWithWorker(url: string, bytes: Uint8Array, query: string): Promise<{ status: number; bytes: Uint8Array; headers: Headers }> {
   const headers = { Authorization: 'Bearer ck_dev_local' };
-  const response = await fetch(`${url}/v1/compress?${query}`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: bytes });
+  const response = await fetch(`${url}/v1/compress?${query}`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(bytes) });
   if (response.status !== 202) return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()), headers: response.headers };
   const { id } = (await response.json()) as { id: string };
   for (;;) {

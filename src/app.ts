@@ -31,7 +31,13 @@ export const app = new Hono<AppEnv>();
 app.use(async (c, next) => {
   const requestId = crypto.randomUUID();
   c.set('requestId', requestId);
-  await next();
+  try {
+    await next();
+  } catch (error) {
+    // Hono's own handler sees only Errors; codecs built with Emscripten throw other things
+    // (an ExitStatus, a number), which would otherwise leave as a bare 500 without JSON.
+    c.res = renderError(error, requestId, c.req.path);
+  }
   try {
     c.res.headers.set('X-Request-Id', requestId);
   } catch {
@@ -88,9 +94,9 @@ for (const [path, methods] of Object.entries(ROUTES)) {
   });
 }
 
-app.notFound((c) => renderError(new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`), c.get('requestId')));
+app.notFound((c) => renderError(new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`), c.get('requestId'), c.req.path));
 
-app.onError((error, c) => renderError(error, c.get('requestId')));
+app.onError((error, c) => renderError(error, c.get('requestId'), c.req.path));
 
 function isKnownPath(path: string): boolean {
   return Object.keys(ROUTES).some((route) => routePattern(route).test(path));
@@ -98,10 +104,17 @@ function isKnownPath(path: string): boolean {
 
 const routePattern = (route: string) => new RegExp(`^${route.replace(/\/\*$/, '/.+').replace(/:\w+/g, '[^/]+')}$`);
 
-/** The one place errors become responses. Anything that is not an ApiError is an internal fault. */
-export function renderError(error: unknown, requestId: string): Response {
+/**
+ * The one place errors become responses. Anything that is not an ApiError is an internal
+ * fault: `compression_failed` where a compression runs, `internal_error` elsewhere.
+ */
+export function renderError(error: unknown, requestId: string, path = ''): Response {
   const apiError =
-    error instanceof ApiError ? error : new ApiError('compression_failed', 'An internal error interrupted the compression; it is safe to retry');
+    error instanceof ApiError
+      ? error
+      : path === '/v1/compress'
+        ? new ApiError('compression_failed', 'An internal error interrupted the compression; it is safe to retry')
+        : new ApiError('internal_error', 'An internal error interrupted the request; it is safe to retry');
   if (!(error instanceof ApiError)) console.error(`request ${requestId} failed:`, error);
   return Response.json(apiError.toBody(requestId), { status: apiError.status, headers: apiError.headers });
 }

@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   not_ready: 422,
   rate_limit_exceeded: 429,
   compression_failed: 500,
+  internal_error: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -111,6 +111,10 @@ describe('POST /v1/compress, JSON answers', () => {
     expect(bytes.byteLength).toBe(body.output.size);
     const sha1 = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-1', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
     expect(sha1).toBe(body.output.sha1);
+    // The same expiry written another way is not the link that was signed.
+    const padded = new URL(body.url!);
+    padded.searchParams.set('expires', `0${padded.searchParams.get('expires')}`);
+    expect((await api(padded.pathname + padded.search)).status).toBe(403);
   });
 
   it('Accept: application/json selects the JSON answer', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parsePublicUrl } from '../src/http/public-url';
+import { wasmCodecs } from '../src/codecs/wasm';
 import { AUTH, api, compress, expectError, fixtures, multipart } from './helpers';
 import xc1n0g08 from './fixtures/pngsuite/xc1n0g08.png?inline';
 import xc9n2c08 from './fixtures/pngsuite/xc9n2c08.png?inline';
@@ -40,6 +41,18 @@ describe('sources', () => {
     await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '[1,2]' }), 400, 'invalid_json');
   });
 
+  it('a "file" that is text, not a file: a multipart text part, a form value, a JSON string', async () => {
+    const textPart = new FormData();
+    textPart.append('file', 'hello');
+    const answers = [
+      await api('/v1/compress', { method: 'POST', headers: AUTH, body: textPart }),
+      await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'file=hello' }),
+      await api('/v1/compress', json({ file: 'hello' })),
+      await api('/v1/compress', json({ file: { bytes: [1, 2, 3] } })),
+    ];
+    for (const answer of answers) expect((await expectError(answer, 400, 'invalid_param')).error.param).toBe('file');
+  });
+
   it('base64 that is not base64', async () => {
     const body = await expectError(await api('/v1/compress', json({ data: 'not*base64!' })), 400, 'invalid_param');
     expect(body.error.param).toBe('data');
@@ -70,6 +83,24 @@ describe('parameters', () => {
 
   it('webhook_url must be a URL', async () => {
     await expectError(await compress(fixtures.photoJpeg, { webhook_url: 'ftp://example.com' }), 400, 'invalid_param');
+    // IPv4 loopback written as IPv6, which the URL parser turns into [::7f00:1].
+    for (const hidden of ['https://[::127.0.0.1]/hook', 'https://[::ffff:0:127.0.0.1]/hook']) {
+      expect((await expectError(await compress(fixtures.photoJpeg, { webhook_url: hidden }), 400, 'invalid_url')).error.param).toBe('webhook_url');
+    }
+  });
+});
+
+describe('faults', () => {
+  it('a codec that throws something other than an Error still gets a JSON answer', async () => {
+    // mozjpeg cannot write a JPEG wider than 65,500 px and exits, throwing Emscripten's ExitStatus.
+    const wide = await wasmCodecs.encode('png', { data: new Uint8Array(70_000 * 4).fill(128), width: 70_000, height: 1 }, { quality: 100, lossless: true });
+    const answer = await api('/v1/compress?format=jpeg&quality=80', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: wide });
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(answer.headers.get('Content-Type')).toContain('application/json');
+    expect(answer.headers.get('X-Request-Id')).toBeTruthy();
+    const body = (await answer.json()) as { success: boolean; error: { code: string } };
+    expect(body.success).toBe(false);
+    expect(['compression_failed', 'image_too_large']).toContain(body.error.code);
   });
 });
 
@@ -213,6 +244,13 @@ describe('url sources', () => {
     'http://[fe80::1]/a.jpg',
     'http://[::ffff:127.0.0.1]/a.jpg',
     'http://[fd00::1]/a.jpg',
+    'http://[::127.0.0.1]/a.jpg',
+    'http://[::ffff:0:127.0.0.1]/a.jpg',
+    'http://[0:0:0:0:0:ffff:a00:1]/a.jpg',
+    'http://[64:ff9b::a9fe:a9fe]/a.jpg',
+    'http://[2002:c0a8:101::1]/a.jpg',
+    'http://[2001::1]/a.jpg',
+    'http://[::]/a.jpg',
     'http://intranet/a.jpg',
   ])('refuses %s', async (url) => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
@@ -220,9 +258,20 @@ describe('url sources', () => {
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
+  it('refuses a private or file: URL at submission, for jobs too', async () => {
+    for (const url of ['http://[::127.0.0.1]/a.jpg', 'file:///etc/passwd', 'http://10.0.0.1/a.jpg']) {
+      const answer = await api('/v1/compress', json({ url, async: true }));
+      await expectError(answer, 400, 'invalid_url');
+    }
+  });
+
   it('accepts public hosts and addresses', () => {
     expect(parsePublicUrl('https://images.example.com/a.jpg').hostname).toBe('images.example.com');
     expect(parsePublicUrl('http://93.184.216.34/a.jpg').hostname).toBe('93.184.216.34');
+    // Public IPv6, and IPv4-embedding forms of a public IPv4 address.
+    expect(parsePublicUrl('http://[2606:4700::6810:84e5]/a.jpg').hostname).toBe('[2606:4700::6810:84e5]');
+    expect(parsePublicUrl('http://[::ffff:93.184.216.34]/a.jpg').hostname).toBe('[::ffff:5db8:d822]');
+    expect(parsePublicUrl('http://[2002:5db8:d822::1]/a.jpg').hostname).toBe('[2002:5db8:d822::1]');
   });
 
   it('a non-2xx answer is fetch_failed', async () => {

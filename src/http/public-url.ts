@@ -83,26 +83,49 @@ function isPrivateIPv4(octets: number[]): boolean {
   });
 }
 
+/**
+ * Any IPv6 address that is not public, or that embeds an IPv4 address that is not: mapped
+ * (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`), translated (`::ffff:0:a.b.c.d`), NAT64
+ * (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4 (`2002::/16`) forms are judged by their IPv4
+ * address, whatever way they are written (the URL parser writes `[::127.0.0.1]` as `[::7f00:1]`).
+ */
 function isPrivateIPv6(address: string): boolean {
-  const a = address.toLowerCase();
-  if (a === '::' || a === '::1') return true;
-  const mapped = a.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/) ?? a.match(/^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/);
-  if (mapped) {
-    const octets = mapped.length === 2 ? parseIPv4(mapped[1]!) : hexPairToOctets(mapped[1]!, mapped[2]!);
-    return !octets || isPrivateIPv4(octets);
-  }
-  const first = parseInt(a.split(':')[0] || '0', 16);
+  const words = expandIPv6(address.toLowerCase());
+  if (!words) return true;
+  const embedded = (at: number) => isPrivateIPv4([words[at]! >> 8, words[at]! & 255, words[at + 1]! >> 8, words[at + 1]! & 255]);
+  const zeros = (from: number, to: number) => words.slice(from, to).every((w) => w === 0);
+  if (zeros(0, 6)) return words[6] === 0 || embedded(6); // ::, ::1 and the compatible form
+  if (zeros(0, 5) && words[5] === 0xffff) return embedded(6); // mapped
+  if (zeros(0, 4) && words[4] === 0xffff && words[5] === 0) return embedded(6); // translated
+  if (words[0] === 0x64 && words[1] === 0xff9b) return words[2] === 1 || embedded(6); // NAT64, local-use NAT64
+  if (words[0] === 0x2002) return embedded(1); // 6to4
+  const first = words[0]!;
   return (
     (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
     (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
+    (first & 0xffc0) === 0xfec0 || // site-local fec0::/10
     (first & 0xff00) === 0xff00 || // multicast
-    a.startsWith('64:ff9b:') || // NAT64 of any IPv4
-    a.startsWith('fd00:ec2::') // AWS metadata
+    (first === 0x2001 && words[1]! < 0x200) || // Teredo and other IETF special purposes, 2001::/23
+    (first === 0x2001 && words[1] === 0xdb8) || // documentation
+    (first === 0x100 && zeros(1, 4)) || // discard 100::/64
+    (first === 0xfd00 && words[1] === 0xec2) // AWS metadata (inside fc00::/7 too)
   );
 }
 
-function hexPairToOctets(high: string, low: string): number[] {
-  const h = parseInt(high, 16);
-  const l = parseInt(low, 16);
-  return [h >> 8, h & 255, l >> 8, l & 255];
+/** The eight 16-bit words of an IPv6 address (with `::` and a trailing dotted quad); undefined when malformed. */
+function expandIPv6(address: string): number[] | undefined {
+  let text = address;
+  const quad = text.match(/(\d+\.\d+\.\d+\.\d+)$/);
+  if (quad) {
+    const octets = parseIPv4(quad[1]!);
+    if (!octets) return undefined;
+    text = text.slice(0, -quad[1]!.length) + `${((octets[0]! << 8) | octets[1]!).toString(16)}:${((octets[2]! << 8) | octets[3]!).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (part: string) => (part === '' ? [] : part.split(':'));
+  const [head, tail] = [parse(halves[0]!), halves.length === 2 ? parse(halves[1]!) : []];
+  const missing = 8 - head.length - tail.length;
+  if ((halves.length === 2 ? missing < 1 : missing !== 0) || ![...head, ...tail].every((w) => /^[0-9a-f]{1,4}$/.test(w))) return undefined;
+  return [...head, ...Array<string>(missing).fill('0'), ...tail].map((w) => parseInt(w, 16));
 }

@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import { parsePublicUrl } from './public-url';
 import { type CompressOptions, compressOptionsSchema } from '../schemas/options';
 import { fileTooLarge, readLimited } from './body';
 
@@ -97,9 +98,19 @@ export async function readJson(request: Request, maxBodyBytes: number, maxFileBy
 }
 
 function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxBytes: number): Source {
-  if (field === 'file') return { kind: 'bytes', ...(value as { bytes: Uint8Array; name: string }) };
+  if (field === 'file') {
+    // A text part, a form-encoded value or a JSON string named "file" carries no file.
+    if (!(value instanceof Object && (value as { bytes?: unknown }).bytes instanceof Uint8Array)) {
+      throw new ApiError('invalid_param', 'file must be an uploaded file (a multipart file part); send base64 as "data" or a link as "url"', 'file');
+    }
+    return { kind: 'bytes', ...(value as { bytes: Uint8Array; name: string }) };
+  }
   if (typeof value !== 'string') throw new ApiError('invalid_param', `${field} must be a string`, field);
-  if (field === 'url') return { kind: 'url', url: value };
+  if (field === 'url') {
+    // Checked here, not only when fetched: a job would otherwise accept the URL and fail later.
+    parsePublicUrl(value);
+    return { kind: 'url', url: value };
+  }
   const bytes = decodeBase64(value);
   if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes)();
   return { kind: 'bytes', bytes, name: '' };

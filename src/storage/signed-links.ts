@@ -31,7 +31,8 @@ export async function verifySignedPath(secret: string | undefined, url: URL, now
   const signature = fromHex(url.searchParams.get('signature') ?? '');
   const extraParams = [...url.searchParams.keys()].some((k) => k !== 'expires' && k !== 'signature');
   const valid =
-    /^\d{1,12}$/.test(expiresText) &&
+    // Only the form that was signed: `expires=0<value>` names the same second but is another link.
+    /^(0|[1-9]\d{0,11})$/.test(expiresText) &&
     signature !== undefined &&
     !extraParams &&
     (await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, encoder.encode(signedText(url.pathname, Number(expiresText)))));
