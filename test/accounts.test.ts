@@ -146,7 +146,9 @@ describe('concurrent jobs', () => {
     const items = Array.from({ length: 6 }, () => ({ data: btoa(String.fromCharCode(...fixtures.alphaPng)) }));
     const post = (n: number) =>
       api('/v1/batch', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ items: items.slice(0, n) }) });
-    await expectError(await post(6), 429, 'rate_limit_exceeded');
+    // More items than the plan has slots could never start: a 400 that says why, not a 429 forever.
+    const tooMany = await expectError(await post(6), 400, 'invalid_param');
+    expect(tooMany.error).toMatchObject({ param: 'items', message: expect.stringMatching(/at most 5 items/) });
     const accepted = await post(5);
     expect(accepted.status).toBe(202);
     const { id } = (await accepted.json()) as { id: string };

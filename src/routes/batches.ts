@@ -37,6 +37,11 @@ export const batchRoutes = new Hono<AppEnv>()
     const body = batchSchema.safeParse(await readJson(c.req.raw, MAX_BATCH_BODY_BYTES, MAX_BATCH_BODY_BYTES));
     if (!body.success) throw ApiError.fromZod(body.error);
     const { items, webhook_url } = body.data;
+    // Every item takes a job slot at once: a batch larger than the plan's slots could never start.
+    const slots = account.plan.maxConcurrentJobs;
+    if (items.length > slots) {
+      throw new ApiError('invalid_param', `This plan runs at most ${slots} jobs at once, so a batch may have at most ${slots} items; this one has ${items.length}`, 'items');
+    }
 
     // Validate everything before anything is stored: a malformed batch is one 400 listing every problem.
     const errors: ParamError[] = [];
