@@ -283,6 +283,34 @@ describe('webhooks', () => {
   });
 });
 
+describe('webhook deliveries in one queue batch', () => {
+  it('run at once: a slow receiver does not hold up the next', async () => {
+    // Receivers hang at first, so both deliveries stay pending while the test takes over the queue.
+    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(() => new Promise<Response>(() => {}));
+    const submit = async (hook: string) => {
+      const response = await api(`/v1/compress?async=true&webhook_url=https://hooks.example.com/${hook}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: fixtures.alphaPng });
+      const { id } = (await response.json()) as Job;
+      const job = await waitFor(() => getJob(id), (j) => j.status === 'succeeded' && j.webhook?.deliveries[0]?.state === 'pending');
+      return { kind: 'job', id, deliveryId: job.webhook.deliveries[0].id as string };
+    };
+    const [slow, fast] = [await submit('slow'), await submit('fast')];
+    // The slow receiver answers 200 only if the fast one is called while it is still waiting.
+    let fastCalled: () => void = () => {};
+    const fastStarted = new Promise<void>((resolve) => (fastCalled = resolve));
+    fetchSpy.mockImplementation(async (input) => {
+      if (String(new Request(input as RequestInfo).url).endsWith('/fast')) {
+        fastCalled();
+        return new Response(null, { status: 200 });
+      }
+      const status = await Promise.race([fastStarted.then(() => 200), new Promise<number>((resolve) => setTimeout(() => resolve(500), 3000))]);
+      return new Response(null, { status });
+    });
+    const batch = createMessageBatch('compress-webhooks', [slow, fast].map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body })));
+    await worker.queue(batch as MessageBatch<any>, env);
+    for (const { id } of [slow, fast]) expect((await getJob(id)).webhook.deliveries[0].attempts.at(-1).status).toBe(200);
+  });
+});
+
 describe('the webhook dead-letter queue', () => {
   it('marks a delivery still pending as failed when the queue gave up on it, and acks', async () => {
     // The endpoint never answers, so the delivery stays pending while the test plays the queue giving up.

@@ -10,7 +10,14 @@ import { WEBHOOK_MAX_ATTEMPTS, backoffSeconds, postWebhook } from './webhooks';
  * delivery already settled is not sent again, and every attempt is written to it.
  */
 export async function consumeWebhooks(batch: MessageBatch<WebhookMessage>, env: Env): Promise<void> {
-  for (const message of batch.messages) await deliver(message, env);
+  // All at once, each with its own timeout: one slow receiver must not hold up the others.
+  const outcomes = await Promise.allSettled(batch.messages.map((message) => deliver(message, env)));
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') {
+      console.error('webhook delivery failed; it is retried', outcome.reason);
+      batch.messages[i]!.retry({ delaySeconds: backoffSeconds(batch.messages[i]!.attempts, Number(env.RETRY_BASE_SECONDS)) });
+    }
+  });
 }
 
 async function deliver(message: Message<WebhookMessage>, env: Env): Promise<void> {
