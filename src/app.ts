@@ -49,7 +49,7 @@ app.use(async (c, next) => {
 
 app.use('/v1/*', async (c, next) => {
   if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith('/v1/files/') || !isKnownPath(c.req.path)) return next();
-  const account = await authenticate(c.env, presentedKey(c.req.raw.headers));
+  const account = await authenticate(c.env, presentedKey(c.req.raw.headers), new URL(c.req.url).hostname);
   c.set('account', account);
   const decision = await rateLimiterFor(c.env.RATE_LIMITS).hit(account.id, account.plan.requestsPerMinute, (p) => c.executionCtx.waitUntil(p));
   const headers = {

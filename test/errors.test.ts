@@ -1,3 +1,4 @@
+import { exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parsePublicUrl } from '../src/http/public-url';
 import { wasmCodecs } from '../src/codecs/wasm';
@@ -126,6 +127,14 @@ describe('authentication', () => {
   it('unknown key, either header', async () => {
     await expectError(await api('/v1/compress', { method: 'POST', headers: { Authorization: 'Bearer ck_live_nope' }, body: fixtures.photoJpeg }), 401, 'unauthorized');
     await expectError(await api('/v1/compress', { method: 'POST', headers: { 'X-API-Key': 'ck_dev_local2' }, body: fixtures.photoJpeg }), 401, 'unauthorized');
+  });
+
+  it('the development key answers only on a local host, even where ENVIRONMENT is development', async () => {
+    const at = (origin: string) => exports.default.fetch(new Request(`${origin}/v1/usage`, { headers: AUTH }));
+    for (const origin of ['https://compress.example.workers.dev', 'https://203.0.113.9']) {
+      expect((await expectError(await at(origin), 401, 'unauthorized')).error.message).toMatch(/only on localhost/);
+    }
+    for (const origin of ['http://localhost:8787', 'http://127.0.0.1:8787', 'http://[::1]:8787', 'https://api.test']) expect((await at(origin)).status).toBe(200);
   });
 });
 

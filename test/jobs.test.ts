@@ -45,7 +45,7 @@ async function verifySignature(headers: Headers, body: string): Promise<boolean>
 
 /** A job whose message is not on the queue, so a test can deliver it by hand. */
 async function unqueuedJob(accountOverride?: string) {
-  const account = await authenticate(env, DEV_API_KEY);
+  const account = await authenticate(env, DEV_API_KEY, 'api.test');
   const owner = accountOverride ? { ...account, id: accountOverride } : account;
   const { jobs, messages } = await submitJobs(env, owner, [
     {

@@ -18,6 +18,9 @@ interface KeyEnv {
   API_KEYS: KVNamespace;
 }
 
+/** Loopback names and addresses, and `.test` names (reserved, never on the internet: the test suite's host). */
+export const isLocalHost = (host: string) => ['localhost', '127.0.0.1', '[::1]'].includes(host) || host.endsWith('.localhost') || host.endsWith('.test');
+
 /** Reads the key from `Authorization: Bearer` or `X-API-Key`. */
 export function presentedKey(headers: Headers): string | undefined {
   const bearer = headers.get('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
@@ -30,10 +33,12 @@ export function presentedKey(headers: Headers): string | undefined {
  * A revocation is seen at once where it was written and elsewhere within KV's propagation
  * time (README, "API keys").
  */
-export async function authenticate(env: KeyEnv, key: string | undefined): Promise<Account> {
+export async function authenticate(env: KeyEnv, key: string | undefined, host: string): Promise<Account> {
   if (!key) throw new ApiError('unauthorized', 'Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"');
   const hash = await hashKey(key);
   if (env.ENVIRONMENT === 'development' && equalHashes(hash, await hashKey(DEV_API_KEY))) {
+    // A development configuration deployed by mistake must not open the public key to the internet.
+    if (!isLocalHost(host)) throw new ApiError('unauthorized', `The development key answers only on localhost, not on ${host}`);
     return { id: 'acct_dev_local', plan: PLANS.dev, webhookSecret: DEV_WEBHOOK_SECRET };
   }
   const record = /^ck_(live|test)_[A-Za-z0-9]{32}$/.test(key) ? await env.API_KEYS.get<KeyRecord>(keyRecordName(hash), 'json') : null;

@@ -18,7 +18,7 @@ export const metaRoutes = new Hono<AppEnv>()
   .get('/formats', async (c) => {
     const key = presentedKey(c.req.raw.headers);
     // A key is optional here; an unknown one is still refused rather than silently ignored.
-    const account = key ? await authenticate(c.env, key) : undefined;
+    const account = key ? await authenticate(c.env, key, new URL(c.req.url).hostname) : undefined;
     // Without a key: what fits a Worker's memory, on no plan's ceiling.
     const ceiling = account?.plan ?? { maxPixels: Infinity };
     return c.json({
