@@ -1,4 +1,5 @@
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
+import { app } from '../src/app';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parsePublicUrl } from '../src/http/public-url';
 import { wasmCodecs } from '../src/codecs/wasm';
@@ -92,16 +93,27 @@ describe('parameters', () => {
 });
 
 describe('faults', () => {
-  it('a codec that throws something other than an Error still gets a JSON answer', async () => {
-    // mozjpeg cannot write a JPEG wider than 65,500 px and exits, throwing Emscripten's ExitStatus.
-    const wide = await wasmCodecs.encode('png', { data: new Uint8Array(70_000 * 4).fill(128), width: 70_000, height: 1 }, { quality: 100, lossless: true });
-    const answer = await api('/v1/compress?format=jpeg&quality=80', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: wide });
-    expect(answer.status).toBeGreaterThanOrEqual(400);
-    expect(answer.headers.get('Content-Type')).toContain('application/json');
+  it('anything thrown, Error or not, becomes a JSON internal_error with a request id', async () => {
+    // Emscripten's codecs throw an ExitStatus object, not an Error, when a program exits.
+    app.get('/test/throws-non-error', () => {
+      throw { name: 'ExitStatus', message: 'Program terminated with exit(1)' };
+    });
+    const answer = await app.request('/test/throws-non-error', {}, env);
     expect(answer.headers.get('X-Request-Id')).toBeTruthy();
-    const body = (await answer.json()) as { success: boolean; error: { code: string } };
-    expect(body.success).toBe(false);
-    expect(['compression_failed', 'image_too_large']).toContain(body.error.code);
+    await expectError(answer, 500, 'internal_error');
+  });
+});
+
+describe('encoder limits', () => {
+  it("an output longer than its encoder can write is a 413 from the header, listed in /v1/formats", async () => {
+    // mozjpeg cannot write a JPEG wider than 65,500 px, libwebp a WebP wider than 16,383.
+    const wide = await wasmCodecs.encode('png', { data: new Uint8Array(70_000 * 4).fill(128), width: 70_000, height: 1 }, { quality: 100, lossless: true });
+    for (const format of ['jpeg', 'webp']) {
+      const answer = await api(`/v1/compress?format=${format}&quality=80`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: wide });
+      expect((await expectError(answer, 413, 'image_too_large')).error.message).toMatch(/pixels on a side/);
+    }
+    const formats = (await (await api('/v1/formats')).json()) as { output: { format: string; max_output_side: number }[] };
+    expect(Object.fromEntries(formats.output.map((o) => [o.format, o.max_output_side]))).toMatchObject({ jpeg: 65_500, webp: 16_383 });
   });
 });
 

@@ -216,7 +216,17 @@ function megapixels(pixels: number, round: (n: number) => number = Math.round): 
 }
 
 /** Why the work does not fit the plan's pixel limit or an isolate's memory for this output, if it does not. */
+/**
+ * The longest side each encoder writes: mozjpeg's JPEG_MAX_DIMENSION, WebP's 14-bit sizes, AV1's
+ * 16-bit frame sizes. Past them the encoders abort, which must be a refusal, not a fault.
+ */
+export const MAX_OUTPUT_SIDE: Record<ImageFormat, number> = { jpeg: 65_500, webp: 16_383, avif: 65_536, png: 2 ** 31 - 1 };
+
 function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits): ApiError | undefined {
+  const { width, height } = plan.outputSize;
+  if (Math.max(width, height) > MAX_OUTPUT_SIDE[format]) {
+    return new ApiError('image_too_large', `The output would be ${width}×${height}; ${format} images can be at most ${MAX_OUTPUT_SIDE[format]} pixels on a side`, 'width');
+  }
   const profile = memoryProfile(format, traits);
   const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
   for (const [which, size] of [['input', plan.input], ['output', plan.outputSize]] as const) {

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { authenticate, presentedKey } from '../auth/keys';
 import { MIME_TYPES } from '../pipeline/detect';
-import { pixelLimit } from '../pipeline/compress';
+import { MAX_OUTPUT_SIDE, pixelLimit } from '../pipeline/compress';
 import { maxInputPixelsWithinBudget } from '../pipeline/memory';
 import { BANDING_LIMIT, METRIC, PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
 import { BANDING_METRIC, COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
@@ -45,6 +45,7 @@ export const metaRoutes = new Hono<AppEnv>()
         },
         lossless: format !== 'jpeg',
         max_dimension: MAX_DIMENSION,
+        max_output_side: MAX_OUTPUT_SIDE[format],
         max_pixels: pixelLimit(format, ceiling),
         // Lossless WebP and transparent AVIF take more memory, so they have limits of their own.
         ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true, alpha: false }) }),
