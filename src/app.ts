@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticate, presentedKey } from './auth/keys';
 import { ApiError } from './errors';
 import { KvShardedRateLimiter, type RateLimiter } from './limits/rate-limiter';
@@ -28,7 +28,8 @@ const PUBLIC_PATHS = new Set(['/v1/health', '/v1/formats', '/v1/openapi.json']);
 
 export const app = new Hono<AppEnv>();
 
-app.use(async (c, next) => {
+/** Gives every answer its request id, and renders whatever escaped the routes, Error or not. */
+export const requestScope: MiddlewareHandler<AppEnv> = async (c, next) => {
   const requestId = crypto.randomUUID();
   c.set('requestId', requestId);
   try {
@@ -45,7 +46,9 @@ app.use(async (c, next) => {
     c.res = new Response(c.res.body, c.res);
     c.res.headers.set('X-Request-Id', requestId);
   }
-});
+};
+
+app.use(requestScope);
 
 app.use('/v1/*', async (c, next) => {
   if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith('/v1/files/') || !isKnownPath(c.req.path)) return next();

@@ -1,5 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
-import { app } from '../src/app';
+import { Hono } from 'hono';
+import { requestScope } from '../src/app';
+import type { AppEnv } from '../src/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parsePublicUrl } from '../src/http/public-url';
 import { wasmCodecs } from '../src/codecs/wasm';
@@ -95,10 +97,11 @@ describe('parameters', () => {
 describe('faults', () => {
   it('anything thrown, Error or not, becomes a JSON internal_error with a request id', async () => {
     // Emscripten's codecs throw an ExitStatus object, not an Error, when a program exits.
-    app.get('/test/throws-non-error', () => {
+    const probe = new Hono<AppEnv>().use(requestScope);
+    probe.get('/throws', () => {
       throw { name: 'ExitStatus', message: 'Program terminated with exit(1)' };
     });
-    const answer = await app.request('/test/throws-non-error', {}, env);
+    const answer = await probe.request('/throws', {}, env);
     expect(answer.headers.get('X-Request-Id')).toBeTruthy();
     await expectError(answer, 500, 'internal_error');
   });
