@@ -204,7 +204,7 @@ describe('discovery', () => {
     expect(anonymous.limits).toBeUndefined();
     expect((anonymous.output as { format: string }[]).map((f) => f.format)).toEqual(['jpeg', 'png', 'webp', 'avif']);
     const limits = Object.fromEntries((anonymous.output as Record<string, unknown>[]).map(({ format, max_pixels, max_pixels_lossless, max_pixels_with_transparency }) => [format, [max_pixels, max_pixels_lossless, max_pixels_with_transparency]]));
-    // The memory limits (README, "Memory"): lossless WebP and transparent AVIF have their own.
+    // The memory limits (docs/measurements.md, "Memory"): lossless WebP and transparent AVIF have their own.
     expect(limits).toEqual({
       jpeg: [12e6, undefined, undefined],
       png: [12e6, 12e6, 12e6],

@@ -2,7 +2,7 @@ import type { ImageFormat } from '../schemas/options';
 
 /**
  * Compression time per megapixel by output format, `quality=smart`: the slowest reading per
- * format of `npm run bench:memory` at 3 to 12 MP (README, "Memory"; wall time of the request
+ * format of `npm run bench:memory` at 3 to 12 MP (docs/measurements.md, "Memory"; wall time of the request
  * on loopback, so an upper bound): JPEG 0.53, WebP 0.65, PNG 0.79, AVIF 2.5 s/MP.
  */
 export const SECONDS_PER_MEGAPIXEL: Record<ImageFormat, number> = { jpeg: 0.55, webp: 0.65, png: 0.8, avif: 2.5 };

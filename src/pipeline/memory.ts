@@ -37,7 +37,7 @@ export function memoryProfile(format: ImageFormat, { lossless, alpha, input, scr
 
 /**
  * Peak memory one compression adds to an isolate, as an upper bound fitted to
- * `npm run bench:memory` readings (README, "Memory"): peak MiB ≈ fixed + perMegapixel × MP,
+ * `npm run bench:memory` readings (docs/measurements.md, "Memory"): peak MiB ≈ fixed + perMegapixel × MP,
  * with every reading at or under the line. JPEG, PNG and lossy WebP are nearly flat because
  * large images take the memory-lean paths (`MEMORY_THRESHOLDS` in `src/codecs/wasm.ts`, the
  * banded WebP encoder and its alpha coder); lossless WebP and AVIF hold whole images several
@@ -71,7 +71,7 @@ export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
  * measured): libavif's decoder keeps the AV1 frame, its reference buffers and the RGB
  * conversion, with a second plane for alpha; libwebp's lossless decoder keeps ARGB and its
  * transforms' buffers. Their own lines, fitted to whole compressions of such inputs to JPEG,
- * PNG and WebP (README, "Memory"), bound the input's pixels.
+ * PNG and WebP (docs/measurements.md, "Memory"), bound the input's pixels.
  */
 export type InputKind = 'avif' | 'avif-alpha' | 'webp-lossless';
 
@@ -122,7 +122,7 @@ const MEASURED_UP_TO_PIXELS = 12_000_000;
 
 /**
  * Enlarging costs more than decoding an image of the output's size: the source's decode and a
- * new full-size output are both held. Readings with an enlarging `width` (README, "Memory"):
+ * new full-size output are both held. Readings with an enlarging `width` (docs/measurements.md, "Memory"):
  * JPEG and PNG 84–110 MiB up to 8.2 MP, 136–167 from 9.6 MP; WebP 90–97 at 8 MP, 104–115 at
  * 10.7; AVIF 102 at 1.0 MP, 132 at 1.3. An enlarged output is held to these sizes.
  */

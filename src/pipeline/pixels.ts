@@ -36,7 +36,7 @@ const planeValue: Record<AomPlane, (data: RawImage['data'], i: number) => number
 /**
  * Whether libaom will code this plane with IntraBC, its screen-content block copy, whose hash
  * tables made AVIF's memory jump: flat-colour artwork and screenshots read about 200 MiB at
- * 1.2 MP where photos read 86–103 (README, "Memory"). A mirror of libaom's own test
+ * 1.2 MP where photos read 86–103 (docs/measurements.md, "Memory"). A mirror of libaom's own test
  * (`av1_set_screen_content_options`, libaom 3.7 as in @jsquash/avif): over the plane padded to
  * a multiple of 8 by repeating its edges, as libaom holds it, the 16×16 blocks with 2–4
  * distinct values must cover over a tenth of it, and those of them whose per-pixel variance

@@ -14,7 +14,7 @@ const STRIP_PIXELS = 1 << 16;
  * filter never mixes rows), then the heights, a band of columns at a time (a vertical filter
  * never mixes columns). The resizer asked for an unchanged dimension leaves it alone, so each
  * pass is one dimension of the same Lanczos resize. Resizing a 12 MP photo in one call took
- * 440 MiB (README, "Memory").
+ * 440 MiB (docs/measurements.md, "Memory").
  *
  * A pass that shrinks works in place, in `image`'s own buffer, which this therefore consumes:
  * a band is copied into the resizer before its result is written, and results are written at

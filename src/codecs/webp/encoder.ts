@@ -3,7 +3,7 @@
  * the image goes in a band of rows at a time, so the encoder's memory holds the YUV picture
  * and one band instead of jSquash's two copies of the whole RGBA image, and a large image's
  * transparency is compressed by our own low-memory alpha coder instead of libwebp's lossless
- * encoder (25 bytes a pixel). See README, "Memory".
+ * encoder (25 bytes a pixel). See docs/measurements.md, "Memory".
  */
 import webpEncoderWasm from './webp_enc.wasm';
 import type { RawImage } from '../types';
@@ -28,7 +28,7 @@ const BAND_PIXELS = 65_536;
 /**
  * Up to this size libwebp compresses transparency (its alpha chunks are 8–33% smaller than
  * ours, and a 1 MP transparent image peaked at 60 MiB with it, 2 MP at 98); above it, our
- * coder does (README, "Memory").
+ * coder does (docs/measurements.md, "Memory").
  */
 export const LIBWEBP_ALPHA_MAX_PIXELS = 1_000_000;
 /** Let the alpha coder choose its filter. */
