@@ -43,7 +43,7 @@ export const BANDING_METRIC = 'luma difference of smooth 8×8 block means, 99th 
 const SMOOTH_LUMA_DEVIATION = 2;
 
 export function bandingAgainst(reference: RawImage): (candidate: RawImage | IndexedImage) => number {
-  const { width, height } = reference;
+  const { width, height, data } = reference;
   const across = Math.floor(width / BLOCK);
   const down = Math.floor(height / BLOCK);
   const smooth: number[] = [];
@@ -51,8 +51,7 @@ export function bandingAgainst(reference: RawImage): (candidate: RawImage | Inde
     let sum = 0;
     let squares = 0;
     forEachPixel(width, block, across, (pixel) => {
-      const p = pixel * 4;
-      const luma = 0.299 * reference.data[p]! + 0.587 * reference.data[p + 1]! + 0.114 * reference.data[p + 2]!;
+      const luma = lumaOnWhite(data, pixel * 4);
       sum += luma;
       squares += luma * luma;
     });
@@ -70,6 +69,12 @@ export function bandingAgainst(reference: RawImage): (candidate: RawImage | Inde
   };
 }
 
+/** BT.601 luma of the RGBA pixel at `p`, as it shows on white. */
+function lumaOnWhite(rgba: Uint8Array | Uint8ClampedArray, p: number): number {
+  const alpha = rgba[p + 3]! / 255;
+  return (0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!) * alpha + 255 * (1 - alpha);
+}
+
 function forEachPixel(width: number, block: number, across: number, visit: (pixel: number) => void) {
   const x0 = (block % across) * BLOCK;
   const y0 = Math.floor(block / across) * BLOCK;
@@ -82,10 +87,7 @@ function blockMeans(image: RawImage | IndexedImage, blocks: number[], width: num
   const means = new Float64Array(blocks.length);
   blocks.forEach((block, i) => {
     forEachPixel(width, block, across, (pixel) => {
-      const p = offsetOf(pixel);
-      const alpha = rgba[p + 3]! / 255;
-      const luma = 0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!;
-      means[i]! += (luma * alpha + 255 * (1 - alpha)) / (BLOCK * BLOCK);
+      means[i]! += lumaOnWhite(rgba, offsetOf(pixel)) / (BLOCK * BLOCK);
     });
   });
   return means;

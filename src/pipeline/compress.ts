@@ -9,6 +9,7 @@ import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetada
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { type AomPlane, compositeOnWhite, hasAlpha, looksLikeScreenContent } from './pixels';
 import { resizeInStrips } from './resize';
+import { lowestMeeting } from './search';
 import { paletteBuilder } from './quantize';
 import { type Encoded, PALETTE_STEPS, colorsForQuality, palettePng, scoringSample, smartLossy, smartPng } from './smart';
 
@@ -215,13 +216,13 @@ function megapixels(pixels: number, round: (n: number) => number = Math.round): 
   return `${(round((pixels / 1e6) * 10 ** digits) / 10 ** digits).toFixed(digits)} MP`;
 }
 
-/** Why the work does not fit the plan's pixel limit or an isolate's memory for this output, if it does not. */
 /**
  * The longest side each encoder writes: mozjpeg's JPEG_MAX_DIMENSION, WebP's 14-bit sizes, AV1's
  * 16-bit frame sizes. Past them the encoders abort, which must be a refusal, not a fault.
  */
 export const MAX_OUTPUT_SIDE: Record<ImageFormat, number> = { jpeg: 65_500, webp: 16_383, avif: 65_536, png: 2 ** 31 - 1 };
 
+/** Why the work does not fit an encoder, the plan's pixel limit or an isolate's memory for this output, if it does not. */
 function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits): ApiError | undefined {
   const { width, height } = plan.outputSize;
   if (Math.max(width, height) > MAX_OUTPUT_SIDE[format]) {
@@ -397,25 +398,10 @@ function largestUnder(maxBytes: number, encodeAt: (quality: number) => Promise<E
 }
 
 /**
- * Bisection over `count` settings ordered from fewest bytes to most, for the last whose output
- * fits under `maxBytes`; when none fits, the smallest result (the bisection walks down to the
- * first setting on its way).
+ * Over `count` settings ordered from fewest bytes to most, the last whose output fits under
+ * `maxBytes`; when none fits, the first (the fewest bytes). The search runs from most bytes
+ * down, where fitting is what turns true.
  */
-async function largestFitting(count: number, maxBytes: number, attemptAt: (index: number) => Promise<Encoded>): Promise<Encoded> {
-  let low = 0;
-  let high = count - 1;
-  let best: Encoded | undefined;
-  let smallest: Encoded | undefined;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const attempt = await attemptAt(middle);
-    if (!smallest || attempt.bytes.byteLength < smallest.bytes.byteLength) smallest = attempt;
-    if (attempt.bytes.byteLength <= maxBytes) {
-      best = attempt;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return best ?? smallest!;
+function largestFitting(count: number, maxBytes: number, attemptAt: (index: number) => Promise<Encoded>): Promise<Encoded> {
+  return lowestMeeting(0, count - 1, (step) => attemptAt(count - 1 - step), (attempt) => attempt.bytes.byteLength <= maxBytes);
 }

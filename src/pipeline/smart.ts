@@ -94,8 +94,8 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
 /**
  * Where to look next for the quality that scores `target`: along the line through the last
  * two attempts (scores rise smoothly with quality), or, after the first, along the typical
- * slope. A search so guided takes three to four trials where bisection takes seven; it stops
- * at a quality that meets the target by less than half a point (a quality step is worth more).
+ * slope, so a good guess needs fewer trials than bisection's seven. It stops at a quality
+ * that meets the target by less than half a point (a quality step is worth more).
  */
 function scoreGuide(target: number) {
   const TYPICAL_POINTS_PER_QUALITY = 0.5;
