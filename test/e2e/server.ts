@@ -1,0 +1,27 @@
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+import { startDevServer } from '../../scripts/dev-server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    serverUrl: string;
+  }
+}
+
+/** One `wrangler dev` for every end-to-end test file, on a free loopback port. */
+export default async function setup(project: TestProject) {
+  const server = await startDevServer(await freePort(), { RETRY_BASE_SECONDS: '0' });
+  project.provide('serverUrl', server.url);
+  return () => server.stop();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
