@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticate, presentedKey } from './auth/keys';
+import { codecFaultMessage, isCodecFault } from './codecs/faults';
 import { ApiError } from './errors';
 import { KvShardedRateLimiter, type RateLimiter } from './limits/rate-limiter';
 import { batchRoutes } from './routes/batches';
@@ -116,7 +117,7 @@ export function renderError(error: unknown, requestId: string, path = ''): Respo
     error instanceof ApiError
       ? error
       : path === '/v1/compress'
-        ? new ApiError('compression_failed', 'An internal error interrupted the compression; it is safe to retry')
+        ? new ApiError('compression_failed', isCodecFault(error) ? codecFaultMessage(error) : 'An internal error interrupted the compression; it is safe to retry')
         : new ApiError('internal_error', 'An internal error interrupted the request; it is safe to retry');
   if (!(error instanceof ApiError)) console.error(`request ${requestId} failed:`, error);
   return Response.json(apiError.toBody(requestId), { status: apiError.status, headers: apiError.headers });

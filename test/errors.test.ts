@@ -4,7 +4,8 @@ import { requestScope } from '../src/app';
 import type { AppEnv } from '../src/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parsePublicUrl } from '../src/http/public-url';
-import { wasmCodecs } from '../src/codecs/wasm';
+import { OXIPNG_MAX_ROWS, wasmCodecs } from '../src/codecs/wasm';
+import { encodeIndexedPngStreaming, encodePngStreaming } from '../src/codecs/png-stream';
 import { AUTH, api, compress, expectError, fixtures, multipart } from './helpers';
 import xc1n0g08 from './fixtures/pngsuite/xc1n0g08.png?inline';
 import xc9n2c08 from './fixtures/pngsuite/xc9n2c08.png?inline';
@@ -104,6 +105,20 @@ describe('faults', () => {
     const answer = await probe.request('/throws', {}, env);
     expect(answer.headers.get('X-Request-Id')).toBeTruthy();
     await expectError(answer, 500, 'internal_error');
+  });
+});
+
+describe('CPU by shape', () => {
+  it('a PNG taller than oxipng handles in time is deflated row by row instead, lossless and palette alike', async () => {
+    // oxipng's cost is per row: a 1×60,000 image took it 2.9 s; the row-streaming writer, milliseconds.
+    const height = OXIPNG_MAX_ROWS + 1;
+    const tall = { data: new Uint8Array(height * 4).fill(128), width: 1, height };
+    expect(await wasmCodecs.encode('png', tall, { quality: 100, lossless: true })).toEqual(await encodePngStreaming(tall.data, 1, height));
+    const indexed = { indices: new Uint8Array(height), palette: new Uint8Array([128, 128, 128, 255]), width: 1, height };
+    expect(await wasmCodecs.encodeIndexedPng(indexed)).toEqual(await encodeIndexedPngStreaming(indexed));
+    // Just under the limit, oxipng still runs (it writes a grey image smaller than RGB).
+    const short = { data: new Uint8Array(OXIPNG_MAX_ROWS * 4).fill(128), width: 1, height: OXIPNG_MAX_ROWS };
+    expect((await wasmCodecs.encode('png', short, { quality: 100, lossless: true })).length).toBeLessThan((await encodePngStreaming(short.data, 1, OXIPNG_MAX_ROWS)).length);
   });
 });
 
@@ -320,17 +335,27 @@ describe('url sources', () => {
 });
 
 describe('internal faults', () => {
-  it('a codec crash is a 500 compression_failed, safe to retry, and not counted as usage', async () => {
+  it('a codec crash is a 500 compression_failed that does not invite a retry, and is not counted as usage', async () => {
     const { codecSource, wasmCodecs } = await import('../src/codecs/wasm');
     const key = await createKey('pro');
     vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')) });
     const body = await expectError(await compress(fixtures.photoJpeg, {}, key.auth), 500, 'compression_failed');
-    expect(body.error.message).toMatch(/safe to retry/);
+    expect(body.error.message).toMatch(/unreachable.*will fail the same way/);
     vi.restoreAllMocks();
     const usage = await waitFor(
       async () => (await (await api('/v1/usage', { headers: key.auth })).json()) as { usage: { compressions: number } },
       (u) => u.usage.compressions === 0,
     );
     expect(usage.usage.compressions).toBe(0);
+  });
+
+  it('a transient fault (storage, network, memory) is a 500 compression_failed that is safe to retry', async () => {
+    const { codecSource, wasmCodecs } = await import('../src/codecs/wasm');
+    for (const fault of [new Error('Network connection lost'), new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded')]) {
+      vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject(fault) });
+      const body = await expectError(await compress(fixtures.photoJpeg), 500, 'compression_failed');
+      expect(body.error.message).toMatch(/safe to retry/);
+      vi.restoreAllMocks();
+    }
   });
 });

@@ -198,14 +198,24 @@ describe('at-least-once delivery', () => {
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
-  it('a poison message ends in the dead-letter queue and the job fails with compression_failed', async () => {
-    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, decode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')) });
+  it('a fault that may pass is retried; one that never passes ends in the dead-letter queue as compression_failed', async () => {
+    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, decode: () => Promise.reject(new Error('Network connection lost')) });
     const response = await api('/v1/compress?async=true', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: fixtures.goldfishPng });
     const { id } = (await response.json()) as Job;
     const job = await waitFor(() => getJob(id), settled, 60_000);
     expect(job).toMatchObject({ status: 'failed', error: { code: 'compression_failed' } });
     expect(job.attempts).toBe(6); // the first delivery and the queue's 5 retries
-    expect(job.error.message).toMatch(/unreachable/);
+    expect(job.error.message).toMatch(/Network connection lost/);
+  });
+
+  it('a codec that fails on the image fails the job at once, with what it threw in words', async () => {
+    // Emscripten's programs end with an ExitStatus object, not an Error.
+    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject({ name: 'ExitStatus', message: 'Program terminated with exit(1)', status: 1 }) });
+    const response = await api('/v1/compress?async=true', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
+    const { id } = (await response.json()) as Job;
+    const job = await waitFor(() => getJob(id), settled, 60_000);
+    expect(job).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'compression_failed' } });
+    expect(job.error.message).toMatch(/Program terminated with exit\(1\).*will fail the same way/);
   });
 
   it('an image that will not get better fails at once, with its own code', async () => {

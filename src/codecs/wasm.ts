@@ -56,6 +56,11 @@ export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngS
 const JPEG_STRIP_ROWS = 256;
 /** oxipng's effort: jSquash's default. */
 const OXIPNG_LEVEL = 2;
+/**
+ * oxipng spends a fixed time on every row whatever its width (docs/reliability.md, "CPU by
+ * shape"): taller images are deflated by the runtime instead, which costs next to nothing a row.
+ */
+export const OXIPNG_MAX_ROWS = 8192;
 
 /**
  * Rows per JPEG strip: 256, or fewer whole MCU rows for very wide images, since a strip's
@@ -230,7 +235,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
         return new Uint8Array(out);
       }
       case 'png': {
-        if (width * height > thresholds.pngStream) return encodePngStreaming(data, width, height);
+        if (width * height > thresholds.pngStream || height > OXIPNG_MAX_ROWS) return encodePngStreaming(data, width, height);
         // Straight from pixels: there is no intermediate PNG to hold.
         return optimisePixels(data, width, height, OXIPNG_LEVEL);
       }
@@ -243,7 +248,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
    */
   async function encodeIndexedPng(image: IndexedImage): Promise<Uint8Array> {
     const streamed = await encodeIndexedPngStreaming(image);
-    if (image.width * image.height > thresholds.indexedOxipng) return streamed;
+    if (image.width * image.height > thresholds.indexedOxipng || image.height > OXIPNG_MAX_ROWS) return streamed;
     const optimised = optimisePng(streamed, OXIPNG_LEVEL);
     return optimised.byteLength < streamed.byteLength ? optimised : streamed;
   }

@@ -1,4 +1,5 @@
 import { compressWithinMemory } from '../limits/isolate-memory';
+import { codecFaultMessage, describeFault, isCodecFault } from '../codecs/faults';
 import { ApiError } from '../errors';
 import { describeImage, outputName } from '../http/answer';
 import { fetchImage } from '../http/fetch-image';
@@ -62,8 +63,14 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
       message.ack();
       return;
     }
+    if (isCodecFault(error)) {
+      console.error(`job ${jobId}: the codec failed; not retried`, error);
+      await job.fail(token, { code: 'compression_failed', message: codecFaultMessage(error) });
+      message.ack();
+      return;
+    }
     console.error(`job ${jobId}: attempt ${message.attempts} failed`, error);
-    await job.release(token, error instanceof Error ? error.message : String(error));
+    await job.release(token, describeFault(error));
     message.retry({ delaySeconds: backoffSeconds(message.attempts, Number(env.RETRY_BASE_SECONDS)) });
   }
 }
