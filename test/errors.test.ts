@@ -4,6 +4,9 @@ import { requestScope } from '../src/app';
 import type { AppEnv } from '../src/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parsePublicUrl } from '../src/http/public-url';
+import { fetchImage } from '../src/http/fetch-image';
+import { hostCheckFor } from '../src/http/resolve';
+import { postWebhook } from '../src/jobs/webhooks';
 import { OXIPNG_MAX_ROWS, wasmCodecs } from '../src/codecs/wasm';
 import { encodeIndexedPngStreaming, encodePngStreaming } from '../src/codecs/png-stream';
 import { AUTH, api, compress, expectError, fixtures, multipart } from './helpers';
@@ -261,6 +264,46 @@ describe('sizes', () => {
     // output beside the source, over WebP's 8 MP for an enlarged output.
     const body = await expectError(await compress(pngClaiming(4000, 3000), { width: '9000', height: '1000', fit: 'cover', format: 'webp' }), 413, 'image_too_large');
     expect(body.error.message).toMatch(/enlarged webp output/);
+  });
+});
+
+describe('host names checked by a DNS-over-HTTPS resolver (RESOLVE_HOSTS_VIA)', () => {
+  /** A resolver that knows a few names, and an image server that answers every other request. */
+  const network = (names: Record<string, { A?: string[]; AAAA?: string[] }>) => {
+    const asked: string[] = [];
+    const fetcher = (async (input: RequestInfo | URL) => {
+      const url = new URL(String(input));
+      if (url.hostname === 'dns.test') {
+        const name = url.searchParams.get('name')!;
+        const type = url.searchParams.get('type') as 'A' | 'AAAA';
+        asked.push(`${name} ${type}`);
+        const data = names[name]?.[type] ?? [];
+        return Response.json({ Status: 0, Answer: data.map((d) => ({ name, type: type === 'A' ? 1 : 28, data: d })) });
+      }
+      return new Response(fixtures.photoJpeg, { headers: { 'content-type': 'image/jpeg' } });
+    }) as typeof fetch;
+    return { fetcher, asked, check: hostCheckFor({ RESOLVE_HOSTS_VIA: 'https://dns.test/dns-query' }, fetcher) };
+  };
+
+  it('a name that resolves to a private address is refused before it is fetched; a public one is fetched', async () => {
+    const { fetcher, asked, check } = network({ 'images.example.com': { A: ['93.184.216.34'] }, 'sneaky.example.com': { A: ['93.184.216.34'], AAAA: ['::ffff:127.0.0.1'] } });
+    expect((await fetchImage('https://images.example.com/a.jpg', 1e7, check, fetcher)).bytes).toEqual(fixtures.photoJpeg);
+    await expect(fetchImage('https://sneaky.example.com/a.jpg', 1e7, check, fetcher)).rejects.toMatchObject({ code: 'invalid_url', message: expect.stringMatching(/resolves to a private/) });
+    await expect(fetchImage('https://nowhere.example.com/a.jpg', 1e7, check, fetcher)).rejects.toMatchObject({ code: 'invalid_url', message: expect.stringMatching(/does not resolve/) });
+    expect(asked).toContain('sneaky.example.com AAAA');
+  });
+
+  it('a webhook whose name resolves to a private address is not sent, and the attempt says why', async () => {
+    const { fetcher, check } = network({ 'hooks.example.com': { A: ['10.0.0.8'] } });
+    const outcome = await postWebhook('https://hooks.example.com/h', 'job.succeeded', 'd1', '{}', 'secret', check, fetcher);
+    expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/resolves to a private.*10\.0\.0\.8/) });
+  });
+
+  it('without RESOLVE_HOSTS_VIA nothing is asked', async () => {
+    let calls = 0;
+    const fetcher = (async () => (calls++, new Response(fixtures.photoJpeg))) as typeof fetch;
+    await fetchImage('https://images.example.com/a.jpg', 1e7, hostCheckFor({ RESOLVE_HOSTS_VIA: '' }, fetcher), fetcher);
+    expect(calls).toBe(1);
   });
 });
 

@@ -1,6 +1,7 @@
 import { ApiError } from '../errors';
 import { readLimited } from './body';
 import { parsePublicUrl } from './public-url';
+import { type HostCheck, NO_HOST_CHECK } from './resolve';
 
 const MAX_REDIRECTS = 5;
 const FETCH_TIMEOUT_MS = 15_000;
@@ -15,11 +16,12 @@ export interface FetchedImage {
  * Fetches a user-supplied image URL. Redirects are followed by hand so that every hop is
  * checked again: a public URL must not be able to redirect into a private network.
  */
-export async function fetchImage(rawUrl: string, maxBytes: number, fetcher: typeof fetch = fetch): Promise<FetchedImage> {
+export async function fetchImage(rawUrl: string, maxBytes: number, checkHost: HostCheck = NO_HOST_CHECK, fetcher: typeof fetch = fetch): Promise<FetchedImage> {
   let url = parsePublicUrl(rawUrl);
   const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
   try {
     for (let hop = 0; ; hop++) {
+      await checkHost(url, 'url');
       const response = await fetcher(url.toString(), { redirect: 'manual', signal, headers: { accept: 'image/*' } });
       if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
         await response.body?.cancel();

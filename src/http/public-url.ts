@@ -45,7 +45,8 @@ export function parseWebhookUrl(raw: string, allowLocalhost: boolean): URL {
 
 const BLOCKED_SUFFIXES = ['.localhost', '.local', '.internal', '.lan', '.home.arpa', '.intranet'];
 
-function isPrivateHost(host: string): boolean {
+/** Whether a URL's host (a name, a dotted quad or a bracketed IPv6 address) is not a public one. */
+export function isPrivateHost(host: string): boolean {
   if (host.startsWith('[')) return isPrivateIPv6(host.slice(1, -1));
   const v4 = parseIPv4(host);
   if (v4) return isPrivateIPv4(v4);

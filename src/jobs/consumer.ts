@@ -3,6 +3,7 @@ import { codecFaultMessage, describeFault, isCodecFault } from '../codecs/faults
 import { ApiError } from '../errors';
 import { describeImage, outputName } from '../http/answer';
 import { fetchImage } from '../http/fetch-image';
+import { hostCheckFor } from '../http/resolve';
 import { MIME_TYPES } from '../pipeline/detect';
 import { putOutput } from '../storage/files';
 import { jobStub } from './access';
@@ -94,7 +95,7 @@ export async function consumeDeadJobs(batch: MessageBatch<JobMessage>, env: Env)
 }
 
 async function loadInput(env: Env, job: JobState): Promise<{ bytes: Uint8Array; name: string }> {
-  if (job.source.kind === 'url') return fetchImage(job.source.url, job.limits.maxFileBytes);
+  if (job.source.kind === 'url') return fetchImage(job.source.url, job.limits.maxFileBytes, hostCheckFor(env));
   const object = await env.FILES.get(job.source.key);
   if (!object) throw new Error(`the staged input ${job.source.key} is missing`);
   return { bytes: new Uint8Array(await object.arrayBuffer()), name: job.source.name };

@@ -1,3 +1,4 @@
+import { hostCheckFor } from '../http/resolve';
 import { batchStub, jobStub } from './access';
 import type { BatchState } from './batch-object';
 import type { WebhookMessage } from './messages';
@@ -29,7 +30,7 @@ async function deliver(message: Message<WebhookMessage>, env: Env): Promise<void
     return;
   }
 
-  const outcome = await postWebhook(target.webhookUrl, delivery.event, delivery.id, JSON.stringify(await target.body()), target.webhookSecret);
+  const outcome = await postWebhook(target.webhookUrl, delivery.event, delivery.id, JSON.stringify(await target.body()), target.webhookSecret, hostCheckFor(env));
   const settled: WebhookDelivery['state'] = outcome.ok ? 'delivered' : message.attempts >= WEBHOOK_MAX_ATTEMPTS ? 'failed' : 'pending';
   await target.record(delivery.id, { at: new Date().toISOString(), status: outcome.status, error: outcome.error }, settled);
   if (settled === 'pending') message.retry({ delaySeconds: backoffSeconds(message.attempts, Number(env.RETRY_BASE_SECONDS)) });

@@ -1,3 +1,5 @@
+import { ApiError } from '../errors';
+import { type HostCheck, NO_HOST_CHECK } from '../http/resolve';
 import { toHex } from '../hex';
 const encoder = new TextEncoder();
 
@@ -24,10 +26,12 @@ export async function postWebhook(
   deliveryId: string,
   body: string,
   secret: string,
+  checkHost: HostCheck = NO_HOST_CHECK,
   fetcher: typeof fetch = fetch,
 ): Promise<WebhookOutcome> {
   const timestamp = Math.floor(Date.now() / 1000);
   try {
+    await checkHost(new URL(url), 'webhook_url');
     const response = await fetcher(url, {
       method: 'POST',
       redirect: 'manual',
@@ -44,6 +48,7 @@ export async function postWebhook(
     await response.body?.cancel();
     return response.ok ? { ok: true, status: response.status } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
   } catch (error) {
+    if (error instanceof ApiError) return { ok: false, error: error.message };
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return { ok: false, error: timedOut ? `no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s` : String(error) };
   }

@@ -3,6 +3,7 @@ import { compressWithinMemory } from '../limits/isolate-memory';
 import { acceptedFormats, compressAnswer } from '../http/answer';
 import { fileTooLarge } from '../http/body';
 import { fetchImage } from '../http/fetch-image';
+import { hostCheckFor } from '../http/resolve';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
@@ -38,7 +39,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
 
   const { source, options } = await readSubmission(request, plan.maxFileBytes);
   if (source.kind === 'url' && wantsJob(options)) return startJob(c, options, source);
-  const { bytes, name } = source.kind === 'url' ? await fetchImage(source.url, plan.maxFileBytes) : source;
+  const { bytes, name } = source.kind === 'url' ? await fetchImage(source.url, plan.maxFileBytes, hostCheckFor(c.env)) : source;
   if (bytes.byteLength > threshold || wantsJob(options)) return startJob(c, options, { kind: 'bytes', bytes, name });
   const accept = acceptedFormats(c.req.header('accept'));
   const limits = { maxPixels: plan.maxPixels };
