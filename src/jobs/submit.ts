@@ -1,7 +1,7 @@
 import type { Account } from '../auth/keys';
 import { ApiError } from '../errors';
-import { estimateSeconds } from '../pipeline/cost';
-import { inspectImage } from '../pipeline/compress';
+import { UNKNOWN_WORK, computeSeconds, estimateSeconds } from '../pipeline/cost';
+import { inspectImage, predictedSeconds } from '../pipeline/compress';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { accountStub, jobStub } from './access';
 import { monthOf } from '../accounts/usage';
@@ -90,19 +90,19 @@ export async function submitJobs(env: Env, account: Account, requests: JobReques
 async function stage(env: Env, request: JobRequest): Promise<StagedJob> {
   const id = crypto.randomUUID();
   const { input, options, account } = request;
-  const format = options.format === 'auto' ? 'jpeg' : options.format;
-  if (input.kind === 'url') return { id, request, source: { kind: 'url', url: input.url }, estimatedSeconds: estimateSeconds(format, undefined) };
+  const unknown = estimateSeconds(computeSeconds(UNKNOWN_WORK));
+  if (input.kind === 'url') return { id, request, source: { kind: 'url', url: input.url }, estimatedSeconds: unknown };
 
   const key = stagedInputKey(id);
-  let pixels: number | undefined;
+  let seconds: number | undefined;
   if (input.kind === 'bytes') {
-    if (request.checkHeader) pixels = await headerPixels(input.bytes, options, account);
+    if (request.checkHeader) seconds = await headerSeconds(input.bytes, request);
     await env.FILES.put(key, input.bytes);
   } else {
     await env.FILES.put(key, input.stream);
-    if (request.checkHeader) pixels = await stagedHeaderPixels(env, key, options, account, input.length);
+    if (request.checkHeader) seconds = await stagedHeaderSeconds(env, key, request, input.length);
   }
-  return { id, request, source: { kind: 'staged', key, name: input.name }, estimatedSeconds: estimateSeconds(format, pixels) };
+  return { id, request, source: { kind: 'staged', key, name: input.name }, estimatedSeconds: seconds === undefined ? unknown : estimateSeconds(seconds) };
 }
 
 async function discard(env: Env, staged: StagedJob[]): Promise<void> {
@@ -110,16 +110,17 @@ async function discard(env: Env, staged: StagedJob[]): Promise<void> {
   if (keys.length) await env.FILES.delete(keys);
 }
 
-async function headerPixels(bytes: Uint8Array, options: CompressOptions, account: Account): Promise<number> {
-  const { outputSize, input } = await inspectImage(bytes, options, account.plan);
-  return Math.max(input.width * input.height, outputSize.width * outputSize.height);
+/** Predicted compute from the image's header, which also refuses what no plan or isolate admits. */
+async function headerSeconds(bytes: Uint8Array, { options, accept, account }: JobRequest): Promise<number> {
+  const pipelineOptions = { ...options, accept };
+  return predictedSeconds(await inspectImage(bytes, pipelineOptions, account.plan), pipelineOptions);
 }
 
-async function stagedHeaderPixels(env: Env, key: string, options: CompressOptions, account: Account, length: number): Promise<number | undefined> {
+async function stagedHeaderSeconds(env: Env, key: string, request: JobRequest, length: number): Promise<number | undefined> {
   const head = await env.FILES.get(key, { range: { offset: 0, length: Math.min(HEADER_BYTES, length) } });
   const bytes = new Uint8Array(await head!.arrayBuffer());
   try {
-    return await headerPixels(bytes, options, account);
+    return await headerSeconds(bytes, request);
   } catch (error) {
     // A header that lies beyond the first bytes is left for the job to judge; anything
     // else is a definite answer now, and the staged file goes.

@@ -1,5 +1,6 @@
 import { ApiError } from '../errors';
 import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
+import { type Work, computeSeconds } from './cost';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
@@ -176,6 +177,26 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
 export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
   const everyWay = new Set(undecidedCases(plan).flatMap(({ alpha, screen }) => possibleOutputFormats(plan, options, alpha, screen)));
   return Math.max(...[...everyWay].map((format) => figure(format, workPixels(plan))));
+}
+
+/** The compute a compression is predicted to take, in seconds: the worst of the formats it may end in. */
+export function predictedSeconds(plan: Inspection, options: PipelineOptions): number {
+  return worstOverFormats(plan, options, (format) => computeSeconds(workOf(plan, options, format)));
+}
+
+function workOf(plan: Inspection, options: PipelineOptions, format: ImageFormat): Work {
+  return {
+    inputFormat: plan.input.format,
+    inputPixels: plan.input.width * plan.input.height,
+    outputFormat: format,
+    outputPixels: plan.outputSize.width * plan.outputSize.height,
+    outputWidth: plan.outputSize.width,
+    outputRows: plan.outputSize.height,
+    resized: plan.resize !== undefined,
+    lossless: options.lossless || (format === 'png' && options.quality === 100),
+    smart: options.quality === 'smart' && options.target_size === undefined,
+    targetSize: options.target_size !== undefined,
+  };
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque; with a heavy pair's margin for an input that is one). */

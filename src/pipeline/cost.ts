@@ -1,24 +1,87 @@
 import type { ImageFormat } from '../schemas/options';
 
 /**
- * Compression time per megapixel by output format, `quality=smart`: the slowest reading per
- * format of `npm run bench:memory` at 3 to 12 MP (docs/measurements.md, "Memory"; wall time of the request
- * on loopback, so an upper bound): JPEG 0.53, WebP 0.65, PNG 0.79, AVIF 2.5 s/MP.
+ * Predicted compute of one compression, from what the codecs do: decode the input's pixels,
+ * resize, encode the output's pixels and rows, and for a search, its trials. The figures
+ * are measured (docs/measurements.md, "Cost model"); `npm run bench` prints each prediction
+ * beside the time it measured.
  */
-export const SECONDS_PER_MEGAPIXEL: Record<ImageFormat, number> = { jpeg: 0.55, webp: 0.65, png: 0.8, avif: 2.5 };
+export interface Work {
+  inputFormat: ImageFormat;
+  inputPixels: number;
+  outputFormat: ImageFormat;
+  outputPixels: number;
+  outputWidth: number;
+  outputRows: number;
+  resized: boolean;
+  lossless: boolean;
+  /** `quality=smart` without `target_size`: trials on a sample of the output. */
+  smart: boolean;
+  /** `target_size`: trials on the whole output. */
+  targetSize: boolean;
+}
+
+const PER_MP = 1e-6;
+
+/** Decoding, seconds a megapixel. */
+const DECODE: Record<ImageFormat, number> = { jpeg: 0.06, png: 0.1, webp: 0.08, avif: 0.35 };
+/** Encoding at a fixed quality, seconds a megapixel (palette PNG: quantising and dithering included). */
+const ENCODE: Record<ImageFormat, number> = { jpeg: 0.2, png: 1.2, webp: 0.25, avif: 1.4 };
+const ENCODE_LOSSLESS: Record<ImageFormat, number> = { jpeg: 0.2, png: 1.0, webp: 1.2, avif: 2.5 };
+/** Time every row costs whatever its width (1×N images), seconds a row. */
+const PER_ROW: Record<ImageFormat, number> = { jpeg: 1.5e-6, png: 5e-5, webp: 3e-6, avif: 1.7e-5 };
+/** oxipng's per-row cost stops where the row-streaming writer takes over (`OXIPNG_MAX_ROWS`). */
+const PNG_COSTLY_ROWS = 8192;
+const STREAMED_PNG_PER_ROW = 2e-7;
+const RESIZE = 0.1;
+/** A trial: encode and decode the sample, and score it (SSIMULACRA 2 alone is ~0.5 s/MP). */
+const TRIAL: Record<ImageFormat, number> = { jpeg: 1.3, png: 1.6, webp: 1.4, avif: 3.5 };
+/** The sample a smart search scores (`scoringSample`): four 384 px tiles, or the whole image when small or narrow. */
+const TILE = 384;
+const SAMPLE_PIXELS = 4 * TILE * TILE;
+const WHOLE_IMAGE_SAMPLE = 4.8 * TILE * TILE;
+/** Trials a smart search takes at most in practice (a guided search, docs/quality.md). */
+const SMART_TRIALS = 5;
+/** A `target_size` bisection over qualities 1..100, each trial a full encode. */
+const TARGET_SIZE_TRIALS = 7;
+
+/** Predicted compute of one compression, in seconds. */
+export function computeSeconds(work: Work): number {
+  const { outputFormat: format } = work;
+  const decode = DECODE[work.inputFormat] * work.inputPixels * PER_MP;
+  const resize = work.resized ? RESIZE * Math.max(work.inputPixels, work.outputPixels) * PER_MP : 0;
+  const rows =
+    format === 'png'
+      ? PER_ROW.png * Math.min(work.outputRows, PNG_COSTLY_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
+      : PER_ROW[format] * work.outputRows;
+  const encodeOnce = (work.lossless ? ENCODE_LOSSLESS : ENCODE)[format] * work.outputPixels * PER_MP + rows;
+  if (work.lossless) return decode + resize + encodeOnce;
+  if (work.targetSize) return decode + resize + TARGET_SIZE_TRIALS * encodeOnce;
+  if (!work.smart) return decode + resize + encodeOnce;
+  const whole = work.outputPixels <= WHOLE_IMAGE_SAMPLE || work.outputWidth < 2 * TILE || work.outputRows < 2 * TILE;
+  const sample = whole ? work.outputPixels : SAMPLE_PIXELS;
+  return decode + resize + SMART_TRIALS * TRIAL[format] * sample * PER_MP + encodeOnce;
+}
 
 /** A queue consumer waits up to its `max_batch_timeout` (1 s, wrangler.toml) before it runs. */
 const QUEUE_OVERHEAD_SECONDS = 1;
-/** For a URL not fetched yet, nothing is known of the image: assume a 4 MP photo. */
-const UNKNOWN_PIXELS = 4e6;
-
-/** Predicted compute of one compression, in seconds. */
-export const computeSeconds = (format: ImageFormat, pixels: number) => (SECONDS_PER_MEGAPIXEL[format] * pixels) / 1e6;
 
 /** The most compute a synchronous answer may take when `SYNC_COMPUTE_SECONDS` is not set. */
-export const DEFAULT_SYNC_COMPUTE_SECONDS = 2;
+export const DEFAULT_SYNC_COMPUTE_SECONDS = 5;
+
+/** For a URL not fetched yet, nothing is known of the image: a 4 MP JPEG photo, smart quality, to JPEG. */
+export const UNKNOWN_WORK: Work = {
+  inputFormat: 'jpeg',
+  inputPixels: 4e6,
+  outputFormat: 'jpeg',
+  outputPixels: 4e6,
+  outputWidth: 2000,
+  outputRows: 2000,
+  resized: false,
+  lossless: false,
+  smart: true,
+  targetSize: false,
+};
 
 /** For the job's `estimated_seconds`: the compute, plus the wait for the queue. */
-export function estimateSeconds(format: ImageFormat, pixels: number | undefined): number {
-  return Math.ceil(QUEUE_OVERHEAD_SECONDS + computeSeconds(format, pixels ?? UNKNOWN_PIXELS));
-}
+export const estimateSeconds = (computeSeconds: number) => Math.ceil(QUEUE_OVERHEAD_SECONDS + computeSeconds);

@@ -7,8 +7,8 @@ import { hostCheckFor } from '../http/resolve';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
-import { type CompressResult, inspectImage, worstOverFormats } from '../pipeline/compress';
-import { DEFAULT_SYNC_COMPUTE_SECONDS, computeSeconds } from '../pipeline/cost';
+import { type CompressResult, inspectImage, predictedSeconds } from '../pipeline/compress';
+import { DEFAULT_SYNC_COMPUTE_SECONDS } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
 import { monthOf } from '../accounts/usage';
@@ -45,8 +45,9 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const limits = { maxPixels: plan.maxPixels };
   // Small in bytes is not always cheap (AVIF encoding, large dimensions): the cost model decides.
   const inspection = await inspectImage(bytes, { ...options, accept }, limits);
-  const seconds = worstOverFormats(inspection, { ...options, accept }, computeSeconds);
-  if (seconds > (Number(c.env.SYNC_COMPUTE_SECONDS) || DEFAULT_SYNC_COMPUTE_SECONDS)) return startJob(c, options, { kind: 'bytes', bytes, name });
+  if (predictedSeconds(inspection, { ...options, accept }) > (Number(c.env.SYNC_COMPUTE_SECONDS) || DEFAULT_SYNC_COMPUTE_SECONDS)) {
+    return startJob(c, options, { kind: 'bytes', bytes, name });
+  }
 
   const account = accountStub(c.env, c.get('account').id);
   const month = monthOf(Date.now());
