@@ -69,10 +69,9 @@ Exit codes:
 function program(): Command {
   return new Command('compress-worker')
     .description(
-      'Compress images with a compress-worker API: files and folders (walked recursively, keeping their\n' +
-        'structure) are sent to the server and the results written under --out. Image files are chosen by\n' +
-        'extension (jpg, jpeg, png, webp, avif) or by their first bytes; the output extension follows the\n' +
-        'output format.',
+      'Compress images with a compress-worker API. Files and folders (walked recursively, keeping their structure) ' +
+        'are sent to the server and the results written under --out. Inside folders, image files are chosen by ' +
+        'extension (jpg, jpeg, png, webp, avif) or by their first bytes; the output extension follows the output format.',
     )
     .argument('<paths...>', 'image files and folders to compress')
     .option('-o, --out <dir>', 'folder to write the results into (required)')

@@ -59,10 +59,18 @@ function usageMistake(message: string): number {
 async function compressAll(files: PlannedFile[], settings: Settings, display: Display): Promise<FileResult[]> {
   const results: FileResult[] = new Array(files.length);
   let next = 0;
+  // A refused key fails every file the same way: the rest are not sent.
+  let refusedKey: FileResult['error'];
   const worker = async () => {
     while (next < files.length) {
       const index = next++;
-      results[index] = await compressOne(files[index]!, settings, display.start(files[index]!));
+      const file = files[index]!;
+      if (refusedKey) {
+        results[index] = { input: file.display, status: 'failed', before: file.size, retries: 0, seconds: 0, error: { code: 'not_sent', message: `not sent, the server refused the key: ${refusedKey.message}` } };
+        continue;
+      }
+      results[index] = await compressOne(file, settings, display.start(file));
+      if (results[index].error?.status === 401) refusedKey = results[index].error;
     }
   };
   await Promise.all(Array.from({ length: Math.min(settings.concurrency, files.length) }, worker));
