@@ -219,7 +219,11 @@ async function readBody(response: Response, onReceived: (received: number, total
 async function failUnlessOk(response: Response, retries: number): Promise<void> {
   if (response.ok) return;
   const { code, message } = await errorBody(response);
-  const gaveUp = response.status === 429 || response.status >= 500 ? ` (after ${retries} ${retries === 1 ? 'retry' : 'retries'})` : '';
+  const retryAfter = response.status === 429 ? response.headers.get('retry-after') : null;
+  const gaveUp =
+    response.status === 429 || response.status >= 500
+      ? ` (after ${retries} ${retries === 1 ? 'retry' : 'retries'}${retryAfter ? `; the server asks to wait ${retryAfter} s` : ''})`
+      : '';
   throw new FileFailure(code, `${message}${gaveUp}`, response.status);
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -167,12 +167,36 @@ test('--help documents every option, the environment and examples', async () => 
   expect(run.stdout).toMatch(/Exit codes:/);
 });
 
-describe('retries, against a stand-in server', () => {
+// The machine's own Node, when it predates type stripping, shows the launcher's version check.
+const SYSTEM_NODE = '/usr/bin/node';
+const systemNodeVersion = (() => {
+  try {
+    return execFileSync(SYSTEM_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+})();
+const stripsTypes = (version: string) => {
+  const [major, minor] = version.split('.').map(Number) as [number, number];
+  return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
+};
+
+test.skipIf(!systemNodeVersion || stripsTypes(systemNodeVersion))('on a Node without type stripping the launcher says which Node it needs', async () => {
+  const run = await new Promise<Run>((resolvePromise) => {
+    execFile(SYSTEM_NODE, [CLI, '--help'], (error, stdout, stderr) => resolvePromise({ code: error ? Number(error.code) : 0, stdout, stderr }));
+  });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain(`compress-worker needs Node.js 22.18 or later (this is Node ${systemNodeVersion})`);
+  expect(run.stdout).toBe('');
+});
+
+describe('against a stand-in server: retries, the folder walk, clashes', () => {
   const image = Buffer.from('\xff\xd8\xffstand-in compressed bytes', 'latin1');
   let server: Server;
   let url: string;
-  let answers: ((request: IncomingMessage, response: ServerResponse) => void)[] = [];
-  let requests: { at: number; path: string }[] = [];
+  type Answer = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
+  let answers: Answer[] = [];
+  let requests: { at: number; path: string; body: Buffer }[] = [];
 
   const tooMany = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '1' });
@@ -186,6 +210,15 @@ describe('retries, against a stand-in server', () => {
     response.writeHead(400, { 'Content-Type': 'application/json' });
     response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'invalid_param', message: 'quality: must be at most 100', param: 'quality' } }));
   };
+  const quotaSpent = (_: IncomingMessage, response: ServerResponse) => {
+    response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '86400' });
+    response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: 'Monthly compressions used up' } }));
+  };
+  // The input back as the "result", in the format its first bytes say: enough to follow where each file goes.
+  const echo: Answer = (_, response, body) => {
+    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Format': body[0] === 0x89 ? 'png' : 'jpeg', 'X-Original-Size': String(body.byteLength) });
+    response.end(body);
+  };
   const compressed = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(200, { 'Content-Type': 'image/jpeg', 'X-Format': 'jpeg', 'X-Original-Size': '3061', 'X-Compressed-Size': String(image.byteLength), 'X-Compressed': 'true' });
     response.end(image);
@@ -193,10 +226,12 @@ describe('retries, against a stand-in server', () => {
 
   beforeAll(async () => {
     server = createServer((request, response) => {
-      request.resume();
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.once('end', () => {
-        requests.push({ at: performance.now(), path: request.url ?? '' });
-        (answers.shift() ?? tooMany)(request, response);
+        const body = Buffer.concat(chunks);
+        requests.push({ at: performance.now(), path: request.url ?? '', body });
+        (answers.shift() ?? tooMany)(request, response, body);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -226,8 +261,58 @@ describe('retries, against a stand-in server', () => {
     expect(run.code).toBe(1);
     expect(requests).toHaveLength(3);
     expect(requests[2]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1900);
-    expect(run.stderr).toMatch(/photos\/sub\/Portrait_1\.jpg: rate_limit_exceeded \(429\): Over 30 requests per minute \(after 2 retries\)/);
+    expect(run.stderr).toMatch(/photos\/sub\/Portrait_1\.jpg: rate_limit_exceeded \(429\): Over 30 requests per minute \(after 2 retries; the server asks to wait 1 s\)/);
     await expect(readdir(join(work, 'out-429-always'))).rejects.toThrow(/ENOENT/);
+  });
+
+  test('a Retry-After too long to wait for (a spent monthly quota) fails the file at once', async () => {
+    requests = [];
+    answers = [quotaSpent, compressed];
+    const run = await runOne('out-quota', 4);
+    expect(run.code).toBe(1);
+    expect(requests).toHaveLength(1);
+    expect(run.stderr).toMatch(/Portrait_1\.jpg: rate_limit_exceeded \(429\): Monthly compressions used up \(after 0 retries; the server asks to wait 86400 s\)/);
+  });
+
+  test('the folder walk: images by extension or content, hidden entries and the output folder skipped, one request per image', async () => {
+    const tree = join(work, 'walk');
+    const jpeg = await readFile(join(ROOT, 'test/fixtures/exif-orientation/Landscape_1.jpg'));
+    const png = await readFile(join(ROOT, 'test/fixtures/ssimulacra2/small.png'));
+    await mkdir(join(tree, 'deep/er'), { recursive: true });
+    await mkdir(join(tree, '.cache'), { recursive: true });
+    await mkdir(join(tree, 'small'), { recursive: true });
+    await writeFile(join(tree, 'a.JPG'), jpeg);
+    await writeFile(join(tree, 'deep/er/c.png'), png);
+    await writeFile(join(tree, 'scan-0001'), png);
+    await writeFile(join(tree, '.cache/thumb.jpg'), jpeg);
+    await writeFile(join(tree, 'small/earlier.jpg'), jpeg);
+    await writeFile(join(tree, 'notes.txt'), 'not an image');
+
+    requests = [];
+    answers = [echo, echo, echo, echo];
+    const run = await runCli(['walk', '--out', 'walk/small', '--server', url, '--key', 'k', '--concurrency', '1', '--json'], { cwd: work });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(requests).toHaveLength(3);
+    expect(requests.map((r) => sha1(r.body)).sort()).toEqual([sha1(jpeg), sha1(png), sha1(png)].sort());
+    expect(JSON.parse(run.stdout).files.map((f: { input: string; output: string }) => [f.input, f.output])).toEqual([
+      ['walk/a.JPG', 'walk/small/a.JPG'],
+      ['walk/deep/er/c.png', 'walk/small/deep/er/c.png'],
+      ['walk/scan-0001', 'walk/small/scan-0001.png'],
+    ]);
+    expect(await filesUnder(join(tree, 'small'))).toEqual(['a.JPG', 'deep/er/c.png', 'earlier.jpg', 'scan-0001.png']);
+  });
+
+  test('two inputs that would be written to the same output stop the run before anything is sent', async () => {
+    const tree = join(work, 'clash');
+    await mkdir(tree, { recursive: true });
+    await copyFile(join(ROOT, 'test/fixtures/exif-orientation/Landscape_1.jpg'), join(tree, 'x.jpg'));
+    await copyFile(join(ROOT, 'test/fixtures/ssimulacra2/small.png'), join(tree, 'x.png'));
+    requests = [];
+    const run = await runCli(['clash', '--out', 'clash-out', '--format', 'webp', '--server', url, '--key', 'k'], { cwd: work });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/clash\/x\.jpg and clash\/x\.png would both be written to .*clash-out\/x\.webp/);
+    expect(requests).toHaveLength(0);
   });
 
   test('a 5xx is retried with backoff; a 400 is not retried and its message is reported', async () => {
