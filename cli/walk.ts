@@ -30,15 +30,22 @@ export function sniffFormat(head: Uint8Array): ImageFormat | undefined {
   if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
   if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  if (ascii(4, 8) === 'ftyp' && /^avi[fs]$/.test(ascii(8, 12))) return 'avif';
+  if (ascii(4, 8) === 'ftyp') {
+    // The major brand, then the compatible ones: an AVIF may declare itself `mif1` first.
+    const boxSize = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
+    if (/avi[fs]/.test(ascii(8, Math.min(head.length, boxSize)))) return 'avif';
+  }
   return undefined;
 }
+
+/** Enough for every signature, and for the compatible brands of an AVIF's `ftyp` box. */
+const HEAD_BYTES = 64;
 
 async function readHead(path: string): Promise<Uint8Array> {
   const handle = await open(path, 'r');
   try {
-    const buffer = new Uint8Array(16);
-    const { bytesRead } = await handle.read(buffer, 0, 16, 0);
+    const buffer = new Uint8Array(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
