@@ -66,34 +66,36 @@ export async function compressBytes(
   clock: Clock = realClock,
 ): Promise<CompressOutcome> {
   let retries = 0;
-  const send = async (describe: string, request: () => { url: string; init: RequestInit }): Promise<Response> => {
+  /**
+   * One request and the reading of its answer, retried as a whole: a connection cut while the
+   * body arrives is as transient as one refused. `read` sees only final answers (not 429/5xx,
+   * unless the tries are spent) and throws FileFailure for the ones that end the file.
+   */
+  const exchange = async <T>(describe: string, request: () => { url: string; init: RequestInit }, read: (response: Response) => Promise<T>): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
       const { url, init } = request();
       let response: Response | undefined;
-      let networkError: string | undefined;
+      let reason: string;
       try {
         response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${settings.key}`, Accept: '*/*' } });
+        const transient = response.status === 429 || response.status >= 500;
+        const tooLong = response.status === 429 && (retryAfterSeconds(response.headers.get('retry-after'), clock.now()) ?? 0) > MAX_RETRY_AFTER_SECONDS;
+        if (!transient || tooLong || attempt >= settings.retries) return await read(response);
+        reason = await errorSummary(response);
       } catch (error) {
-        networkError = describeNetworkError(error);
+        if (error instanceof FileFailure) throw error;
+        reason = describeNetworkError(error);
+        response = undefined;
+        if (attempt >= settings.retries) throw new FileFailure('network_error', `${describe}: ${reason} (gave up after ${attempt + 1} tries)`);
       }
-      const transient = !response || response.status === 429 || response.status >= 500;
-      if (!transient) return response!;
-      const reason = response ? await errorSummary(response.clone()) : networkError!;
-      if (attempt >= settings.retries) {
-        if (response) return response;
-        throw new FileFailure('network_error', `${describe}: ${networkError} (gave up after ${attempt + 1} tries)`);
-      }
-      let wait = backoffSeconds(attempt);
-      if (response?.status === 429) {
-        const after = retryAfterSeconds(response.headers.get('retry-after'), clock.now());
-        if (after !== undefined && after > MAX_RETRY_AFTER_SECONDS) return response;
-        wait = after ?? wait;
-      }
-      await response?.body?.cancel();
+      const wait = (response?.status === 429 && retryAfterSeconds(response.headers.get('retry-after'), clock.now())) || backoffSeconds(attempt);
       retries++;
       onEvent({ kind: 'retry', reason, waitSeconds: wait, retry: attempt + 1, of: settings.retries });
       await clock.sleep(wait * 1000);
     }
+  };
+  const failUnlessOk = async (response: Response) => {
+    if (!response.ok) throw await failureOf(response, retries);
   };
 
   const query = new URLSearchParams();
@@ -101,35 +103,43 @@ export async function compressBytes(
   // Above the threshold the server makes a job anyway; saying so up front lets it stream the body into storage.
   if (bytes.byteLength > settings.asyncAbove) query.set('async', 'true');
 
-  const answer = await send('upload', () => ({
-    url: `${settings.server}/v1/compress?${query}`,
-    init: {
-      method: 'POST',
-      body: uploadStream(bytes, (sent) => onEvent({ kind: 'upload', sent, total: bytes.byteLength })),
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) },
-      duplex: 'half',
-    } as RequestInit,
-  }));
-  await failUnlessOk(answer, retries);
+  type Answer = { kind: 'image'; outcome: CompressOutcome } | { kind: 'job'; id: string; pollUrl: string };
+  const answer = await exchange<Answer>(
+    'upload',
+    () => ({
+      url: `${settings.server}/v1/compress?${query}`,
+      init: {
+        method: 'POST',
+        body: uploadStream(bytes, (sent) => onEvent({ kind: 'upload', sent, total: bytes.byteLength })),
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) },
+        duplex: 'half',
+      } as RequestInit,
+    }),
+    async (response) => {
+      await failUnlessOk(response);
+      if (response.status === 202) return { kind: 'job', ...(await acceptedJob(response, settings.server)) };
+      if (response.status !== 200) throw new FileFailure('unexpected_answer', `the server answered ${response.status} to the upload`, response.status);
+      const format = response.headers.get('x-format') ?? '';
+      if (!FORMATS.has(format)) throw new FileFailure('unexpected_answer', `the server answered 200 without a known X-Format (${format || 'none'})`, 200);
+      const output = await readBody(response, (received, total) => onEvent({ kind: 'download', received, total }));
+      const before = Number(response.headers.get('x-original-size'));
+      return {
+        kind: 'image',
+        outcome: {
+          bytes: output,
+          format: format as ImageFormat,
+          compressed: response.headers.get('x-compressed') !== 'false',
+          before: before > 0 ? before : bytes.byteLength,
+          after: output.byteLength,
+          retries,
+        },
+      };
+    },
+  );
+  if (answer.kind === 'image') return { ...answer.outcome, retries };
 
-  if (answer.status === 200) {
-    const format = answer.headers.get('x-format') ?? '';
-    if (!FORMATS.has(format)) throw new FileFailure('unexpected_answer', `the server answered 200 without a known X-Format (${format || 'none'})`, 200);
-    const output = await readBody(answer, (received, total) => onEvent({ kind: 'download', received, total }));
-    return {
-      bytes: output,
-      format: format as ImageFormat,
-      compressed: answer.headers.get('x-compressed') !== 'false',
-      before: Number(answer.headers.get('x-original-size') ?? bytes.byteLength),
-      after: output.byteLength,
-      retries,
-    };
-  }
-  if (answer.status !== 202) throw new FileFailure('unexpected_answer', `the server answered ${answer.status} to the upload`, answer.status);
-
-  const accepted = (await answer.json()) as { id: string; poll_url?: string };
-  onEvent({ kind: 'accepted', jobId: accepted.id });
-  const pollUrl = new URL(accepted.poll_url ?? answer.headers.get('location') ?? `/v1/jobs/${accepted.id}`, `${settings.server}/`).toString();
+  const { id, pollUrl } = answer;
+  onEvent({ kind: 'accepted', jobId: id });
   const deadline = clock.now() + JOB_DEADLINE_MS;
   let delay = 250;
   let polls = 0;
@@ -137,36 +147,56 @@ export async function compressBytes(
   for (;;) {
     await clock.sleep(delay);
     delay = Math.min(delay * 1.5, 3000);
-    const response = await send('job status', () => ({ url: pollUrl, init: {} }));
-    await failUnlessOk(response, retries);
-    job = (await response.json()) as JobView;
+    job = await exchange('job status', () => ({ url: pollUrl, init: {} }), async (response) => {
+      await failUnlessOk(response);
+      return (await response.json()) as JobView;
+    });
     polls++;
     onEvent({ kind: 'job', status: job.status, progress: job.progress ?? 0 });
     if (job.status === 'succeeded') break;
     if (job.status === 'failed' || job.status === 'canceled') {
-      throw new FileFailure(job.error?.code ?? job.status, job.error?.message ?? `job ${accepted.id} was ${job.status}`);
+      throw new FileFailure(job.error?.code ?? job.status, job.error?.message ?? `job ${id} was ${job.status}`);
     }
-    if (clock.now() > deadline) throw new FileFailure('timeout', `job ${accepted.id} was still ${job.status} after ${JOB_DEADLINE_MS / 60_000} minutes`);
+    if (clock.now() > deadline) throw new FileFailure('timeout', `job ${id} was still ${job.status} after ${JOB_DEADLINE_MS / 60_000} minutes`);
   }
 
-  // The download route redirects to the job's signed link, which fetch follows.
-  const download = await send('download', () => ({ url: `${pollUrl}/download`, init: {} }));
-  await failUnlessOk(download, retries);
-  const output = await readBody(download, (received, total) => onEvent({ kind: 'download', received, total }));
   const format = job.output?.format ?? '';
-  if (!FORMATS.has(format)) throw new FileFailure('unexpected_answer', `job ${accepted.id} succeeded without an output format`);
-  if (job.output?.size !== undefined && job.output.size !== output.byteLength) {
-    throw new FileFailure('incomplete_download', `job ${accepted.id}'s output is ${job.output.size} bytes but ${output.byteLength} arrived`);
-  }
+  if (!FORMATS.has(format)) throw new FileFailure('unexpected_answer', `job ${id} succeeded without an output format`);
+  // The download route redirects to the job's signed link, which fetch follows.
+  const output = await exchange('download', () => ({ url: `${pollUrl}/download`, init: {} }), async (response) => {
+    await failUnlessOk(response);
+    const received = await readBody(response, (got, total) => onEvent({ kind: 'download', received: got, total }));
+    // A short body is a cut connection: thrown as a plain error, so the download is tried again.
+    if (job.output?.size !== undefined && job.output.size !== received.byteLength) {
+      throw new Error(`job ${id}'s output is ${job.output.size} bytes but ${received.byteLength} arrived`);
+    }
+    return received;
+  });
   return {
     bytes: output,
     format: format as ImageFormat,
     compressed: job.compressed !== false,
     before: job.input?.size ?? bytes.byteLength,
     after: output.byteLength,
-    job: { id: accepted.id, polls },
+    job: { id, polls },
     retries,
   };
+}
+
+/**
+ * The job of a `202`, from its `Location` header when there is one: the body is not waited
+ * for, since a server busy with the job may hold it back.
+ */
+async function acceptedJob(response: Response, server: string): Promise<{ id: string; pollUrl: string }> {
+  const location = response.headers.get('location');
+  const id = location?.match(/\/v1\/jobs\/([^/?#]+)$/)?.[1];
+  if (location && id) {
+    await response.body?.cancel().catch(() => {});
+    return { id: decodeURIComponent(id), pollUrl: new URL(location, `${server}/`).toString() };
+  }
+  const body = (await response.json()) as { id?: string; poll_url?: string };
+  if (!body.id) throw new FileFailure('unexpected_answer', 'the server answered 202 without a job id', 202);
+  return { id: body.id, pollUrl: new URL(body.poll_url ?? `/v1/jobs/${body.id}`, `${server}/`).toString() };
 }
 
 interface JobView {
@@ -216,15 +246,15 @@ async function readBody(response: Response, onReceived: (received: number, total
   return bytes;
 }
 
-async function failUnlessOk(response: Response, retries: number): Promise<void> {
-  if (response.ok) return;
+/** A final error answer as a failure: the API's code and message, and how many retries came before. */
+async function failureOf(response: Response, retries: number): Promise<FileFailure> {
   const { code, message } = await errorBody(response);
   const retryAfter = response.status === 429 ? response.headers.get('retry-after') : null;
   const gaveUp =
     response.status === 429 || response.status >= 500
       ? ` (after ${retries} ${retries === 1 ? 'retry' : 'retries'}${retryAfter ? `; the server asks to wait ${retryAfter} s` : ''})`
       : '';
-  throw new FileFailure(code, `${message}${gaveUp}`, response.status);
+  return new FileFailure(code, `${message}${gaveUp}`, response.status);
 }
 
 /** The contract's error JSON, or what can be said of a body that is not (a proxy's page, say). */

@@ -210,6 +210,7 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
     response.writeHead(400, { 'Content-Type': 'application/json' });
     response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'invalid_param', message: 'quality: must be at most 100', param: 'quality' } }));
   };
+  const cut = (_: IncomingMessage, response: ServerResponse) => response.socket?.destroy();
   const quotaSpent = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '86400' });
     response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: 'Monthly compressions used up' } }));
@@ -315,12 +316,15 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
     expect(requests).toHaveLength(0);
   });
 
-  test('a 5xx is retried with backoff; a 400 is not retried and its message is reported', async () => {
+  test('a 5xx and a cut connection are retried with backoff; a 400 is not retried and its message is reported', async () => {
     requests = [];
-    answers = [unavailable, compressed];
+    answers = [unavailable, cut, compressed];
     const recovered = await runOne('out-503', 4);
+    expect(recovered.stderr).toMatch(/retry +photos\/sub\/Portrait_1\.jpg: 503 internal_error; again in 0\.\d s \(1 of 4\)/);
+    expect(recovered.stderr).toMatch(/retry +photos\/sub\/Portrait_1\.jpg: .+; again in [12]\.\d s \(2 of 4\)/);
     expect(recovered.code).toBe(0);
-    expect(requests).toHaveLength(2);
+    expect(requests).toHaveLength(3);
+    expect(JSON.parse(recovered.stdout).files[0]).toMatchObject({ status: 'succeeded', retries: 2 });
 
     requests = [];
     answers = [invalid, compressed];
