@@ -25,7 +25,7 @@ export interface CompressOutcome {
   before: number;
   after: number;
   /** Present when the server answered `202` and the result came from a job. */
-  job?: { id: string; polls: number };
+  job?: { id: string };
   /** Requests repeated after a 429, a 5xx or a network error. */
   retries: number;
 }
@@ -48,11 +48,7 @@ const JOB_DEADLINE_MS = 30 * 60_000;
 const UPLOAD_CHUNK = 64 * 1024;
 const FORMATS = new Set<string>(['jpeg', 'png', 'webp', 'avif']);
 
-export interface Clock {
-  sleep(ms: number): Promise<void>;
-  now(): number;
-}
-const realClock: Clock = { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => Date.now() };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Compresses one image: uploads it as the raw body (options in the query), and either takes the
@@ -63,7 +59,6 @@ export async function compressBytes(
   bytes: Uint8Array,
   settings: ClientSettings,
   onEvent: (event: FileEvent) => void = () => {},
-  clock: Clock = realClock,
 ): Promise<CompressOutcome> {
   let retries = 0;
   /**
@@ -77,9 +72,10 @@ export async function compressBytes(
       let response: Response | undefined;
       let reason: string;
       try {
+        // Accept steers format=auto and the answer's form: */* asks for neither a newer format nor JSON.
         response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${settings.key}`, Accept: '*/*' } });
         const transient = response.status === 429 || response.status >= 500;
-        const tooLong = response.status === 429 && (retryAfterSeconds(response.headers.get('retry-after'), clock.now()) ?? 0) > MAX_RETRY_AFTER_SECONDS;
+        const tooLong = response.status === 429 && (retryAfterSeconds(response.headers.get('retry-after'), Date.now()) ?? 0) > MAX_RETRY_AFTER_SECONDS;
         if (!transient || tooLong || attempt >= settings.retries) return await read(response);
         reason = await errorSummary(response);
       } catch (error) {
@@ -88,10 +84,10 @@ export async function compressBytes(
         response = undefined;
         if (attempt >= settings.retries) throw new FileFailure('network_error', `${describe}: ${reason} (gave up after ${attempt + 1} tries)`);
       }
-      const wait = (response?.status === 429 && retryAfterSeconds(response.headers.get('retry-after'), clock.now())) || backoffSeconds(attempt);
+      const wait = (response?.status === 429 && retryAfterSeconds(response.headers.get('retry-after'), Date.now())) || backoffSeconds(attempt);
       retries++;
       onEvent({ kind: 'retry', reason, waitSeconds: wait, retry: attempt + 1, of: settings.retries });
-      await clock.sleep(wait * 1000);
+      await sleep(wait * 1000);
     }
   };
   const failUnlessOk = async (response: Response) => {
@@ -140,24 +136,22 @@ export async function compressBytes(
 
   const { id, pollUrl } = answer;
   onEvent({ kind: 'accepted', jobId: id });
-  const deadline = clock.now() + JOB_DEADLINE_MS;
+  const deadline = Date.now() + JOB_DEADLINE_MS;
   let delay = 250;
-  let polls = 0;
   let job: JobView;
   for (;;) {
-    await clock.sleep(delay);
+    await sleep(delay);
     delay = Math.min(delay * 1.5, 3000);
     job = await exchange('job status', () => ({ url: pollUrl, init: {} }), async (response) => {
       await failUnlessOk(response);
       return (await response.json()) as JobView;
     });
-    polls++;
     onEvent({ kind: 'job', status: job.status, progress: job.progress ?? 0 });
     if (job.status === 'succeeded') break;
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new FileFailure(job.error?.code ?? job.status, job.error?.message ?? `job ${id} was ${job.status}`);
     }
-    if (clock.now() > deadline) throw new FileFailure('timeout', `job ${id} was still ${job.status} after ${JOB_DEADLINE_MS / 60_000} minutes`);
+    if (Date.now() > deadline) throw new FileFailure('timeout', `job ${id} was still ${job.status} after ${JOB_DEADLINE_MS / 60_000} minutes`);
   }
 
   const format = job.output?.format ?? '';
@@ -178,7 +172,7 @@ export async function compressBytes(
     compressed: job.compressed !== false,
     before: job.input?.size ?? bytes.byteLength,
     after: output.byteLength,
-    job: { id, polls },
+    job: { id },
     retries,
   };
 }
