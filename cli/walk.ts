@@ -12,12 +12,11 @@ export interface PlannedFile {
   /** Its path as shown to the user: relative to the folder it was found in, or its name. */
   display: string;
   size: number;
-  /** Its format by content; undefined when its bytes are not a known image (the server will say why). */
-  format?: ImageFormat;
   /** Where the result goes when the server answers in `expectedFormat`. */
   output: string;
   /** `output` without its extension, to place a result whose format differs from the expected one. */
   outputStem: string;
+  /** The output format: the one asked for, or with `auto` the input's by content (undefined when its bytes are no known image). */
   expectedFormat?: ImageFormat;
 }
 
@@ -102,13 +101,15 @@ export async function planFiles(inputs: string[], outDir: string, format: string
     if (earlier) throw new PlanError(`${earlier} and ${file.display} would both be written to ${output}`);
     if (sources.has(output)) throw new PlanError(`${file.display} would be written over the input ${output}; choose another --out`);
     claimed.set(output, file.display);
-    planned.push({ source: file.source, display: file.display, size: file.size, format: byContent, output, outputStem, expectedFormat });
+    planned.push({ source: file.source, display: file.display, size: file.size, output, outputStem, expectedFormat });
   }
   return planned;
 }
 
 async function* walk(folder: string, skip: string[]): AsyncGenerator<{ path: string; size: number }> {
-  const entries = await readdir(folder, { withFileTypes: true });
+  const entries = await readdir(folder, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new PlanError(`${folder}: cannot be read (${error.code ?? error.message})`);
+  });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
