@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { compressOptionsSchema } from '../src/schemas/options.ts';
 
@@ -7,6 +8,7 @@ export const DEFAULT_ASYNC_ABOVE = 4 * 1024 * 1024;
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_RETRIES = 4;
 const MAX_CONCURRENCY = 32;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 // The option values come from the API's own schema, so the CLI cannot drift from the contract.
 const shape = compressOptionsSchema.shape;
@@ -86,7 +88,7 @@ function program(): Command {
     .option('--async-above <size>', 'send files larger than this as jobs and poll them (bytes, or with KiB/MiB)', '4MiB')
     .option('--retries <n>', 'further tries of a request after 429 (waiting Retry-After), 5xx or a network error', String(DEFAULT_RETRIES))
     .option('--json', 'print one JSON document (per-file results and totals) instead of bars and a table')
-    .version('0.1.0', '-V, --version')
+    .version(VERSION, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError(false)
