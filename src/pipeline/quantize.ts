@@ -47,14 +47,9 @@ export function paletteBuilder(image: RawImage): (colors: number) => Palette {
 const MAX_COLORS = 256;
 
 /**
- * Histogram resolution of Wu's quantiser. With 4 bits a channel (all that image-q's nested
- * tables allowed), a smooth gradient fell into a few dozen cells and its palette came out
- * short: focal-ubuntukylin at 256 colours scored 0.967 against libimagequant's 0.995. 5 bits
- * scored 0.993 and 6 bits 0.996 (corpus at 3.3 MP). In `npm run bench:quality`, 6 bits rather
- * than 5 took PNG at sharp's score from 9.7% to 41.6% smaller than sharp, for 2% more bytes in
- * `balanced` at a higher score. Opaque, 6 bits take 15 MB of tables for the moment. Alpha,
- * when some pixels are partly transparent, gets 3 bits (eight levels above zero, which the
- * Lloyd rounds then refine) and colour 5: 9 MB, where 6 and 6 would take 500.
+ * Histogram resolution of Wu's quantiser: coarser tables leave a smooth gradient in a few
+ * dozen cells and its palette short; alpha, when present, gets fewer bits so the tables stay
+ * a few MB (docs/quality.md, "Lossy PNG").
  */
 const WU_RESOLUTION_OPAQUE: WuOptions = { colourBits: 6, alphaBits: 0 };
 const WU_RESOLUTION_WITH_ALPHA: WuOptions = { colourBits: 5, alphaBits: 3 };
@@ -129,11 +124,9 @@ const weightedDistance = (a: Uint8Array, i: number, b: Uint8Array, j: number) =>
 };
 
 /**
- * Lloyd (k-means) rounds after Wu: Wu's histogram has 16 levels a channel, so its entries sit
- * near, not on, the colours they stand for. Each round moves every entry to the mean of the
- * sample pixels nearest it. Measured on the corpus at 1 MP and 256 colours (mean SSIM of the
- * dithered result): Wu alone 0.9631, 2 rounds 0.9682, 5 rounds 0.9701, with files a little
- * smaller; libimagequant refines its median-cut palette the same way.
+ * Lloyd (k-means) rounds after Wu: Wu's entries sit near, not on, the colours they stand for
+ * (its histogram is coarser than the pixels); each round moves every entry to the mean of the
+ * sample pixels nearest it, as libimagequant refines its palette (docs/quality.md).
  */
 const REFINEMENT_ROUNDS = 3;
 
@@ -169,16 +162,15 @@ function refinePalette(sample: RawImage, palette: Palette, rounds: number): void
   }
 }
 
-// image-q's EuclideanBT709 weights: luma-weighted RGB, alpha counted in full.
+// BT.709 luma weights on RGB; alpha counted in full.
 const WEIGHT_R = 0.2126;
 const WEIGHT_G = 0.7152;
 const WEIGHT_B = 0.0722;
 
 /**
- * Maps every pixel to its palette index with serpentine Floyd–Steinberg dithering. Written
- * for memory, not taken from image-q: image-q holds an object per pixel (gigabytes at
- * 12 MP), this holds two rows of error and a nearest-colour cache, and writes one byte a
- * pixel. Fully transparent pixels map to a fully transparent entry when there is one.
+ * Maps every pixel to its palette index with serpentine Floyd–Steinberg dithering, holding
+ * two rows of error and a nearest-colour cache, and writing one byte a pixel (a per-pixel
+ * object, as general-purpose quantisers hold, would take gigabytes at 12 MP). Fully transparent pixels map to a fully transparent entry when there is one.
  * When `palette` holds every colour of the image, pass `dither: false` for an exact mapping.
  * `indices` may be a buffer to reuse (one byte a pixel); it is overwritten.
  */
@@ -227,8 +219,8 @@ export function mapToPalette(image: RawImage, palette: Palette, { dither = true,
       const a = clamp(data[p + 3]! + errorHere[e + 3]!);
       const index = nearest(Math.round(r), Math.round(g), Math.round(b), Math.round(a));
       indices[y * width + x] = index;
-      // The error carried on is the original pixel's, not the corrected one's (image-q's
-      // default): errors cannot pile up, so flat areas get less noise for the same colours.
+      // The error carried on is the original pixel's, not the corrected one's: errors cannot
+      // pile up, so flat areas get less noise for the same colours.
       const errorR = data[p]! - palette[index * 4]!;
       const errorG = data[p + 1]! - palette[index * 4 + 1]!;
       const errorB = data[p + 2]! - palette[index * 4 + 2]!;
@@ -249,7 +241,7 @@ export function mapToPalette(image: RawImage, palette: Palette, { dither = true,
 }
 
 /**
- * The exact nearest palette entry of a colour (image-q's EuclideanBT709 distance). Entries are
+ * The exact nearest palette entry of a colour (BT.709-weighted Euclidean distance). Entries are
  * searched outwards from the colour's green, the channel with the most weight, until green
  * alone is farther than the best found; results are kept in a direct-mapped cache of exact
  * colours. (A coarse cache of 6-bit colours was faster but cost 8–10% in PNG size: the wrong

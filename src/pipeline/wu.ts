@@ -4,13 +4,9 @@ import type { RawImage } from '../codecs/types';
  * Xiaolin Wu's colour quantiser ("Efficient statistical computations for optimal color
  * quantization", Graphics Gems II, 1991), over red, green, blue and alpha.
  *
- * Written here rather than taken from image-q because of memory: image-q keeps its moment
- * tables as nested JavaScript arrays, with alpha at the same resolution as the colours, so 5
- * significant bits a channel cost 33⁴ cells × 6 tables, over 60 MB. With the 4 bits we could
- * afford, a smooth gradient falls into a few dozen cells and Wu cannot split below a cell:
- * the palette comes out with far fewer colours than asked for. Here the tables are typed
- * arrays, and alpha has a resolution of its own, none at all for an opaque image: 6 bits of
- * colour take 15 MB opaque; 5 bits with 3 of alpha, 9 MB.
+ * Written here for memory: the tables are typed arrays, and alpha has a resolution of its own
+ * (none for an opaque image), so 6 bits of colour fit in a few MB where nested arrays with
+ * alpha at full resolution took tens (docs/quality.md, "Lossy PNG").
  */
 export interface WuOptions {
   /** Significant bits kept per colour channel in the histogram. */
