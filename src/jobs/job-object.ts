@@ -20,7 +20,7 @@ import {
   reportProgress,
   succeed,
 } from './state';
-import { accountStub } from './access';
+import { accountStub, batchStub } from './access';
 import type { JobMessage, WebhookMessage } from './messages';
 
 /** How long a run may go without reporting progress before another run may take the job over. */
@@ -140,7 +140,7 @@ export class JobObject extends DurableObject<Env> {
       job = await this.save({ ...job, accountNotified: true });
     }
     if (job.batchId && TERMINAL.has(job.status) && !job.batchNotified) {
-      await this.env.BATCHES.get(this.env.BATCHES.idFromName(job.batchId)).itemEnded(job.id, job.status);
+      await batchStub(this.env, job.batchId).itemEnded(job.id, job.status);
       await this.save({ ...job, batchNotified: true });
     }
   }

@@ -1,5 +1,5 @@
 import { hostCheckFor } from '../http/resolve';
-import { batchStub, jobStub } from './access';
+import { batchJobs, batchStub, jobStub } from './access';
 import type { BatchState } from './batch-object';
 import type { WebhookMessage } from './messages';
 import type { JobState, WebhookDelivery } from './state';
@@ -83,9 +83,4 @@ async function loadBatch(env: Env, id: string): Promise<Target | undefined> {
     body: async () => batchView(batch, await batchJobs(env, batch), env.SIGNING_SECRET),
     record: (deliveryId, attempt, state) => stub.recordDelivery(deliveryId, attempt, state),
   };
-}
-
-export async function batchJobs(env: Env, batch: BatchState): Promise<JobState[]> {
-  const jobs: (JobState | null)[] = await Promise.all(batch.items.map((item) => jobStub(env, item.jobId).get()));
-  return jobs.filter((job) => job !== null);
 }

@@ -4,10 +4,9 @@ import { ApiError, type ParamError } from '../errors';
 import { fileTooLarge } from '../http/body';
 import { parsePublicUrl, parseWebhookUrl } from '../http/public-url';
 import { decodeBase64, readJson } from '../http/submission';
-import { batchStub } from '../jobs/access';
+import { batchJobs, batchStub, ownedBatch } from '../jobs/access';
 import { type JobInput, submitJobs } from '../jobs/submit';
 import { batchView } from '../jobs/views';
-import { batchJobs } from '../jobs/webhook-consumer';
 import { compressOptionsSchema } from '../schemas/options';
 import type { AppEnv } from '../types';
 
@@ -94,7 +93,6 @@ export const batchRoutes = new Hono<AppEnv>()
   })
   .get('/batches/:id', async (c) => {
     const id = c.req.param('id');
-    const batch = /^[0-9a-f-]{36}$/.test(id) ? await batchStub(c.env, id).get() : null;
-    if (!batch || batch.accountId !== c.get('account').id) throw new ApiError('not_found', `No batch ${id}`);
+    const batch = await ownedBatch(c.env, id, c.get('account').id);
     return c.json(await batchView(batch, await batchJobs(c.env, batch), c.env.SIGNING_SECRET));
   });
