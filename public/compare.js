@@ -56,6 +56,14 @@ export function openComparison(entry) {
   $('compare-caption').textContent =
     `Left of the divider: the original; right: the ${result.format.toUpperCase()} result, ${result.width}×${result.height} at 1:1.` +
     ' Move the divider with the slider, by dragging, or with the arrow keys.';
+  before.decode().then(
+    () => {
+      if (before.naturalWidth !== result.width || before.naturalHeight !== result.height) {
+        $('compare-caption').textContent += ` The original, ${before.naturalWidth}×${before.naturalHeight}, is scaled to the result's size.`;
+      }
+    },
+    () => {},
+  );
   position.value = '50';
   place(50);
   dialog.showModal();

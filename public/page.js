@@ -115,8 +115,11 @@ function addFiles(files) {
     const row = template.content.firstElementChild.cloneNode(true);
     const entry = { file, row, state: 'waiting', result: undefined, controller: undefined, originalUrl: URL.createObjectURL(file), outputUrl: undefined };
     $('.result-name', row).textContent = file.name || 'pasted image';
-    $('.thumb', row).src = entry.originalUrl;
-    $('.thumb', row).addEventListener('error', (event) => event.target.removeAttribute('src'), { once: true });
+    const thumb = $('.thumb', row);
+    // Not every file is an image the browser can show; the row still says what happened to it.
+    thumb.addEventListener('error', () => thumb.classList.add('thumb-empty'));
+    thumb.addEventListener('load', () => thumb.classList.remove('thumb-empty'));
+    thumb.src = entry.originalUrl;
     setSize($('.size-before', row), file.size);
     for (const hidden of row.querySelectorAll('.result-actions .visually-hidden')) hidden.textContent = ` ${file.name}`;
     $('.remove', row).addEventListener('click', () => removeEntry(entry));

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
  * sees and downloads must be what the API gives for the same file and options.
  */
 
+// Callbacks given to page.evaluate run in Chromium; the project compiles against the Worker's types, not the DOM's.
+declare const document: any, window: any, MutationObserver: any, getComputedStyle: any;
+
 const serverUrl = inject('serverUrl');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const JPEG = 'test/fixtures/photos/firstgeneration-480.jpg';
@@ -157,10 +160,10 @@ describe('the page at /', () => {
     await row(page, 'goldfish-400.png').locator('.compare').click();
     const dialog = page.locator('#compare');
     await expect.poll(() => dialog.isVisible()).toBe(true);
-    await expect.poll(() => page.locator('#compare-after').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(320);
+    await expect.poll(() => page.locator('#compare-after').evaluate((img) => img.complete && img.naturalWidth)).toBe(320);
     expect(await page.locator('#compare-stage').evaluate((el) => el.getBoundingClientRect().width)).toBe(320);
     await page.locator('#compare-position').fill('30');
-    expect(await page.locator('#compare-after').evaluate((el: HTMLElement) => el.style.clipPath)).toBe('inset(0px 0px 0px 30%)');
+    expect(await page.locator('#compare-after').evaluate((el) => el.style.clipPath)).toBe('inset(0px 0px 0px 30%)');
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.isVisible()).toBe(false);
 
@@ -323,7 +326,7 @@ describe('the page at /', () => {
     expect(await focusedId()).toBe('compare-position');
     for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
     expect(await page.inputValue('#compare-position')).toBe('55');
-    expect(await page.locator('#compare-after').evaluate((el: HTMLElement) => el.style.clipPath)).toBe('inset(0px 0px 0px 55%)');
+    expect(await page.locator('#compare-after').evaluate((el) => el.style.clipPath)).toBe('inset(0px 0px 0px 55%)');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('#compare').isVisible()).toBe(false);
     // Closing gives focus back to the button that opened the comparison.
