@@ -17,7 +17,7 @@ const downloadAllButton = $('#download-all');
 const clearAllButton = $('#clear-all');
 const template = $('#result-template');
 
-/** Every file added, in order: { file, row, state, result, controller, originalUrl, outputUrl }. */
+/** Every file added, in order: { file, row, state, result, controller, jobId, originalUrl, outputUrl }. */
 const entries = [];
 
 setUpKey();
@@ -113,7 +113,7 @@ const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Fil
 function addFiles(files) {
   for (const file of files) {
     const row = template.content.firstElementChild.cloneNode(true);
-    const entry = { file, row, state: 'waiting', result: undefined, controller: undefined, originalUrl: URL.createObjectURL(file), outputUrl: undefined };
+    const entry = { file, row, state: 'waiting', result: undefined, controller: undefined, jobId: undefined, originalUrl: URL.createObjectURL(file), outputUrl: undefined };
     $('.result-name', row).textContent = file.name || 'pasted image';
     const thumb = $('.thumb', row);
     // Not every file is an image the browser can show; the row still says what happened to it.
@@ -156,7 +156,10 @@ async function run(entry) {
       key: keyInput.value.trim(),
       jobThresholdBytes: jobThresholdBytes(),
       signal: entry.controller.signal,
-      onStage: (stage) => showStage(entry, stage),
+      onStage: (stage) => {
+        if (stage.jobId) entry.jobId = stage.jobId;
+        showStage(entry, stage);
+      },
     });
     entry.result = result;
     entry.outputUrl = URL.createObjectURL(result.blob);
@@ -221,6 +224,7 @@ function showState(entry, text, percent) {
 function resetEntry(entry) {
   const { row } = entry;
   entry.state = 'waiting';
+  entry.jobId = undefined;
   if (entry.outputUrl) URL.revokeObjectURL(entry.outputUrl);
   entry.result = entry.outputUrl = undefined;
   $('.result-error', row).hidden = true;
@@ -233,6 +237,10 @@ function resetEntry(entry) {
 
 function removeEntry(entry) {
   entry.controller?.abort();
+  // A job still running on the server is canceled there too, so it stops using the plan's job slots.
+  if (entry.state === 'working' && entry.jobId) {
+    fetch(`/v1/jobs/${encodeURIComponent(entry.jobId)}`, { method: 'DELETE', headers: { Authorization: `Bearer ${keyInput.value.trim()}` } }).catch(() => {});
+  }
   URL.revokeObjectURL(entry.originalUrl);
   if (entry.outputUrl) URL.revokeObjectURL(entry.outputUrl);
   entries.splice(entries.indexOf(entry), 1);

@@ -34,7 +34,7 @@ try {
     console.log(`wrote ${shot.path}`);
     if (shot.withError) {
       await page.locator('.result .compare').nth(1).click();
-      await page.locator('#compare-after').evaluate((img: { decode(): Promise<void> }) => img.decode());
+      await page.locator('#compare-after').evaluate((img) => (img as HTMLImageElement).decode());
       await page.screenshot({ path: 'docs/screenshots/page-compare.png' });
       console.log('wrote docs/screenshots/page-compare.png');
     }

@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
  */
 
 // Callbacks given to page.evaluate run in Chromium; the project compiles against the Worker's types, not the DOM's.
-declare const document: any, window: any, MutationObserver: any, getComputedStyle: any;
+declare const document: any, window: any, MutationObserver: any, getComputedStyle: any, DataTransfer: any, ClipboardEvent: any;
 
 const serverUrl = inject('serverUrl');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const JPEG = 'test/fixtures/photos/firstgeneration-480.jpg';
 const PNG = 'test/fixtures/photos/goldfish-400.png';
+const SMALL_PNG = 'test/fixtures/photos/city-400.png';
 const DEV_KEY = 'ck_dev_local';
 /** Long enough for a smart search on a loaded two-core machine. */
 const SETTLE_MS = 90_000;
@@ -263,6 +264,42 @@ describe('the page at /', () => {
     await page.locator('#api-key').dispatchEvent('change');
     await row(page, 'firstgeneration-480.jpg').locator('.retry').click();
     expect(await settled(page, 'firstgeneration-480.jpg')).toEqual({ state: 'done', error: '' });
+  });
+
+  test('files dropped on the page or pasted are taken as picked ones are; names alike stay apart in the zip', async () => {
+    const { page, problems } = await openPage();
+    const base64 = (await readFile(SMALL_PNG)).toString('base64');
+    /** A DataTransfer holding the fixture under each of `names`, built inside the page. */
+    const transferOf = (names: string[]) =>
+      page.evaluateHandle(
+        ({ base64, names }) => {
+          const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+          const transfer = new DataTransfer();
+          for (const name of names) transfer.items.add(new File([bytes], name, { type: 'image/png' }));
+          return transfer;
+        },
+        { base64, names },
+      );
+
+    const dropped = await transferOf(['dropped.png']);
+    await page.dispatchEvent('#drop-zone', 'dragenter', { dataTransfer: dropped });
+    expect(await page.locator('#drop-zone').getAttribute('class')).toContain('dragging');
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: dropped });
+    expect(await page.locator('#drop-zone').getAttribute('class')).not.toContain('dragging');
+    // Pasted screenshots all arrive as "image.png".
+    const pasted = await transferOf(['image.png', 'image.png']);
+    await page.evaluate((clipboardData) => document.dispatchEvent(new ClipboardEvent('paste', { clipboardData, bubbles: true })), pasted);
+
+    await expect.poll(() => page.locator('.result').count()).toBe(3);
+    await page.locator('.result[data-state="done"]').nth(2).waitFor({ timeout: SETTLE_MS });
+    const api = await compressWithApi(SMALL_PNG, { format: 'auto', mode: 'balanced' });
+    const afters = await page.locator('.size-after data').evaluateAll((cells) => cells.map((cell) => Number(cell.value)));
+    expect(afters).toEqual([api.bytes.byteLength, api.bytes.byteLength, api.bytes.byteLength]);
+
+    const zip = unzip((await downloadOf(page, () => page.click('#download-all'))).bytes);
+    expect([...zip.keys()]).toEqual(['dropped.png', 'image.png', 'image-2.png']);
+    for (const bytes of zip.values()) expect(bytes.equals(api.bytes)).toBe(true);
+    expect(problems).toEqual([]);
   });
 
   test('at 375 px wide nothing overflows sideways, with results and the comparison open', async () => {
