@@ -6,6 +6,8 @@ const KEY_STORAGE = 'compress-worker.api-key';
 const DEV_KEY = 'ck_dev_local';
 /** Files compressed at the same time: enough to keep the server busy, few enough not to hit rate limits. */
 const PARALLEL_FILES = 3;
+/** A rate limit that lifts within this is waited out; a longer one (the monthly quota) is shown as an error. */
+const LONGEST_AUTOMATIC_WAIT_SECONDS = 60;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const keyInput = $('#api-key');
@@ -17,7 +19,10 @@ const downloadAllButton = $('#download-all');
 const clearAllButton = $('#clear-all');
 const template = $('#result-template');
 
-/** Every file added, in order: { file, row, state, result, controller, jobId, originalUrl, outputUrl }. */
+/**
+ * Every file added, in order: { file, settings, jobThresholdBytes, row, state, result,
+ * controller, jobId, originalUrl, outputUrl }. A file keeps the options set when it was added.
+ */
 const entries = [];
 
 setUpKey();
@@ -113,7 +118,18 @@ const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Fil
 function addFiles(files) {
   for (const file of files) {
     const row = template.content.firstElementChild.cloneNode(true);
-    const entry = { file, row, state: 'waiting', result: undefined, controller: undefined, jobId: undefined, originalUrl: URL.createObjectURL(file), outputUrl: undefined };
+    const entry = {
+      file,
+      settings: currentSettings(),
+      jobThresholdBytes: jobThresholdBytes(),
+      row,
+      state: 'waiting',
+      result: undefined,
+      controller: undefined,
+      jobId: undefined,
+      originalUrl: URL.createObjectURL(file),
+      outputUrl: undefined,
+    };
     $('.result-name', row).textContent = file.name || 'pasted image';
     const thumb = $('.thumb', row);
     // Not every file is an image the browser can show; the row still says what happened to it.
@@ -152,15 +168,7 @@ async function run(entry) {
   entry.controller = new AbortController();
   const { row } = entry;
   try {
-    const result = await compressFile(entry.file, currentSettings(), {
-      key: keyInput.value.trim(),
-      jobThresholdBytes: jobThresholdBytes(),
-      signal: entry.controller.signal,
-      onStage: (stage) => {
-        if (stage.jobId) entry.jobId = stage.jobId;
-        showStage(entry, stage);
-      },
-    });
+    const result = await compressWaitingOutRateLimits(entry);
     entry.result = result;
     entry.outputUrl = URL.createObjectURL(result.blob);
     entry.state = 'done';
@@ -182,13 +190,45 @@ async function run(entry) {
     row.dataset.state = 'failed';
     showState(entry, 'Failed');
     const message = $('.result-error', row);
-    message.textContent = failure.describe() + (failure.retryAfterSeconds ? ` Retry in ${failure.retryAfterSeconds} s.` : '');
+    const retryAt = failure.retryAfterSeconds ? new Date(Date.now() + failure.retryAfterSeconds * 1000) : undefined;
+    message.textContent = failure.describe() + (retryAt ? ` Try again after ${retryAt.toLocaleString()}.` : '');
     message.hidden = false;
     $('.retry', row).hidden = false;
   } finally {
     updateSummary();
     pump();
   }
+}
+
+async function compressWaitingOutRateLimits(entry) {
+  for (;;) {
+    try {
+      return await compressFile(entry.file, entry.settings, {
+        key: keyInput.value.trim(),
+        jobThresholdBytes: entry.jobThresholdBytes,
+        signal: entry.controller.signal,
+        onStage: (stage) => {
+          if (stage.jobId) entry.jobId = stage.jobId;
+          showStage(entry, stage);
+        },
+      });
+    } catch (error) {
+      const waitSeconds = error instanceof ApiFailure && error.status === 429 ? error.retryAfterSeconds : undefined;
+      if (!(waitSeconds <= LONGEST_AUTOMATIC_WAIT_SECONDS)) throw error;
+      showState(entry, `Over the rate limit; trying again in ${waitSeconds} s`);
+      await sleep(waitSeconds * 1000, entry.controller.signal);
+    }
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(new DOMException('Canceled', 'AbortError'));
+    }, { once: true });
+  });
 }
 
 function showStage(entry, { stage, percent }) {
@@ -224,6 +264,9 @@ function showState(entry, text, percent) {
 function resetEntry(entry) {
   const { row } = entry;
   entry.state = 'waiting';
+  // A retry takes the options as they are now: changing them is often how a failure is fixed.
+  entry.settings = currentSettings();
+  entry.jobThresholdBytes = jobThresholdBytes();
   entry.jobId = undefined;
   if (entry.outputUrl) URL.revokeObjectURL(entry.outputUrl);
   entry.result = entry.outputUrl = undefined;

@@ -194,7 +194,7 @@ describe('the page at /', () => {
     const polls = requests.filter((r) => /^GET \/v1\/jobs\/[^/]+$/.test(r));
     expect(polls.length).toBeGreaterThan(0);
     expect(requests).toContain(`${polls[0]}/download`);
-    const states = await page.evaluate(() => (window as unknown as { statesSeen: string[] }).statesSeen);
+    const states = (await page.evaluate(() => (window as unknown as { statesSeen: string[] }).statesSeen)).filter((s) => s !== 'Waiting');
     expect(states[0]).toMatch(/^Uploading \d+ %$/);
     // In order: the upload, the 202's job, the job's own progress (if a poll caught it running), the download.
     const queued = states.indexOf('Queued on the server');
@@ -259,11 +259,22 @@ describe('the page at /', () => {
     await page.setInputFiles('#file-input', [JPEG]);
     expect(await settled(page, 'firstgeneration-480.jpg')).toEqual({ state: 'failed', error: '401 unauthorized: Unknown API key' });
 
-    // Retry uses the key as it is now.
+    // Retry uses the key as it is now. A short rate limit on the way is waited out, not shown as a failure.
     await page.fill('#api-key', DEV_KEY);
     await page.locator('#api-key').dispatchEvent('change');
+    let limited = 0;
+    await page.route('**/v1/compress', (route) => {
+      if (limited++ > 0) return route.continue();
+      return route.fulfill({
+        status: 429,
+        headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: "Over this plan's 30 requests per minute; try again in 1 s" } }),
+      });
+    });
     await row(page, 'firstgeneration-480.jpg').locator('.retry').click();
+    await expect.poll(() => row(page, 'firstgeneration-480.jpg').locator('.result-state').textContent()).toBe('Over the rate limit; trying again in 1 s');
     expect(await settled(page, 'firstgeneration-480.jpg')).toEqual({ state: 'done', error: '' });
+    expect(limited).toBe(2);
   });
 
   test('files dropped on the page or pasted are taken as picked ones are; names alike stay apart in the zip', async () => {
@@ -291,7 +302,9 @@ describe('the page at /', () => {
     await page.evaluate((clipboardData) => document.dispatchEvent(new ClipboardEvent('paste', { clipboardData, bubbles: true })), pasted);
 
     await expect.poll(() => page.locator('.result').count()).toBe(3);
-    await page.locator('.result[data-state="done"]').nth(2).waitFor({ timeout: SETTLE_MS });
+    const rowStates = () =>
+      page.locator('.result').evaluateAll((rows) => rows.map((r) => `${r.dataset.state}: ${r.querySelector('.result-state').textContent} ${r.querySelector('.result-error').textContent}`));
+    await expect.poll(rowStates, { timeout: SETTLE_MS }).toEqual(Array(3).fill(expect.stringMatching(/^done: Done: PNG/)));
     const api = await compressWithApi(SMALL_PNG, { format: 'auto', mode: 'balanced' });
     const afters = await page.locator('.size-after data').evaluateAll((cells) => cells.map((cell) => Number(cell.value)));
     expect(afters).toEqual([api.bytes.byteLength, api.bytes.byteLength, api.bytes.byteLength]);
