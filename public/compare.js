@@ -1,7 +1,7 @@
 /**
  * The before/after comparison: both images stacked at the output's size, one image pixel to
- * one screen pixel, the after image clipped to the right of a divider that a slider, a drag
- * or the arrow keys move. The view scrolls when the image is larger than the window.
+ * one screen pixel, the after image clipped to the right of a divider that a slider, a mouse
+ * drag or the arrow keys move. The view scrolls when the image is larger than the window.
  */
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +22,8 @@ dialog.addEventListener('click', (event) => {
 
 let dragging = false;
 stage.addEventListener('pointerdown', (event) => {
+  // A finger pans the view (the image may be wider than a phone); the slider moves the divider.
+  if (event.pointerType === 'touch') return;
   dragging = true;
   stage.setPointerCapture(event.pointerId);
   follow(event);

@@ -201,6 +201,7 @@ async function run(entry) {
 }
 
 async function compressWaitingOutRateLimits(entry) {
+  if (!keyInput.value.trim()) throw new ApiFailure('No API key: enter yours in the "API key" field above, then retry.');
   for (;;) {
     try {
       return await compressFile(entry.file, entry.settings, {
@@ -354,7 +355,7 @@ function savingText(result) {
   return percentText(result.savingsPercent);
 }
 
-export function formatBytes(bytes) {
+function formatBytes(bytes) {
   if (bytes < 1000) return `${bytes} B`;
   const units = ['kB', 'MB', 'GB'];
   let value = bytes;
