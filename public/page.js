@@ -29,16 +29,21 @@ setUpKey();
 setUpSettings();
 setUpIntake();
 downloadAllButton.addEventListener('click', downloadAll);
-clearAllButton.addEventListener('click', () => [...entries].forEach(removeEntry));
+// Last first, so that removing a running file never starts a waiting one about to be removed too.
+clearAllButton.addEventListener('click', () => [...entries].reverse().forEach(removeEntry));
 
 function setUpKey() {
   // The development key answers only on loopback hosts, so only there is it a sensible default.
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
-  keyInput.value = localStorage.getItem(KEY_STORAGE) ?? (loopback ? DEV_KEY : '');
-  keyInput.addEventListener('change', () => {
+  keyInput.value = storedKey() ?? (loopback ? DEV_KEY : '');
+  keyInput.addEventListener('input', () => {
     const key = keyInput.value.trim();
-    if (key) localStorage.setItem(KEY_STORAGE, key);
-    else localStorage.removeItem(KEY_STORAGE);
+    try {
+      if (key) localStorage.setItem(KEY_STORAGE, key);
+      else localStorage.removeItem(KEY_STORAGE);
+    } catch {
+      // Storage can be off (private browsing, site settings): the key then lasts as long as the tab.
+    }
   });
   const showKey = $('#show-key');
   showKey.addEventListener('click', () => {
@@ -47,6 +52,14 @@ function setUpKey() {
     showKey.setAttribute('aria-pressed', String(!shown));
     showKey.textContent = shown ? 'Show' : 'Hide';
   });
+}
+
+function storedKey() {
+  try {
+    return localStorage.getItem(KEY_STORAGE);
+  } catch {
+    return null;
+  }
 }
 
 function setUpSettings() {
