@@ -26,7 +26,8 @@ export async function readSubmission(request: Request, maxBytes: number): Promis
 
   let fields: Record<string, unknown>;
   if (contentType.startsWith('multipart/form-data') || contentType.startsWith('application/x-www-form-urlencoded')) {
-    fields = await readForm(request, contentType, maxBytes + FORM_OVERHEAD_BYTES, maxBytes);
+    // The header as sent: a multipart boundary is case-sensitive (browsers' have capitals).
+    fields = await readForm(request, request.headers.get('content-type')!, maxBytes + FORM_OVERHEAD_BYTES, maxBytes);
   } else if (!isRawBody(contentType)) {
     fields = await readJson(request, Math.ceil((maxBytes * 4) / 3) + FORM_OVERHEAD_BYTES, maxBytes);
   } else {
