@@ -14,7 +14,7 @@ export interface DevServer {
 }
 
 /** `vars` override wrangler.toml's variables for this run (wrangler dev --var). */
-export async function startDevServer(port: number, vars: Record<string, string> = {}): Promise<DevServer> {
+export async function startDevServer(port: number, vars: Record<string, string> = {}, startupSeconds = 60): Promise<DevServer> {
   const overrides = Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
   const child = spawn('npx', ['wrangler', 'dev', '--port', String(port), '--ip', '127.0.0.1', '--log-level', 'warn', ...overrides], {
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
@@ -28,9 +28,9 @@ export async function startDevServer(port: number, vars: Record<string, string> 
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + startupSeconds * 1000;
   for (;;) {
-    if (Date.now() > deadline) throw new Error('wrangler dev did not start within 60 s');
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not start within ${startupSeconds} s`);
     try {
       if ((await fetch(`${url}/v1/health`)).ok) break;
     } catch {

@@ -10,7 +10,8 @@ declare module 'vitest' {
 
 /** One `wrangler dev` for every end-to-end test file, on a free loopback port. */
 export default async function setup(project: TestProject) {
-  const server = await startDevServer(await freePort(), { RETRY_BASE_SECONDS: '0' });
+  // A busy machine can take a while to start wrangler and workerd.
+  const server = await startDevServer(await freePort(), { RETRY_BASE_SECONDS: '0' }, 180);
   project.provide('serverUrl', server.url);
   return () => server.stop();
 }
