@@ -1,4 +1,5 @@
 import type { ZodError } from 'zod';
+import type { ErrorBody } from './schemas/responses';
 
 /** Every error code of the API contract, with the status it is always sent with. */
 export const ERROR_STATUS = {
@@ -30,10 +31,15 @@ export interface ParamError {
   message: string;
 }
 
-/** The one error type of the API. Thrown anywhere, rendered in one place (`renderError`). */
+/**
+ * The one error type of the API. Thrown anywhere, rendered in one place (`renderError`).
+ * An error about fields names the first in `param` and lists every one in `errors`, so a
+ * client handles one field and many alike; an error about no field has neither.
+ */
 export class ApiError extends Error {
   readonly status: ErrorStatus;
   readonly headers: Record<string, string>;
+  readonly errors?: ParamError[];
   /** For the async path: whether trying again later may succeed (a timeout, an upstream 5xx). */
   retryable = false;
 
@@ -41,13 +47,14 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly param?: string,
-    readonly errors?: ParamError[],
+    errors?: ParamError[],
     headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
     this.status = ERROR_STATUS[code];
     this.headers = headers;
+    this.errors = errors?.length ? errors : param !== undefined ? [{ param, message }] : undefined;
   }
 
   markRetryable(): this {
@@ -55,27 +62,34 @@ export class ApiError extends Error {
     return this;
   }
 
-  static fromZod(error: ZodError, paramPrefix = ''): ApiError {
-    const errors = error.issues.map((issue) => ({
-      param: paramPrefix + (issue.path.length ? issue.path.join('.') : unrecognizedKey(issue) ?? 'body'),
-      message: issue.message,
-    }));
-    const first = errors[0] ?? { param: 'body', message: 'Invalid request' };
+  /** Every issue of a failed parse, as the fields they are about (`paramPrefix` places nested ones: `items.1.`). */
+  static paramErrors(error: ZodError, paramPrefix = ''): ParamError[] {
+    return error.issues.flatMap((issue) =>
+      // One entry per unknown field, named by its own path.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ param: paramPrefix + [...issue.path, key].join('.'), message: 'is not a known parameter' }))
+        : [{ param: paramPrefix + (issue.path.length ? issue.path.join('.') : 'body'), message: issue.message }],
+    );
+  }
+
+  /** One `invalid_param` error listing every problem; its message names the field when there is one. */
+  static invalidParams(errors: ParamError[]): ApiError {
+    const first = errors[0] ?? { param: 'body', message: 'is invalid' };
     const message =
       errors.length === 1 ? `${first.param}: ${first.message}` : `${errors.length} invalid parameters: ${errors.map((e) => e.param).join(', ')}`;
-    return new ApiError('invalid_param', message, first.param, errors);
+    return new ApiError('invalid_param', message, first.param, errors.length ? errors : [first]);
   }
 
-  toBody(requestId: string) {
+  static fromZod(error: ZodError, paramPrefix = ''): ApiError {
+    return ApiError.invalidParams(ApiError.paramErrors(error, paramPrefix));
+  }
+
+  toBody(requestId: string): ErrorBody {
     return {
-      success: false as const,
+      success: false,
       id: requestId,
-      error: { code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) },
-      ...(this.errors?.length ? { errors: this.errors } : {}),
+      error: { code: this.code, message: this.message, ...(this.param !== undefined ? { param: this.param } : {}) },
+      ...(this.errors ? { errors: this.errors } : {}),
     };
   }
-}
-
-function unrecognizedKey(issue: ZodError['issues'][number]): string | undefined {
-  return issue.code === 'unrecognized_keys' ? issue.keys.join(',') : undefined;
 }

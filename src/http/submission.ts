@@ -117,10 +117,10 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
 }
 
 /** Accepts plain or URL-safe base64, with or without a `data:` URI prefix and line breaks. */
-export function decodeBase64(text: string): Uint8Array {
+export function decodeBase64(text: string, param = 'data'): Uint8Array {
   const payload = text.replace(/^data:[^,]*;base64,/i, '').replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload) || payload.length % 4 === 1) {
-    throw new ApiError('invalid_param', 'data is not valid base64', 'data');
+    throw new ApiError('invalid_param', `${param} is not valid base64`, param);
   }
   const binary = atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, '='));
   const bytes = new Uint8Array(binary.length);

@@ -12,9 +12,10 @@ export type ImageFormat = (typeof OUTPUT_FORMATS)[number];
 /** WebP's hard limit, the smallest of our encoders'. */
 export const MAX_DIMENSION = 16383;
 
+// Each union carries its own message: without one, zod reports a value that fits no branch as "Invalid input".
 const integer = (min: number, max: number, what: string) =>
   z
-    .union([z.number(), z.string().trim().regex(/^-?\d+$/, `must be a whole number of ${what}`).transform(Number)])
+    .union([z.number(), z.string().trim().regex(/^-?\d+$/).transform(Number)], { error: `must be a whole number of ${what}` })
     .pipe(
       z
         .number()
@@ -24,13 +25,10 @@ const integer = (min: number, max: number, what: string) =>
     );
 
 const boolean = z
-  .union([
-    z.boolean(),
-    z
-      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
-      .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
-  ])
-  .describe('true or false');
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v))], {
+    error: 'must be true or false',
+  })
+  .describe('true or false (also 1/0, yes/no, on/off)');
 
 const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(', ')}` });
