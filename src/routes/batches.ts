@@ -68,7 +68,6 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
       new ApiError('invalid_param', `This plan runs at most ${plan.maxConcurrentJobs} jobs at once, so a batch may have at most ${plan.maxConcurrentJobs} items; this one has ${items.length}`, 'items'),
     );
   }
-  const webhookUrl = webhook_url === undefined ? undefined : attempt(() => parseWebhookUrl(webhook_url, allowLocalWebhooks).toString());
   const planned = items.map((rawItem, index) => {
     const at = `items.${index}`;
     const item = batchItemSchema.safeParse(rawItem);
@@ -90,6 +89,8 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
     });
     return options && input ? { clientId: item.data.id, options, input } : undefined;
   });
+
+  const webhookUrl = webhook_url === undefined ? undefined : attempt(() => parseWebhookUrl(webhook_url, allowLocalWebhooks).toString());
 
   if (problems.length === 1) throw problems[0]!;
   if (problems.length > 1) {
