@@ -60,8 +60,8 @@ export function isRawBody(contentType: string): boolean {
 }
 
 async function readForm(request: Request, contentType: string, maxBodyBytes: number, maxFileBytes: number): Promise<Record<string, unknown>> {
-  if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw fileTooLarge(maxFileBytes)();
-  const body = await readLimited(request.body, maxBodyBytes, fileTooLarge(maxFileBytes));
+  if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw fileTooLarge(maxFileBytes, 'file')();
+  const body = await readLimited(request.body, maxBodyBytes, fileTooLarge(maxFileBytes, 'file'));
   let form: FormData;
   try {
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
@@ -74,7 +74,7 @@ async function readForm(request: Request, contentType: string, maxBodyBytes: num
     if (typeof value === 'string') {
       fields[name] = value;
     } else if (name === 'file') {
-      if (value.size > maxFileBytes) throw fileTooLarge(maxFileBytes)();
+      if (value.size > maxFileBytes) throw fileTooLarge(maxFileBytes, 'file')();
       fields[name] = { bytes: new Uint8Array(await value.arrayBuffer()), name: value.name };
     } else {
       throw new ApiError('invalid_param', `Only the "file" field may carry a file; "${name}" did`, name);
@@ -112,7 +112,7 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
     return { kind: 'url', url: value };
   }
   const bytes = decodeBase64(value);
-  if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes)();
+  if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes, 'data')();
   return { kind: 'bytes', bytes, name: '' };
 }
 

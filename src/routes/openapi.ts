@@ -108,7 +108,7 @@ const RESULT_HEADERS = {
     description: 'PNG output below quality 100: the number of colours in the palette the image was reduced to (output.colors); absent for true-colour output',
     schema: { type: 'integer', minimum: 1, maximum: 256 },
   },
-  'X-Score': { description: 'Smart quality or target_size: the perceptual score reached, as `ssimulacra2=<value>` (output.score)', schema: { type: 'string' } },
+  'X-Score': { description: 'Smart quality: the perceptual score reached, as `ssimulacra2=<value>` (output.score)', schema: { type: 'string' } },
   'X-Target-Met': { description: 'Whether smart quality or target_size reached its target (output.target_met)', schema: { type: 'boolean' } },
   Vary: { description: '`Accept` when format=auto or the answer is JSON', schema: { type: 'string' } },
 };

@@ -54,7 +54,7 @@ export const imageDescriptionSchema = z
       .object({ metric: z.literal('ssimulacra2'), value: z.number() })
       .optional()
       .describe(
-        'Output only, with smart quality or target_size: the perceptual score against the oriented, resized input (100 is identical, 90 visually lossless, 70 good)',
+        'Output only, with smart quality: the perceptual score against the oriented, resized input (100 is identical)',
       ),
     target_met: z.boolean().optional().describe('Output only: whether smart quality or target_size reached its target; false returns the nearest result'),
   })
