@@ -37,21 +37,19 @@ export interface ParamError {
  * client handles one field and many alike; an error about no field has neither.
  */
 export class ApiError extends Error {
+  readonly code: ErrorCode;
   readonly status: ErrorStatus;
-  readonly headers: Record<string, string>;
+  readonly param?: string;
   readonly errors?: ParamError[];
+  readonly headers: Record<string, string>;
   /** For the async path: whether trying again later may succeed (a timeout, an upstream 5xx). */
   retryable = false;
 
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly param?: string,
-    errors?: ParamError[],
-    headers: Record<string, string> = {},
-  ) {
+  constructor(code: ErrorCode, message: string, param?: string, errors?: ParamError[], headers: Record<string, string> = {}) {
     super(message);
     this.name = 'ApiError';
+    this.code = code;
+    this.param = param;
     this.status = ERROR_STATUS[code];
     this.headers = headers;
     this.errors = errors?.length ? errors : param !== undefined ? [{ param, message }] : undefined;
