@@ -6,7 +6,7 @@ import { MAX_OUTPUT_SIDE, pixelLimit } from '../pipeline/compress';
 import { maxInputPixelsWithinBudget } from '../pipeline/memory';
 import { BANDING_LIMIT, METRIC, PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
 import { BANDING_METRIC, COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
-import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
+import { MAX_DIMENSION, OUTPUT_FORMATS, canonicalForm, compressOptionsSchema } from '../schemas/options';
 import { planLimits } from '../auth/plans';
 import type { Formats, Health } from '../schemas/responses';
 import type { AppEnv } from '../types';
@@ -62,7 +62,7 @@ export const metaRoutes = new Hono<AppEnv>()
             }
           : {}),
       })),
-      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any', override: canonicalForm }) as Record<string, unknown>,
       ...(account ? { limits: planLimits(account.plan) } : {}),
     } satisfies Formats);
   })

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors';
-import { compressOptionsSchema } from '../schemas/options';
+import { canonicalForm, compressOptionsSchema } from '../schemas/options';
 import { RESPONSE_SCHEMAS } from '../schemas/responses';
 import { batchRequestDocSchema } from './batches';
 
@@ -380,15 +380,22 @@ function componentSchemas(): Record<string, object> {
     BatchRequest: batchRequestDocSchema,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
-  const { schemas } = z.toJSONSchema(registry, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
+  const { schemas } = z.toJSONSchema(registry, { io: 'input', unrepresentable: 'any', override: canonicalForm, uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, tidy(schema)]));
 }
 
-/** Drops what means nothing to a reader: per-schema `$schema`/`$id`, and the safe-integer bounds zod gives every integer. */
+/**
+ * Drops what means nothing to a reader: per-schema `$schema`/`$id`, the safe-integer bounds
+ * zod gives every integer, and the regular expressions it spells a `format` out with.
+ */
 function tidy(value: unknown): object {
   return JSON.parse(JSON.stringify(value), (key, v) => {
     if (key === '$schema' || key === '$id') return undefined;
     if ((key === 'minimum' && v === Number.MIN_SAFE_INTEGER) || (key === 'maximum' && v === Number.MAX_SAFE_INTEGER)) return undefined;
+    if (v && typeof v === 'object' && typeof v.format === 'string' && typeof v.pattern === 'string') {
+      const { pattern: _, ...rest } = v;
+      return rest;
+    }
     return v;
   });
 }
