@@ -31,6 +31,11 @@ const scalar = Scalar<AppEnv>({
   url: '/v1/openapi.json',
   pageTitle: 'compress-worker API reference',
   bundle: SCALAR_BUNDLE_URL,
+  // A self-hosted page should not call third parties beyond the renderer itself: no usage
+  // reports to Scalar, no fonts from its servers, no toolbar for Scalar's hosted services.
+  telemetry: false,
+  withDefaultFonts: false,
+  showDeveloperTools: 'never',
 });
 
 /** The API reference, public: Scalar's page around /v1/openapi.json. */

@@ -1,5 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 type Operation = { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
@@ -62,5 +65,21 @@ describe('GET /docs', () => {
     const html = await response.text();
     expect(html).toContain('"url": "/v1/openapi.json"');
     expect(html).toContain('@scalar/api-reference@');
+  });
+
+  it('says so, and links the document, when the renderer cannot be fetched from its CDN', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    try {
+      const page = await browser.newPage();
+      // As offline: whatever the network here, the CDN is unreachable for this page.
+      await page.route('https://cdn.jsdelivr.net/**', (route) => route.abort('internetdisconnected'));
+      await page.goto(`${inject('serverUrl')}/docs`);
+      const notice = page.locator('#docs-offline');
+      await notice.waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await notice.textContent()).toMatch(/could not be loaded/);
+      expect(await notice.locator('a').getAttribute('href')).toBe('/v1/openapi.json');
+    } finally {
+      await browser.close();
+    }
   });
 });
