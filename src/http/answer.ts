@@ -109,7 +109,8 @@ export async function compressAnswer(
     input,
     output,
     savings_percent: savings,
-    ...(options.target_size !== undefined ? { target: { size: options.target_size, met: output.target_met ?? false } } : {}),
+    // The pipeline judges every target_size result, so `target_met` is set whenever one was asked for.
+    ...(options.target_size !== undefined ? { target: { size: options.target_size, met: output.target_met! } } : {}),
   };
   // The JSON form too depends on Accept: it picks JSON over the image, and, with
   // format=auto, the output format.
