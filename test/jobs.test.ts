@@ -465,6 +465,9 @@ describe('batches', () => {
     ]);
     expect(body.errors!.find((e) => e.param === 'items.1.options.async')!.message).toBe('must be true or false');
     expect(body.error.param).toBe('items.0');
+    // The root's problems join the items', and a bad root option is listed once, not per item.
+    const root = await expectError(await post({ colour: 'red', options: { quality: 0 }, items: [{ data: 'AAAA', options: { fit: 'x' } }, { data: 'AAAA' }] }), 400, 'invalid_param');
+    expect(root.errors!.map((e) => e.param)).toEqual(['colour', 'options.quality', 'items.0.options.fit']);
     // One kind of problem keeps its own code.
     const urls = await expectError(await post({ items: [{ url: 'http://169.254.169.254/' }, { url: 'file:///etc/passwd' }] }), 400, 'invalid_url');
     expect(urls.errors!.map((e) => e.param)).toEqual(['items.0.url', 'items.1.url']);

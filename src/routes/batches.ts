@@ -37,6 +37,17 @@ export const batchRequestSchema = z.strictObject({
 /** The OpenAPI form of a batch request: `items` as what each item must be. */
 export const batchRequestDocSchema = batchRequestSchema.extend({ items: z.array(batchItemSchema).min(1).max(MAX_BATCH_ITEMS) });
 
+/** The fields of a root that failed its schema which can still be checked: items within bounds, an object of options, a string URL. */
+function usableFields(raw: Record<string, unknown>): Partial<z.infer<typeof batchRequestSchema>> & { items: unknown[] } {
+  const { items, options, webhook_url } = raw;
+  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  return {
+    items: Array.isArray(items) && items.length <= MAX_BATCH_ITEMS ? items : [],
+    options: isObject(options) ? options : undefined,
+    webhook_url: typeof webhook_url === 'string' ? webhook_url : undefined,
+  };
+}
+
 interface PlannedBatch {
   items: { clientId?: string; options: CompressOptions; input: JobInput }[];
   webhookUrl?: string;
@@ -48,8 +59,6 @@ interface PlannedBatch {
  * own when they share one (`invalid_url`), `invalid_param` otherwise.
  */
 export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWebhooks: boolean): PlannedBatch {
-  const root = batchRequestSchema.safeParse(raw);
-  if (!root.success) throw ApiError.fromZod(root.error);
   const problems: ApiError[] = [];
   const attempt = <T>(check: () => T): T | undefined => {
     try {
@@ -61,7 +70,14 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
     }
   };
 
-  const { items, options: rootOptions, webhook_url } = root.data;
+  // A malformed root is listed too, and whatever of it is usable is still checked.
+  const root = batchRequestSchema.safeParse(raw);
+  if (!root.success) problems.push(ApiError.fromZod(root.error));
+  const fields = root.success ? root.data : usableFields(raw);
+  const { items, webhook_url } = fields;
+  // Root options at fault are listed once, as `options.…`; items are then checked on their own options.
+  const rootOptions = fields.options && attempt(() => parseOptions(fields.options!, 'options.')) ? fields.options : undefined;
+
   // Every item takes a job slot at once: a batch larger than the plan's slots could never start.
   if (items.length > plan.maxConcurrentJobs) {
     problems.push(
