@@ -26,6 +26,28 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 
+/** When each code is sent, in the contract's words (for the OpenAPI document). */
+export const ERROR_MEANING: Record<ErrorCode, string> = {
+  missing_source: 'no `file`, `url`, `data` or raw image body',
+  invalid_param: 'a parameter is malformed, out of range, or two sources were sent',
+  invalid_json: 'the body claims JSON and is not',
+  invalid_url: 'not http(s), malformed, or aimed at a private, loopback, link-local or metadata address',
+  unauthorized: 'missing or unknown API key',
+  forbidden: 'a signed link whose signature does not verify',
+  not_found: 'unknown route, job, batch or file, or one that belongs to another key',
+  method_not_allowed: 'known path, wrong method',
+  gone: 'the job or file existed and has expired or was deleted',
+  file_too_large: "input bytes over the plan's limit",
+  image_too_large: 'pixel count or a dimension over the limit (checked from the header, before decoding)',
+  unsupported_format: 'input is not a decodable JPEG, PNG, WebP or AVIF (decided by content, not name)',
+  fetch_failed: 'a `url` could not be fetched (timeout, non-2xx, too large)',
+  invalid_image: 'the bytes claim a supported format but are corrupt or truncated',
+  not_ready: 'download asked for before the job succeeded',
+  rate_limit_exceeded: 'over the per-minute limit, the monthly compressions or the concurrent-jobs limit',
+  compression_failed: 'an internal fault while compressing; safe to retry',
+  internal_error: 'an internal fault outside compression; safe to retry',
+};
+
 export interface ParamError {
   param: string;
   message: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../errors';
+import { ERROR_MEANING, ERROR_STATUS, type ErrorCode } from '../errors';
 import { canonicalForm, compressOptionsSchema } from '../schemas/options';
 import { RESPONSE_SCHEMAS } from '../schemas/responses';
 import { batchRequestDocSchema } from './batches';
@@ -8,28 +8,6 @@ import { batchRequestDocSchema } from './batches';
  * The OpenAPI document, generated from the zod schemas that validate requests and type the
  * code building answers. Paths, headers and error codes per operation are written here.
  */
-
-/** What each code means, in the contract's words. */
-const ERROR_WHEN: Record<ErrorCode, string> = {
-  missing_source: 'no `file`, `url`, `data` or raw image body',
-  invalid_param: 'a parameter is malformed, out of range, or two sources were sent',
-  invalid_json: 'the body claims JSON and is not',
-  invalid_url: 'not http(s), malformed, or aimed at a private, loopback, link-local or metadata address',
-  unauthorized: 'missing or unknown API key',
-  forbidden: 'a signed link whose signature does not verify',
-  not_found: 'unknown route, job, batch or file, or one that belongs to another key',
-  method_not_allowed: 'known path, wrong method',
-  gone: 'the job or file existed and has expired or was deleted',
-  file_too_large: "input bytes over the plan's limit",
-  image_too_large: 'pixel count or a dimension over the limit (checked from the header, before decoding)',
-  unsupported_format: 'input is not a decodable JPEG, PNG, WebP or AVIF (decided by content, not name)',
-  fetch_failed: 'a `url` could not be fetched (timeout, non-2xx, too large)',
-  invalid_image: 'the bytes claim a supported format but are corrupt or truncated',
-  not_ready: 'download asked for before the job succeeded',
-  rate_limit_exceeded: 'over the per-minute limit, the monthly compressions or the concurrent-jobs limit',
-  compression_failed: 'an internal fault while compressing; safe to retry',
-  internal_error: 'an internal fault outside compression; safe to retry',
-};
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
@@ -54,7 +32,7 @@ function errorResponses(codes: ErrorCode[], { authenticated }: Access) {
     [...byStatus].map(([status, statusCodes]) => [
       String(status),
       {
-        description: statusCodes.map((code) => `\`${code}\`: ${ERROR_WHEN[code]}`).join('; '),
+        description: statusCodes.map((code) => `\`${code}\`: ${ERROR_MEANING[code]}`).join('; '),
         headers: {
           'X-Request-Id': header('X-Request-Id'),
           ...(authenticated && status !== 401 ? RATE_LIMIT_HEADERS : {}),
