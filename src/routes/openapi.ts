@@ -167,7 +167,7 @@ function buildDocument(): object {
           },
           responses: {
             200: {
-              description: 'Compressed within the request: the image itself (response=binary), or JSON describing it',
+              description: 'Compressed within the request: the image itself (response=binary), with the X-… result headers; or JSON describing it (response=json or base64), whose `input` and `output` carry the same facts',
               headers: { 'X-Request-Id': header('X-Request-Id'), ...RATE_LIMIT_HEADERS, ...RESULT_HEADERS },
               content: {
                 ...Object.fromEntries(IMAGE_MIME_TYPES.map((mime) => [mime, { schema: { type: 'string', contentMediaType: mime } }])),
