@@ -5,6 +5,7 @@ import { ApiError } from './errors';
 import { KvShardedRateLimiter, type RateLimiter } from './limits/rate-limiter';
 import { batchRoutes } from './routes/batches';
 import { compressRoutes } from './routes/compress';
+import { docsRoutes } from './routes/docs';
 import { jobRoutes } from './routes/jobs';
 import { fileRoutes } from './routes/files';
 import { metaRoutes } from './routes/meta';
@@ -12,12 +13,13 @@ import { usageRoutes } from './routes/usage';
 import type { AppEnv } from './types';
 
 /** Paths and the methods they answer, so that a known path with the wrong method gets 405, not 404. */
-const ROUTES: Record<string, string[]> = {
+export const ROUTES: Record<string, string[]> = {
+  '/docs': ['GET'],
   '/v1/health': ['GET'],
   '/v1/formats': ['GET'],
   '/v1/openapi.json': ['GET'],
   '/v1/compress': ['POST'],
-  '/v1/files/*': ['GET'],
+  '/v1/files/:job_id/:name': ['GET'],
   '/v1/jobs/:id': ['GET', 'DELETE'],
   '/v1/jobs/:id/download': ['GET'],
   '/v1/batch': ['POST'],
@@ -89,6 +91,7 @@ app.route('/v1/files', fileRoutes);
 app.route('/v1/jobs', jobRoutes);
 app.route('/v1', batchRoutes);
 app.route('/v1', usageRoutes);
+app.route('/docs', docsRoutes);
 
 for (const [path, methods] of Object.entries(ROUTES)) {
   app.all(path, (c) => {
@@ -106,7 +109,7 @@ function isKnownPath(path: string): boolean {
   return Object.keys(ROUTES).some((route) => routePattern(route).test(path));
 }
 
-const routePattern = (route: string) => new RegExp(`^${route.replace(/\/\*$/, '/.+').replace(/:\w+/g, '[^/]+')}$`);
+const routePattern = (route: string) => new RegExp(`^${route.replace(/:\w+/g, '[^/]+')}$`);
 
 /**
  * The one place errors become responses. Anything that is not an ApiError is an internal

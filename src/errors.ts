@@ -1,4 +1,5 @@
 import type { ZodError } from 'zod';
+import type { ErrorBody } from './schemas/responses';
 
 /** Every error code of the API contract, with the status it is always sent with. */
 export const ERROR_STATUS = {
@@ -25,29 +26,55 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 
+/** When each code is sent, in the contract's words (for the OpenAPI document). */
+export const ERROR_MEANING: Record<ErrorCode, string> = {
+  missing_source: 'no `file`, `url`, `data` or raw image body',
+  invalid_param: 'a parameter is malformed, out of range, or two sources were sent',
+  invalid_json: 'the body claims JSON and is not',
+  invalid_url: 'not http(s), malformed, or aimed at a private, loopback, link-local or metadata address',
+  unauthorized: 'missing or unknown API key',
+  forbidden: 'a signed link whose signature does not verify',
+  not_found: 'unknown route, job, batch or file, or one that belongs to another key',
+  method_not_allowed: 'known path, wrong method',
+  gone: 'the job or file existed and has expired or was deleted',
+  file_too_large: "input bytes over the plan's limit",
+  image_too_large: 'pixel count or a dimension over the limit (checked from the header, before decoding)',
+  unsupported_format: 'input is not a decodable JPEG, PNG, WebP or AVIF (decided by content, not name)',
+  fetch_failed: 'a `url` could not be fetched (timeout, non-2xx, too large)',
+  invalid_image: 'the bytes claim a supported format but are corrupt or truncated',
+  not_ready: 'download asked for before the job succeeded',
+  rate_limit_exceeded: 'over the per-minute limit, the monthly compressions or the concurrent-jobs limit',
+  compression_failed: 'an internal fault while compressing; safe to retry',
+  internal_error: 'an internal fault outside compression; safe to retry',
+};
+
 export interface ParamError {
   param: string;
   message: string;
 }
 
-/** The one error type of the API. Thrown anywhere, rendered in one place (`renderError`). */
+/**
+ * The one error type of the API. Thrown anywhere, rendered in one place (`renderError`).
+ * An error about fields names the first in `param` and lists every one in `errors`, so a
+ * client handles one field and many alike; an error about no field has neither.
+ */
 export class ApiError extends Error {
+  readonly code: ErrorCode;
   readonly status: ErrorStatus;
+  readonly param?: string;
+  readonly errors?: ParamError[];
   readonly headers: Record<string, string>;
   /** For the async path: whether trying again later may succeed (a timeout, an upstream 5xx). */
   retryable = false;
 
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly param?: string,
-    readonly errors?: ParamError[],
-    headers: Record<string, string> = {},
-  ) {
+  constructor(code: ErrorCode, message: string, param?: string, errors?: ParamError[], headers: Record<string, string> = {}) {
     super(message);
     this.name = 'ApiError';
+    this.code = code;
+    this.param = param;
     this.status = ERROR_STATUS[code];
     this.headers = headers;
+    this.errors = errors?.length ? errors : param !== undefined ? [{ param, message }] : undefined;
   }
 
   markRetryable(): this {
@@ -55,27 +82,34 @@ export class ApiError extends Error {
     return this;
   }
 
-  static fromZod(error: ZodError, paramPrefix = ''): ApiError {
-    const errors = error.issues.map((issue) => ({
-      param: paramPrefix + (issue.path.length ? issue.path.join('.') : unrecognizedKey(issue) ?? 'body'),
-      message: issue.message,
-    }));
-    const first = errors[0] ?? { param: 'body', message: 'Invalid request' };
+  /** Every issue of a failed parse, as the fields they are about (`paramPrefix` places nested ones: `items.1.`). */
+  static paramErrors(error: ZodError, paramPrefix = ''): ParamError[] {
+    return error.issues.flatMap((issue) =>
+      // One entry per unknown field, named by its own path.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ param: paramPrefix + [...issue.path, key].join('.'), message: 'is not a known parameter' }))
+        : [{ param: paramPrefix + (issue.path.length ? issue.path.join('.') : 'body'), message: issue.message }],
+    );
+  }
+
+  /** One `invalid_param` error listing every problem; its message names the field when there is one. */
+  static invalidParams(errors: ParamError[]): ApiError {
+    const first = errors[0] ?? { param: 'body', message: 'is invalid' };
     const message =
       errors.length === 1 ? `${first.param}: ${first.message}` : `${errors.length} invalid parameters: ${errors.map((e) => e.param).join(', ')}`;
-    return new ApiError('invalid_param', message, first.param, errors);
+    return new ApiError('invalid_param', message, first.param, errors.length ? errors : [first]);
   }
 
-  toBody(requestId: string) {
+  static fromZod(error: ZodError, paramPrefix = ''): ApiError {
+    return ApiError.invalidParams(ApiError.paramErrors(error, paramPrefix));
+  }
+
+  toBody(requestId: string): ErrorBody {
     return {
-      success: false as const,
+      success: false,
       id: requestId,
-      error: { code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) },
-      ...(this.errors?.length ? { errors: this.errors } : {}),
+      error: { code: this.code, message: this.message, ...(this.param !== undefined ? { param: this.param } : {}) },
+      ...(this.errors ? { errors: this.errors } : {}),
     };
   }
-}
-
-function unrecognizedKey(issue: ZodError['issues'][number]): string | undefined {
-  return issue.code === 'unrecognized_keys' ? issue.keys.join(',') : undefined;
 }

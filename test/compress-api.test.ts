@@ -2,7 +2,10 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wasmCodecs } from '../src/codecs/wasm';
 import { signedFileUrl } from '../src/storage/files';
-import { AUTH, api, compress, expectError, fixtures, similarity } from './helpers';
+import { jobStub } from '../src/jobs/access';
+import { compressAnswerSchema, formatsSchema, healthSchema, jobViewSchema, usageSchema } from '../src/schemas/responses';
+import { AUTH, api, compress, createKey, expectError, expectShape, fixtures, similarity } from './helpers';
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { maxInputPixelsWithinBudget, maxPixelsWithinBudget } from '../src/pipeline/memory';
 
 afterEach(() => vi.restoreAllMocks());
@@ -59,6 +62,53 @@ describe('POST /v1/compress, binary answers', () => {
   });
 });
 
+describe('X-Job-Id of a synchronous answer', () => {
+  const sha1 = async (bytes: Uint8Array) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-1', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+  it('names a succeeded job: its view matches the headers, its download is the same image, DELETE removes it', async () => {
+    const response = await compress(fixtures.photoJpeg);
+    const image = new Uint8Array(await response.arrayBuffer());
+    const jobId = response.headers.get('X-Job-Id')!;
+    expect(jobId).toBe(response.headers.get('X-Request-Id'));
+
+    const view = await api(`/v1/jobs/${jobId}`, { headers: AUTH });
+    expect(view.status).toBe(200);
+    const job = (await view.json()) as Record<string, any>;
+    expectShape(jobViewSchema, job);
+    expect(job).toMatchObject({ success: true, id: jobId, status: 'succeeded', progress: 100, compressed: true });
+    expect(job.output).toMatchObject({ size: image.byteLength, format: 'jpeg', width: 480, height: 316, name: 'photo.jpeg', sha1: await sha1(image) });
+    expect(job.input).toMatchObject({ size: fixtures.photoJpeg.byteLength, name: 'photo.jpg' });
+    expect(job.savings_percent).toBe(Number(response.headers.get('X-Savings-Percent')));
+
+    const download = await api(`/v1/jobs/${jobId}/download`, { headers: AUTH, redirect: 'manual' });
+    expect(download.status).toBe(302);
+    const file = await api(new URL(download.headers.get('Location')!).pathname + new URL(download.headers.get('Location')!).search);
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(image);
+
+    expect((await api(`/v1/jobs/${jobId}`, { method: 'DELETE', headers: AUTH })).status).toBe(204);
+    await expectError(await api(`/v1/jobs/${jobId}`, { headers: AUTH }), 410, 'gone');
+    await expectError(await api(new URL(job.url).pathname + new URL(job.url).search), 410, 'gone');
+    expect((await env.FILES.list({ prefix: `outputs/${jobId}/` })).objects).toHaveLength(0);
+  });
+
+  it('is the id of a JSON answer too, whose output expires with the job', async () => {
+    const response = await compress(fixtures.goldfishPng, { response: 'json', format: 'webp' });
+    const body = (await response.json()) as JsonAnswer;
+    const job = (await (await api(`/v1/jobs/${body.id}`, { headers: AUTH })).json()) as Record<string, any>;
+    expect(job).toMatchObject({ status: 'succeeded', output: body.output, input: body.input, expires_at: body.expires_at });
+    // Time is driven through the job's alarm: at expiry it deletes the output.
+    await runDurableObjectAlarm(jobStub(env, body.id));
+    await expectError(await api(`/v1/jobs/${body.id}`, { headers: AUTH }), 410, 'gone');
+    await expectError(await api(new URL(body.url!).pathname + new URL(body.url!).search), 410, 'gone');
+  });
+
+  it('belongs to the key that made it', async () => {
+    const response = await compress(fixtures.alphaPng);
+    const { auth } = await createKey('free');
+    await expectError(await api(`/v1/jobs/${response.headers.get('X-Job-Id')}`, { headers: auth }), 404, 'not_found');
+  });
+});
+
 interface JsonAnswer {
   success: true;
   id: string;
@@ -81,6 +131,7 @@ describe('POST /v1/compress, JSON answers', () => {
     });
     expect(response.status).toBe(200);
     const body = (await response.json()) as JsonAnswer;
+    expectShape(compressAnswerSchema, body);
     expect(body).toMatchObject({ success: true, status: 'succeeded', compressed: true, id: response.headers.get('X-Request-Id') });
     expect(body.url).toBeUndefined();
     const output = Uint8Array.from(atob(body.data!), (c) => c.charCodeAt(0));
@@ -102,6 +153,7 @@ describe('POST /v1/compress, JSON answers', () => {
   it('response=json stores the output behind a signed link that serves it without a key', async () => {
     const response = await compress(fixtures.photoJpeg, { response: 'json' });
     const body = (await response.json()) as JsonAnswer;
+    expectShape(compressAnswerSchema, body);
     expect(body.url).toMatch(/^https:\/\/api\.test\/v1\/files\/.+\?expires=\d+&signature=[0-9a-f]{64}$/);
     expect(Date.parse(body.expires_at!) - Date.now()).toBeGreaterThan(3500_000);
     const download = await api(new URL(body.url!).pathname + new URL(body.url!).search);
@@ -195,12 +247,15 @@ describe('signed links', () => {
 describe('discovery', () => {
   it('GET /v1/health', async () => {
     const response = await api('/v1/health');
-    expect(await response.json()).toEqual({ status: 'ok' });
+    const body = await response.json();
+    expectShape(healthSchema, body);
+    expect(body).toEqual({ status: 'ok' });
     expect(response.headers.get('X-Request-Id')).toBeTruthy();
   });
 
   it('GET /v1/formats lists formats, and plan limits when a key is sent', async () => {
     const anonymous = (await (await api('/v1/formats')).json()) as Record<string, unknown>;
+    expectShape(formatsSchema, anonymous);
     expect(anonymous.limits).toBeUndefined();
     expect((anonymous.output as { format: string }[]).map((f) => f.format)).toEqual(['jpeg', 'png', 'webp', 'avif']);
     const limits = Object.fromEntries((anonymous.output as Record<string, unknown>[]).map(({ format, max_pixels, max_pixels_lossless, max_pixels_with_transparency }) => [format, [max_pixels, max_pixels_lossless, max_pixels_with_transparency]]));
@@ -226,12 +281,13 @@ describe('discovery', () => {
       avif: { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') },
     });
     const withKey = (await (await api('/v1/formats', { headers: AUTH })).json()) as { limits: Record<string, number> };
-    expect(withKey.limits).toMatchObject({ plan: 'dev', max_file_size: 25 * 1024 * 1024 });
+    expectShape(formatsSchema, withKey);
+    expect(withKey.limits).toMatchObject({ name: 'dev', max_file_size: 25 * 1024 * 1024 });
+    // One name for one thing: the plan as /v1/usage shows it.
+    const usage = (await (await api('/v1/usage', { headers: AUTH })).json()) as { plan: Record<string, unknown> };
+    expectShape(usageSchema, usage);
+    expect(withKey.limits).toEqual(usage.plan);
+    expect(usage.plan.output_retention_seconds).toBe(3600);
     await expectError(await api('/v1/formats', { headers: { Authorization: 'Bearer nope' } }), 401, 'unauthorized');
-  });
-
-  it('GET /v1/openapi.json documents the options from the validation schema', async () => {
-    const doc = (await (await api('/v1/openapi.json')).json()) as { components: { schemas: { CompressOptions: { properties: Record<string, unknown> } } } };
-    expect(Object.keys(doc.components.schemas.CompressOptions.properties)).toContain('max_width');
   });
 });

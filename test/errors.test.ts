@@ -8,6 +8,7 @@ import { fetchImage } from '../src/http/fetch-image';
 import { hostCheckFor } from '../src/http/resolve';
 import { postWebhook } from '../src/jobs/webhooks';
 import { OXIPNG_MAX_ROWS, wasmCodecs } from '../src/codecs/wasm';
+import { compressOptionsSchema } from '../src/schemas/options';
 import { encodeIndexedPngStreaming, encodePngStreaming } from '../src/codecs/png-stream';
 import { AUTH, api, compress, expectError, fixtures, multipart } from './helpers';
 import xc1n0g08 from './fixtures/pngsuite/xc1n0g08.png?inline';
@@ -40,7 +41,10 @@ describe('sources', () => {
 
   it('two sources', async () => {
     const both = await api('/v1/compress', { method: 'POST', headers: AUTH, body: multipart(fixtures.photoJpeg, { url: 'https://example.com/a.jpg' }) });
-    expect((await expectError(both, 400, 'invalid_param')).error.message).toMatch(/exactly one source/);
+    const body = await expectError(both, 400, 'invalid_param');
+    expect(body.error.message).toMatch(/exactly one source/);
+    // An error about one field lists it in errors[] as validation does, so clients read one shape.
+    expect(body.errors).toEqual([{ param: 'url', message: body.error.message }]);
     await expectError(await api('/v1/compress', json({ url: 'https://example.com/a.jpg', data: 'AAAA' })), 400, 'invalid_param');
   });
 
@@ -67,12 +71,49 @@ describe('sources', () => {
   });
 });
 
+describe('errors[] and param', () => {
+  it('an error about no field has neither', async () => {
+    for (const body of [
+      await expectError(await api('/v1/compress', { method: 'POST', headers: AUTH }), 400, 'missing_source'),
+      await expectError(await api('/v1/usage'), 401, 'unauthorized'),
+      await expectError(await api('/v1/nothing-here', { headers: AUTH }), 404, 'not_found'),
+    ]) {
+      expect(body.error.param).toBeUndefined();
+      expect(body.errors).toBeUndefined();
+    }
+  });
+
+  it('an error about a field carries both, as validation errors do', async () => {
+    const url = await expectError(await api('/v1/compress', json({ url: 'http://10.0.0.1/a.jpg' })), 400, 'invalid_url');
+    expect(url.errors).toEqual([{ param: 'url', message: url.error.message }]);
+  });
+});
+
 describe('parameters', () => {
-  it('lists every bad field', async () => {
+  it('lists every bad field, each with its own message', async () => {
     const response = await compress(fixtures.photoJpeg, { quality: '0', format: 'gif', max_width: 'wide', fit: 'stretch', strip_metadata: 'maybe', colour: 'red' });
     const body = await expectError(response, 400, 'invalid_param');
-    expect(body.errors!.map((e) => e.param).sort()).toEqual(['colour', 'fit', 'format', 'max_width', 'quality', 'strip_metadata']);
+    expect(Object.fromEntries(body.errors!.map((e) => [e.param, e.message]))).toEqual({
+      quality: 'must be at least 1',
+      format: 'must be one of jpeg, png, webp, avif, auto',
+      max_width: 'must be a whole number of pixels',
+      fit: 'must be one of cover, contain, fill',
+      strip_metadata: 'must be true or false',
+      colour: 'is not a known parameter',
+    });
     expect(body.error.param).toBe(body.errors![0]!.param);
+  });
+
+  it('no option answers with a generic message, whatever the wrong value', async () => {
+    for (const name of Object.keys(compressOptionsSchema.shape)) {
+      for (const value of ['maybe', '', '1.5', { nested: true }, [1], null]) {
+        const body = await expectError(await api('/v1/compress', json({ data: 'AAAA', [name]: value })), 400, 'invalid_param');
+        expect(body.errors, `${name}=${JSON.stringify(value)}`).toHaveLength(1);
+        expect(body.errors![0]!.message, `${name}=${JSON.stringify(value)}`).not.toMatch(/^Invalid input/);
+      }
+    }
+    const async = await expectError(await compress(fixtures.photoJpeg, { async: 'maybe' }), 400, 'invalid_param');
+    expect(async.errors).toEqual([{ param: 'async', message: 'must be true or false' }]);
   });
 
   it('JSON options are validated the same way', async () => {
@@ -236,8 +277,9 @@ describe('sizes', () => {
   it('a body over the file limit', async () => {
     const big = new Uint8Array(25 * 1024 * 1024 + 1);
     big.set(fixtures.photoJpeg);
-    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: big }), 413, 'file_too_large');
-    await expectError(await compress(big), 413, 'file_too_large');
+    // The field that carried the image is named; a raw body is no field.
+    expect((await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: big }), 413, 'file_too_large')).errors).toBeUndefined();
+    expect((await expectError(await compress(big), 413, 'file_too_large')).error.param).toBe('file');
   });
 
   it('too many pixels, read from the header before decoding', async () => {

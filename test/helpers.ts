@@ -1,4 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import { z } from 'zod';
+import { errorBodySchema } from '../src/schemas/responses';
 import { type KeyRecord, keyMetadata, keyRecordName, newKeyRecord } from '../src/auth/key-format';
 import type { PlanName } from '../src/auth/plans';
 import { ssim } from 'ssim.js';
@@ -86,7 +89,20 @@ export async function expectError(response: Response, status: number, code: stri
   if (body.success !== false || body.id !== response.headers.get('X-Request-Id') || !body.error.message) {
     throw new Error(`malformed error body ${JSON.stringify(body)}`);
   }
+  expectShape(errorBodySchema, body);
+  // `param` and `errors` go together: an error about fields names the first and lists them all.
+  if ((body.error.param === undefined) !== (body.errors === undefined) || (body.errors && body.errors[0]!.param !== body.error.param)) {
+    throw new Error(`param and errors disagree in ${JSON.stringify(body)}`);
+  }
   return body;
+}
+
+/** Asserts that a body is exactly what its schema (and so the OpenAPI document) describes: nothing missing, nothing more. */
+export function expectShape(schema: z.ZodType, body: unknown): void {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new Error(`body does not match its schema: ${z.prettifyError(parsed.error)}\n${JSON.stringify(body)}`);
+  // Parsing drops fields the schema does not name, so a difference is an undocumented field.
+  expect(parsed.data).toEqual(body);
 }
 
 /** A well-formed PNG that claims width × height but carries no pixel data: only a header check can answer it. */

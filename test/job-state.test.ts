@@ -91,7 +91,7 @@ describe('job state machine', () => {
     const withHook = newJob({ webhookUrl: 'https://hooks.example.com/x', webhookSecret: 's' });
     const done = ok(succeed(ok(claim(withHook, T0, LEASE, 'r')), 'r', result, T0));
     expect(done.deliveries).toEqual([{ id: 'j.job.succeeded', event: 'job.succeeded', state: 'pending', enqueued: false, attempts: [] }]);
-    const failed = ok(fail(withHook, undefined, { code: 'x', message: 'y' }, T0));
+    const failed = ok(fail(withHook, undefined, { code: 'invalid_image', message: 'y' }, T0));
     expect(failed.deliveries.map((d) => d.event)).toEqual(['job.failed']);
     expect(ok(succeed(ok(claim(newJob(), T0, LEASE, 'r')), 'r', result, T0)).deliveries).toEqual([]);
   });

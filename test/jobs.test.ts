@@ -8,7 +8,8 @@ import { batchStub, jobStub } from '../src/jobs/access';
 import { stagedInputKey, submitJobs } from '../src/jobs/submit';
 import { webhookSignature } from '../src/jobs/webhooks';
 import { compressOptionsSchema } from '../src/schemas/options';
-import { AUTH, api, createKey, expectError, fixtures, waitFor } from './helpers';
+import { batchAcceptedSchema, batchViewSchema, jobAcceptedSchema, jobViewSchema } from '../src/schemas/responses';
+import { AUTH, api, createKey, expectError, expectShape, fixtures, waitFor } from './helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -77,6 +78,7 @@ describe('the async path of a large upload', () => {
     });
     expect(response.status).toBe(202);
     const accepted = (await response.json()) as Job;
+    expectShape(jobAcceptedSchema, accepted);
     expect(accepted).toMatchObject({ success: true, status: 'queued', poll_url: `/v1/jobs/${accepted.id}` });
     expect(accepted.estimated_seconds).toBeGreaterThan(0);
     expect(Date.parse(accepted.expires_at)).toBeGreaterThan(Date.now());
@@ -87,7 +89,8 @@ describe('the async path of a large upload', () => {
       () => getJob(accepted.id),
       (j) => (seen.add(j.status), settled(j)),
     );
-    expect(job).toMatchObject({ status: 'succeeded', progress: 100, attempts: 1, compressed: true });
+    expectShape(jobViewSchema, job);
+    expect(job).toMatchObject({ success: true, status: 'succeeded', progress: 100, attempts: 1, compressed: true });
     expect(job.input).toMatchObject({ format: 'jpeg', size: 4_200_000 + fixtures.photoJpeg.length, width: 480, height: 316 });
     expect(job.output.size).toBeLessThan(fixtures.photoJpeg.length);
     for (const field of ['created_at', 'started_at', 'completed_at', 'expires_at', 'url']) expect(job[field]).toBeTruthy();
@@ -221,7 +224,30 @@ describe('at-least-once delivery', () => {
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as Job;
     const job = await waitFor(() => getJob(id), settled);
-    expect(job).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'invalid_image' } });
+    expect(job).toMatchObject({ success: false, status: 'failed', attempts: 1, error: { code: 'invalid_image' } });
+    expectShape(jobViewSchema, job);
+  });
+
+  it('a failed job says success: false, in its job.failed webhook as when polled', async () => {
+    const hooks = interceptWebhooks();
+    hooks.spy.mockImplementation(async (input, init) => {
+      const request = new Request(input as RequestInfo, init);
+      if (request.url === 'https://images.example.com/notes.txt') return new Response('not an image');
+      hooks.calls.push({ url: request.url, headers: request.headers, body: await request.text() });
+      return new Response(null, { status: 204 });
+    });
+    const response = await api('/v1/compress', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: 'https://images.example.com/notes.txt', webhook_url: 'https://hooks.example.com/failed' }),
+    });
+    const { id } = (await response.json()) as Job;
+    const [call] = await waitFor(async () => hooks.calls, (calls) => calls.length > 0);
+    expect(call!.headers.get('X-Webhook-Event')).toBe('job.failed');
+    const body = JSON.parse(call!.body);
+    expectShape(jobViewSchema, body);
+    expect(body).toMatchObject({ success: false, id, status: 'failed', error: { code: 'unsupported_format' } });
+    expect(await getJob(id)).toMatchObject({ success: false, status: 'failed' });
   });
 });
 
@@ -388,6 +414,7 @@ describe('batches', () => {
     });
     expect(response.status).toBe(202);
     const accepted = (await response.json()) as Job;
+    expectShape(batchAcceptedSchema, accepted);
     expect(accepted.items.map((i: Job) => [i.client_id, i.status])).toEqual([
       ['png', 'queued'],
       ['jpeg-as-avif', 'queued'],
@@ -396,6 +423,7 @@ describe('batches', () => {
     ]);
 
     const batch = await waitFor(async () => (await api(`/v1/batches/${accepted.id}`, { headers: AUTH })).json() as Promise<Job>, (b) => b.status === 'completed');
+    expectShape(batchViewSchema, batch);
     expect(batch.counts).toMatchObject({ succeeded: 2, failed: 2, queued: 0, processing: 0 });
     const byClient = Object.fromEntries(batch.items.map((i: Job) => [i.client_id, i]));
     expect(byClient.png).toMatchObject({ status: 'succeeded', output: { format: 'webp' } });
@@ -416,11 +444,39 @@ describe('batches', () => {
     await expectError(await post({ items: [] }), 400, 'invalid_param');
     await expectError(await post({ items: Array.from({ length: 101 }, () => ({ url: 'https://example.com/a.jpg' })) }), 400, 'invalid_param');
     const body = await expectError(
-      await post({ items: [{ url: 'https://example.com/a.jpg', data: 'AAAA' }, { url: 'https://example.com/b.jpg', options: { quality: 500 } }] }),
+      await post({
+        items: [
+          { url: 'https://example.com/a.jpg', data: 'AAAA' },
+          { url: 'https://example.com/b.jpg', options: { quality: 500, async: 'maybe' } },
+          { data: 'not*base64!' },
+          { url: 'http://169.254.169.254/' },
+          { url: 5, colour: 'red' },
+          { url: 'https://example.com/fine.jpg' },
+        ],
+        webhook_url: 'ftp://hooks.example.com',
+      }),
       400,
       'invalid_param',
     );
-    expect(body.errors!.map((e) => e.param)).toEqual(['items.0', 'items.1.options.quality']);
+    // Every problem at once, each named by its place in the body.
+    expect(body.errors!.map((e) => e.param)).toEqual([
+      'items.0',
+      'items.1.options.quality',
+      'items.1.options.async',
+      'items.2.data',
+      'items.3.url',
+      'items.4.url',
+      'items.4.colour',
+      'webhook_url',
+    ]);
+    expect(body.errors!.find((e) => e.param === 'items.1.options.async')!.message).toBe('must be true or false');
+    expect(body.error.param).toBe('items.0');
+    // The root's problems join the items', and a bad root option is listed once, not per item.
+    const root = await expectError(await post({ colour: 'red', options: { quality: 0 }, items: [{ data: 'AAAA', options: { fit: 'x' } }, { data: 'AAAA' }] }), 400, 'invalid_param');
+    expect(root.errors!.map((e) => e.param)).toEqual(['colour', 'options.quality', 'items.0.options.fit']);
+    // One kind of problem keeps its own code.
+    const urls = await expectError(await post({ items: [{ url: 'http://169.254.169.254/' }, { url: 'file:///etc/passwd' }] }), 400, 'invalid_url');
+    expect(urls.errors!.map((e) => e.param)).toEqual(['items.0.url', 'items.1.url']);
     await expectError(await post({ items: [{ url: 'http://169.254.169.254/' }] }), 400, 'invalid_url');
     await expectError(await api(`/v1/batches/${crypto.randomUUID()}`, { headers: AUTH }), 404, 'not_found');
   });

@@ -1,3 +1,4 @@
+import type { PlanLimits } from '../schemas/responses';
 /** Every limit the code enforces comes from the caller's plan. */
 export interface Plan {
   name: PlanName;
@@ -49,3 +50,16 @@ export const PLANS: Record<PlanName, Plan> = {
     outputTtlSeconds: 3600,
   },
 };
+
+/** A plan as the API shows it, in /v1/usage and (with a key) /v1/formats. */
+export function planLimits(plan: Plan): PlanLimits {
+  return {
+    name: plan.name,
+    requests_per_minute: plan.requestsPerMinute,
+    max_file_size: plan.maxFileBytes,
+    max_pixels: plan.maxPixels,
+    max_concurrent_jobs: plan.maxConcurrentJobs,
+    monthly_compressions: plan.monthlyCompressions,
+    output_retention_seconds: plan.outputTtlSeconds,
+  };
+}

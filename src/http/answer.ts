@@ -2,18 +2,10 @@ import type { CompressResult } from '../pipeline/compress';
 import { METRIC } from '../pipeline/smart';
 import { MIME_TYPES } from '../pipeline/detect';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
-import { contentDisposition, storeOutput } from '../storage/files';
+import type { JobState } from '../jobs/state';
+import type { CompressAnswer, ImageDescription } from '../schemas/responses';
+import { contentDisposition, signedFileUrl } from '../storage/files';
 import { toHex } from '../hex';
-
-export interface AnswerContext {
-  requestId: string;
-  accountId: string;
-  origin: string;
-  accept: string | undefined;
-  files: R2Bucket;
-  signingSecret: string | undefined;
-  ttlSeconds: number;
-}
 
 /** The modern formats an `Accept` header admits (q=0 excluded), for `format=auto`. */
 export function acceptedFormats(accept: string | undefined): ImageFormat[] {
@@ -36,20 +28,6 @@ export function outputName(inputName: string, format: string): string {
     .trim()
     .slice(0, 200);
   return `${base || 'image'}.${format}`;
-}
-
-export interface ImageDescription {
-  name: string;
-  format: ImageFormat;
-  mime: string;
-  size: number;
-  width: number;
-  height: number;
-  sha1: string;
-  quality?: number;
-  colors?: number;
-  score?: { metric: string; value: number };
-  target_met?: boolean;
 }
 
 /** The contract's `input`/`output` object, shared by sync answers and jobs. */
@@ -81,66 +59,59 @@ export function responseKind(options: Pick<CompressOptions, 'response'>, accept:
   return options.response ?? (accept?.toLowerCase().includes('application/json') ? 'json' : 'binary');
 }
 
-/** Builds the sync answer in the form the request asked for: the image itself, JSON with a signed link, or JSON with base64. */
+/**
+ * Builds the sync answer in the form the request asked for: the image itself, JSON with a
+ * signed link, or JSON with base64. `job` is the succeeded job recorded for the request.
+ */
 export async function compressAnswer(
-  ctx: AnswerContext,
-  inputBytes: Uint8Array,
-  inputName: string,
-  options: Pick<CompressOptions, 'response' | 'target_size' | 'format'>,
+  job: JobState,
   result: CompressResult,
+  options: Pick<CompressOptions, 'response' | 'target_size' | 'format'>,
+  accept: string | undefined,
+  signingSecret: string | undefined,
 ): Promise<Response> {
-  const name = outputName(inputName, result.output.format);
-  const mime = MIME_TYPES[result.output.format];
-  const kind = responseKind(options, ctx.accept);
+  const input = job.input!;
+  const output = job.output!;
+  const kind = responseKind(options, accept);
+  const savings = savingsPercent(input.size, output.size);
 
   if (kind === 'binary') {
     const headers = new Headers({
-      'Content-Type': mime,
-      'Content-Disposition': contentDisposition(name),
-      'X-Original-Size': String(result.input.size),
-      'X-Compressed-Size': String(result.output.size),
-      'X-Savings-Percent': String(savingsPercent(result.input.size, result.output.size)),
-      'X-Format': result.output.format,
-      'X-Width': String(result.output.width),
-      'X-Height': String(result.output.height),
-      'X-Job-Id': ctx.requestId,
+      'Content-Type': output.mime,
+      'Content-Disposition': contentDisposition(output.name),
+      'X-Original-Size': String(input.size),
+      'X-Compressed-Size': String(output.size),
+      'X-Savings-Percent': String(savings),
+      'X-Format': output.format,
+      'X-Width': String(output.width),
+      'X-Height': String(output.height),
+      'X-Job-Id': job.id,
       'X-Compressed': String(result.compressed),
     });
-    if (result.output.quality !== undefined) headers.set('X-Quality', String(result.output.quality));
-    if (result.output.colors !== undefined) headers.set('X-Colors', String(result.output.colors));
+    if (output.quality !== undefined) headers.set('X-Quality', String(output.quality));
+    if (output.colors !== undefined) headers.set('X-Colors', String(output.colors));
     if (result.output.score !== undefined) headers.set('X-Score', `${METRIC}=${result.output.score.toFixed(2)}`);
-    if (result.output.targetMet !== undefined) headers.set('X-Target-Met', String(result.output.targetMet));
+    if (output.target_met !== undefined) headers.set('X-Target-Met', String(output.target_met));
     if (options.format === 'auto') headers.set('Vary', 'Accept');
     return new Response(result.bytes, { status: 200, headers });
   }
 
-  const body: Record<string, unknown> = {
+  const expiresAt = new Date(job.expiresAt);
+  const body: CompressAnswer = {
     success: true,
-    id: ctx.requestId,
+    id: job.id,
     status: 'succeeded',
     compressed: result.compressed,
+    ...(kind === 'json'
+      ? { url: await signedFileUrl(signingSecret, job.origin, job.id, output.name, expiresAt) }
+      : { data: bytesToBase64(result.bytes) }),
+    expires_at: expiresAt.toISOString(),
+    input,
+    output,
+    savings_percent: savings,
+    // The pipeline judges every target_size result, so `target_met` is set whenever one was asked for.
+    ...(options.target_size !== undefined ? { target: { size: options.target_size, met: output.target_met! } } : {}),
   };
-  if (kind === 'json') {
-    const stored = await storeOutput({
-      bucket: ctx.files,
-      secret: ctx.signingSecret,
-      origin: ctx.origin,
-      jobId: ctx.requestId,
-      accountId: ctx.accountId,
-      name,
-      mime,
-      bytes: result.bytes,
-      ttlSeconds: ctx.ttlSeconds,
-    });
-    body.url = stored.url;
-    body.expires_at = stored.expiresAt.toISOString();
-  } else {
-    body.data = bytesToBase64(result.bytes);
-  }
-  body.input = await describeImage(result.input, inputName.split(/[\\/]/).pop() || `image.${result.input.format}`, inputBytes);
-  body.output = await describeImage(result.output, name, result.bytes);
-  body.savings_percent = savingsPercent(result.input.size, result.output.size);
-  if (options.target_size !== undefined) body.target = { size: options.target_size, met: result.output.targetMet };
   // The JSON form too depends on Accept: it picks JSON over the image, and, with
   // format=auto, the output format.
   return Response.json(body, { status: 200, headers: { Vary: 'Accept' } });

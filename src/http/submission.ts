@@ -61,8 +61,8 @@ export function isRawBody(contentType: string): boolean {
 }
 
 async function readForm(request: Request, contentType: string, maxBodyBytes: number, maxFileBytes: number): Promise<Record<string, unknown>> {
-  if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw fileTooLarge(maxFileBytes)();
-  const body = await readLimited(request.body, maxBodyBytes, fileTooLarge(maxFileBytes));
+  if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw fileTooLarge(maxFileBytes, 'file')();
+  const body = await readLimited(request.body, maxBodyBytes, fileTooLarge(maxFileBytes, 'file'));
   let form: FormData;
   try {
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
@@ -75,7 +75,7 @@ async function readForm(request: Request, contentType: string, maxBodyBytes: num
     if (typeof value === 'string') {
       fields[name] = value;
     } else if (name === 'file') {
-      if (value.size > maxFileBytes) throw fileTooLarge(maxFileBytes)();
+      if (value.size > maxFileBytes) throw fileTooLarge(maxFileBytes, 'file')();
       fields[name] = { bytes: new Uint8Array(await value.arrayBuffer()), name: value.name };
     } else {
       throw new ApiError('invalid_param', `Only the "file" field may carry a file; "${name}" did`, name);
@@ -113,15 +113,15 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
     return { kind: 'url', url: value };
   }
   const bytes = decodeBase64(value);
-  if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes)();
+  if (bytes.byteLength > maxBytes) throw fileTooLarge(maxBytes, 'data')();
   return { kind: 'bytes', bytes, name: '' };
 }
 
 /** Accepts plain or URL-safe base64, with or without a `data:` URI prefix and line breaks. */
-export function decodeBase64(text: string): Uint8Array {
+export function decodeBase64(text: string, param = 'data'): Uint8Array {
   const payload = text.replace(/^data:[^,]*;base64,/i, '').replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload) || payload.length % 4 === 1) {
-    throw new ApiError('invalid_param', 'data is not valid base64', 'data');
+    throw new ApiError('invalid_param', `${param} is not valid base64`, param);
   }
   const binary = atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, '='));
   const bytes = new Uint8Array(binary.length);

@@ -96,6 +96,7 @@ export async function consumeDeadJobs(batch: MessageBatch<JobMessage>, env: Env)
 
 async function loadInput(env: Env, job: JobState): Promise<{ bytes: Uint8Array; name: string }> {
   if (job.source.kind === 'url') return fetchImage(job.source.url, job.limits.maxFileBytes, hostCheckFor(env));
+  if (job.source.kind === 'request') throw new Error(`job ${job.id} was compressed within its request and has no input to load`);
   const object = await env.FILES.get(job.source.key);
   if (!object) throw new Error(`the staged input ${job.source.key} is missing`);
   return { bytes: new Uint8Array(await object.arrayBuffer()), name: job.source.name };

@@ -20,6 +20,7 @@ import {
   reportProgress,
   succeed,
 } from './state';
+import type { ErrorCode } from '../errors';
 import { accountStub, batchStub } from './access';
 import type { JobMessage, WebhookMessage } from './messages';
 
@@ -46,6 +47,12 @@ export class JobObject extends DurableObject<Env> {
     return this.save(createJob(init, Date.now()));
   }
 
+  /** Records a compression that its request already did (`finishedInRequest`); its alarm expires the output. */
+  async createFinished(job: JobState): Promise<JobState> {
+    if (this.job) return this.job;
+    return this.save(job);
+  }
+
   async get(): Promise<JobState | null> {
     return this.job ?? null;
   }
@@ -62,7 +69,7 @@ export class JobObject extends DurableObject<Env> {
     return this.apply((job) => succeed(job, token, result, Date.now()));
   }
 
-  async fail(token: string | undefined, error: { code: string; message: string }): Promise<Transition> {
+  async fail(token: string | undefined, error: { code: ErrorCode; message: string }): Promise<Transition> {
     return this.apply((job) => fail(job, token, error, Date.now()));
   }
 

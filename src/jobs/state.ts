@@ -7,7 +7,8 @@
  *   queued | processing → canceled
  *   processing (lease lapsed) → processing again, by the next claim
  */
-import type { ImageDescription } from '../http/answer';
+import type { ErrorCode } from '../errors';
+import type { ImageDescription } from '../schemas/responses';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 
 export type JobStatus = 'queued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
@@ -15,7 +16,11 @@ export const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 
 
 export type ImageMeta = ImageDescription;
 
-export type JobSource = { kind: 'staged'; key: string; name: string } | { kind: 'url'; url: string };
+export type JobSource =
+  | { kind: 'staged'; key: string; name: string }
+  | { kind: 'url'; url: string }
+  /** Compressed within the request that sent it; the input itself is never stored. */
+  | { kind: 'request' };
 
 export interface WebhookAttempt {
   at: string;
@@ -59,7 +64,7 @@ export interface JobState {
   input?: ImageMeta;
   output?: ImageMeta;
   outputKey?: string;
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
   /** The last transient failure, kept while the job waits for its retry. */
   lastError?: string;
   compressed?: boolean;
@@ -101,6 +106,29 @@ export function createJob(init: NewJob, now: number): JobState {
     // Provisional: an unfinished job never expires; completion sets the real expiry.
     expiresAt: now + init.ttlSeconds * 1000,
     attempts: 0,
+    deliveries: [],
+  };
+}
+
+/**
+ * A compression answered within its request, recorded as a job that has already succeeded,
+ * so that its id (`X-Job-Id`, the JSON answer's `id`) answers at /v1/jobs/:id like any job's.
+ * The request counted its own usage, and a synchronous answer sends no webhook.
+ */
+export function finishedInRequest(init: Omit<NewJob, 'source' | 'estimatedSeconds'>, result: JobResult, startedAt: number, now: number): JobState {
+  return {
+    ...init,
+    source: { kind: 'request' },
+    estimatedSeconds: 0,
+    status: 'succeeded',
+    progress: 100,
+    createdAt: startedAt,
+    startedAt,
+    completedAt: now,
+    expiresAt: now + init.ttlSeconds * 1000,
+    attempts: 1,
+    ...result,
+    accountNotified: true,
     deliveries: [],
   };
 }
@@ -149,7 +177,7 @@ export function succeed(state: JobState, token: string, result: JobResult, now: 
 }
 
 /** `token` undefined: failed from outside a run (the dead-letter queue), allowed unless already final. */
-export function fail(state: JobState, token: string | undefined, error: { code: string; message: string }, now: number): Transition {
+export function fail(state: JobState, token: string | undefined, error: { code: ErrorCode; message: string }, now: number): Transition {
   if (TERMINAL.has(state.status)) return { ok: false, reason: state.status, state };
   if (token !== undefined && !holdsLease(state, token)) return { ok: false, reason: 'lease lost', state };
   return {

@@ -6,6 +6,7 @@ import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { accountStub, jobStub } from './access';
 import { monthOf } from '../accounts/usage';
 import type { JobMessage } from './messages';
+import type { JobAccepted } from '../schemas/responses';
 import type { JobState } from './state';
 
 export type JobInput =
@@ -136,12 +137,12 @@ export function acceptedAnswer(job: JobState): Response {
     {
       success: true,
       id: job.id,
-      status: job.status,
+      status: 'queued',
       poll_url: poll,
       estimated_seconds: job.estimatedSeconds,
       // Provisional until the job ends: outputs live for the plan's retention after that.
       expires_at: new Date(job.expiresAt).toISOString(),
-    },
+    } satisfies JobAccepted,
     { status: 202, headers: { Location: poll } },
   );
 }

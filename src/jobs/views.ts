@@ -1,15 +1,23 @@
 import { savingsPercent } from '../http/answer';
 import { signedFileUrl } from '../storage/files';
 import type { BatchState } from './batch-object';
+import type { BatchView, JobView } from '../schemas/responses';
 import type { JobState } from './state';
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | undefined): string | undefined;
+function iso(ms: number | undefined) {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
 
-/** The contract's job object; fields that do not apply yet are absent. */
-export async function jobView(job: JobState, signingSecret: string | undefined): Promise<Record<string, unknown>> {
+/**
+ * The contract's job object; fields that do not apply yet are absent. A failed job reads like
+ * an error answer, `success: false` beside its `error`, in polls and in its `job.failed` webhook.
+ */
+export async function jobView(job: JobState, signingSecret: string | undefined): Promise<JobView> {
   const downloadable = job.status === 'succeeded' && !job.removed && job.output;
-  return dropUndefined({
-    success: true,
+  return dropUndefined<JobView>({
+    success: job.status !== 'failed',
     id: job.id,
     status: job.status,
     progress: job.progress,
@@ -39,10 +47,10 @@ export function batchStatus(batch: BatchState, jobs: JobState[]): 'queued' | 'pr
   return jobs.every((job) => job.status === 'queued') ? 'queued' : 'processing';
 }
 
-export async function batchView(batch: BatchState, jobs: JobState[], signingSecret: string | undefined): Promise<Record<string, unknown>> {
-  const counts: Record<string, number> = { queued: 0, processing: 0, succeeded: 0, failed: 0, canceled: 0 };
+export async function batchView(batch: BatchState, jobs: JobState[], signingSecret: string | undefined): Promise<BatchView> {
+  const counts: BatchView['counts'] = { queued: 0, processing: 0, succeeded: 0, failed: 0, canceled: 0 };
   for (const job of jobs) counts[job.status]!++;
-  return dropUndefined({
+  return dropUndefined<BatchView>({
     success: true,
     id: batch.id,
     status: batchStatus(batch, jobs),

@@ -11,6 +11,7 @@ import { type CompressResult, inspectImage, predictedSeconds } from '../pipeline
 import { DEFAULT_SYNC_COMPUTE_SECONDS } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
+import { recordSyncCompression } from '../jobs/record-sync';
 import { monthOf } from '../accounts/usage';
 import type { CompressOptions } from '../schemas/options';
 import type { AppEnv } from '../types';
@@ -39,6 +40,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
 
   const { source, options } = await readSubmission(request, plan.maxFileBytes);
   if (source.kind === 'url' && wantsJob(options)) return startJob(c, options, source);
+  const startedAt = Date.now();
   const { bytes, name } = source.kind === 'url' ? await fetchImage(source.url, plan.maxFileBytes, hostCheckFor(c.env)) : source;
   if (bytes.byteLength > threshold || wantsJob(options)) return startJob(c, options, { kind: 'bytes', bytes, name });
   const accept = acceptedFormats(c.req.header('accept'));
@@ -61,21 +63,17 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
     throw error;
   }
   c.executionCtx.waitUntil(account.compressionEnded(admission.reservation!, { succeeded: true, bytesIn: result.input.size, bytesOut: result.output.size }));
-  return compressAnswer(
-    {
-      requestId: c.get('requestId'),
-      accountId: c.get('account').id,
-      origin: new URL(c.req.url).origin,
-      accept: c.req.header('accept'),
-      files: c.env.FILES,
-      signingSecret: c.env.SIGNING_SECRET,
-      ttlSeconds: plan.outputTtlSeconds,
-    },
-    bytes,
-    name,
+  const job = await recordSyncCompression(c.env, {
+    id: c.get('requestId'),
+    account: c.get('account'),
+    origin: new URL(c.req.url).origin,
     options,
+    inputBytes: bytes,
+    inputName: name,
     result,
-  );
+    startedAt,
+  });
+  return compressAnswer(job, result, options, c.req.header('accept'), c.env.SIGNING_SECRET);
 });
 
 /** A webhook only makes sense for a job, so asking for one implies `async`. */

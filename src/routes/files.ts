@@ -5,7 +5,7 @@ import { verifySignedPath } from '../storage/signed-links';
 import type { AppEnv } from '../types';
 
 /** Signed download links: no API key, the signature is the credential. */
-export const fileRoutes = new Hono<AppEnv>().get('/*', async (c) => {
+export const fileRoutes = new Hono<AppEnv>().get('/:job_id/:name', async (c) => {
   const url = new URL(c.req.url);
   await verifySignedPath(c.env.SIGNING_SECRET, url);
   const object = await c.env.FILES.get(keyFromFilesPath(decodeURIComponent(url.pathname)));

@@ -14,8 +14,9 @@ export const jobRoutes = new Hono<AppEnv>()
     if (job.status !== 'succeeded') {
       throw new ApiError('not_ready', `Job ${job.id} is ${job.status}; its output can be downloaded once it has succeeded`);
     }
-    const { url } = (await jobView(job, c.env.SIGNING_SECRET)) as { url: string };
-    return c.redirect(url, 302);
+    const { url } = await jobView(job, c.env.SIGNING_SECRET);
+    // A succeeded job that is not removed (ownedJob answers 410 for those) always has its link.
+    return c.redirect(url!, 302);
   })
   .delete('/:id', async (c) => {
     const job = await ownedJob(c.env, c.req.param('id'), c.get('account').id);

@@ -6,7 +6,9 @@ import { MAX_OUTPUT_SIDE, pixelLimit } from '../pipeline/compress';
 import { maxInputPixelsWithinBudget } from '../pipeline/memory';
 import { BANDING_LIMIT, METRIC, PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
 import { BANDING_METRIC, COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
-import { MAX_DIMENSION, OUTPUT_FORMATS, compressOptionsSchema } from '../schemas/options';
+import { MAX_DIMENSION, OUTPUT_FORMATS, canonicalForm, compressOptionsSchema } from '../schemas/options';
+import { planLimits } from '../auth/plans';
+import type { Formats, Health } from '../schemas/responses';
 import type { AppEnv } from '../types';
 import { openApiDocument } from './openapi';
 
@@ -14,7 +16,7 @@ const LOSSY_QUALITY = { min: 1, max: 100 };
 
 /** Unauthenticated discovery routes. */
 export const metaRoutes = new Hono<AppEnv>()
-  .get('/health', (c) => c.json({ status: 'ok' }))
+  .get('/health', (c) => c.json({ status: 'ok' } satisfies Health))
   .get('/formats', async (c) => {
     const key = presentedKey(c.req.raw.headers);
     // A key is optional here; an unknown one is still refused rather than silently ignored.
@@ -23,9 +25,9 @@ export const metaRoutes = new Hono<AppEnv>()
     const ceiling = account?.plan ?? { maxPixels: Infinity };
     return c.json({
       success: true,
-      input: Object.entries(MIME_TYPES).map(([format, mime]) => ({
+      input: OUTPUT_FORMATS.map((format) => ({
         format,
-        mime,
+        mime: MIME_TYPES[format],
         // Inputs whose decoders hold more than JPEG's and PNG's have limits of their own.
         ...(format === 'avif' ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') } : {}),
         ...(format === 'webp' ? { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') } : {}),
@@ -60,20 +62,8 @@ export const metaRoutes = new Hono<AppEnv>()
             }
           : {}),
       })),
-      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any' }),
-      ...(account
-        ? {
-            limits: {
-              plan: account.plan.name,
-              requests_per_minute: account.plan.requestsPerMinute,
-              max_file_size: account.plan.maxFileBytes,
-              max_pixels: account.plan.maxPixels,
-              max_concurrent_jobs: account.plan.maxConcurrentJobs,
-              monthly_compressions: account.plan.monthlyCompressions,
-              output_ttl_seconds: account.plan.outputTtlSeconds,
-            },
-          }
-        : {}),
-    });
+      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any', override: canonicalForm }) as Record<string, unknown>,
+      ...(account ? { limits: planLimits(account.plan) } : {}),
+    } satisfies Formats);
   })
   .get('/openapi.json', (c) => c.json(openApiDocument()));

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { monthBounds, monthOf } from '../accounts/usage';
 import { accountStub } from '../jobs/access';
+import { planLimits } from '../auth/plans';
+import type { Usage } from '../schemas/responses';
 import type { AppEnv } from '../types';
 
 export const usageRoutes = new Hono<AppEnv>().get('/usage', async (c) => {
@@ -10,15 +12,7 @@ export const usageRoutes = new Hono<AppEnv>().get('/usage', async (c) => {
   const { start, end } = monthBounds(month);
   return c.json({
     success: true,
-    plan: {
-      name: plan.name,
-      requests_per_minute: plan.requestsPerMinute,
-      max_file_size: plan.maxFileBytes,
-      max_pixels: plan.maxPixels,
-      max_concurrent_jobs: plan.maxConcurrentJobs,
-      monthly_compressions: plan.monthlyCompressions,
-      output_retention_seconds: plan.outputTtlSeconds,
-    },
+    plan: planLimits(plan),
     period: { start: start.toISOString(), end: end.toISOString() },
     usage: {
       compressions: usage.compressions,
@@ -28,5 +22,5 @@ export const usageRoutes = new Hono<AppEnv>().get('/usage', async (c) => {
       bytes_saved: usage.bytesIn - usage.bytesOut,
     },
     concurrent_jobs: { active: activeJobs, limit: plan.maxConcurrentJobs },
-  });
+  } satisfies Usage);
 });

@@ -6,24 +6,6 @@ export const FILES_PATH_PREFIX = '/v1/files/';
 export const outputKey = (jobId: string, name: string) => `outputs/${jobId}/${name}`;
 export const keyFromFilesPath = (pathname: string) => `outputs/${pathname.slice(FILES_PATH_PREFIX.length)}`;
 
-export interface StoredFile {
-  /** Absolute, signed download link. */
-  url: string;
-  expiresAt: Date;
-}
-
-interface StoreInput {
-  bucket: R2Bucket;
-  secret: string | undefined;
-  origin: string;
-  jobId: string;
-  accountId: string;
-  name: string;
-  mime: string;
-  bytes: Uint8Array;
-  ttlSeconds: number;
-}
-
 /**
  * Writes an output under its job's own key (so writing it again replaces it), served as a
  * download by its name. `expiresAt`, when known at writing time, lets the file route refuse
@@ -39,12 +21,6 @@ export async function putOutput(
     customMetadata: { account: output.accountId, ...(output.expiresAt ? { expires_at: output.expiresAt.toISOString() } : {}) },
   });
   return key;
-}
-
-export async function storeOutput(input: StoreInput): Promise<StoredFile> {
-  const expiresAt = new Date(Date.now() + input.ttlSeconds * 1000);
-  await putOutput(input.bucket, { ...input, expiresAt });
-  return { url: await signedFileUrl(input.secret, input.origin, input.jobId, input.name, expiresAt), expiresAt };
 }
 
 export async function signedFileUrl(secret: string | undefined, origin: string, jobId: string, name: string, expiresAt: Date): Promise<string> {
