@@ -3,7 +3,7 @@ import { type KeyRecord, keyMetadata, keyRecordName, newKeyRecord } from '../src
 import type { PlanName } from '../src/auth/plans';
 import { ssim } from 'ssim.js';
 import type { RawImage } from '../src/codecs/types';
-import { pngChunk } from '../src/pipeline/metadata';
+import { pngChunk } from '../src/formats/png';
 import cityPng from './fixtures/photos/city-400.png?inline';
 import photoJpeg from './fixtures/photos/firstgeneration-480.jpg?inline';
 import goldfishPng from './fixtures/photos/goldfish-400.png?inline';
