@@ -1,4 +1,4 @@
-import { ascii, asciiBytes, concat } from '../formats/bytes';
+import { ascii, asciiBytes, concat, readUint16LE, readUint32LE } from '../formats/bytes';
 import { JpegMarker, jpegSegment, jpegSegments } from '../formats/jpeg';
 import { PNG_SIGNATURE, pngChunk, pngChunkLength, readPngChunks } from '../formats/png';
 import { type RiffChunk, riffChunks, riffFile } from '../formats/riff';
@@ -135,12 +135,11 @@ function writeWebp(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Uint8Arra
 function bitstreamInfo(chunks: RiffChunk[]): { width: number; height: number; alpha: boolean } {
   const lossless = chunks.find((c) => c.fourcc === 'VP8L');
   if (lossless) {
-    const bits = new DataView(lossless.data.buffer, lossless.data.byteOffset + 1, 4).getUint32(0, true);
+    const bits = readUint32LE(lossless.data, 1);
     return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1, alpha: ((bits >> 28) & 1) === 1 };
   }
   const lossy = chunks.find((c) => c.fourcc === 'VP8 ')!.data;
-  const view = new DataView(lossy.buffer, lossy.byteOffset + 6, 4);
-  return { width: view.getUint16(0, true) & 0x3fff, height: view.getUint16(2, true) & 0x3fff, alpha: false };
+  return { width: readUint16LE(lossy, 6) & 0x3fff, height: readUint16LE(lossy, 8) & 0x3fff, alpha: false };
 }
 
 async function transform(bytes: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {

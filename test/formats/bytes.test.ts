@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ascii, asciiBytes, concat, readUint16BE, readUint32BE, readUint32LE, startsWith, writeUint32BE, writeUint32LE } from '../../src/formats/bytes';
+import { ascii, asciiBytes, concat, readUint16BE, readUint16LE, readUint32BE, readUint32LE, startsWith, writeUint32BE, writeUint32LE } from '../../src/formats/bytes';
 
 describe('ascii', () => {
   it('maps each byte to one character, 0x80–0xFF included', () => {
@@ -20,6 +20,7 @@ describe('integers', () => {
 
   it('reads big- and little-endian, missing bytes as 0', () => {
     expect(readUint16BE(bytes, 0)).toBe(0x1234);
+    expect(readUint16LE(bytes, 0)).toBe(0x3412);
     expect(readUint32BE(bytes, 1)).toBe(0x3456789a);
     expect(readUint32LE(bytes, 1)).toBe(0x9a785634);
     expect(readUint32BE(bytes, 3)).toBe(0x789a0000);

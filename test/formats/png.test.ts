@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { concat } from '../../src/formats/bytes';
 import { PNG_SIGNATURE, pngChunk, pngChunkLength, pngHeader, readPngChunks, writePngChunk } from '../../src/formats/png';
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** A 1×1 RGBA PNG's chunks (the IDAT's data need not inflate for the container). */
 function minimalPng(): Uint8Array {
-  const parts = [PNG_SIGNATURE, pngChunk('IHDR', pngHeader(1, 1, 6)), pngChunk('IDAT', Uint8Array.of(1, 2, 3)), pngChunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
+  return concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(1, 1, 6)), pngChunk('IDAT', Uint8Array.of(1, 2, 3)), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 describe('pngChunk', () => {
