@@ -328,8 +328,8 @@ function codesOf(t: { counts: Uint8Array; values: Uint8Array }): { code: Int32Ar
 
 function dhtSegment(dc: ({ counts: Uint8Array; values: Uint8Array } | undefined)[], ac: ({ counts: Uint8Array; values: Uint8Array } | undefined)[]): Uint8Array {
   const body: number[] = [];
-  dc.forEach((t, id) => t && body.push(0x00 | id, ...t.counts, ...t.values));
-  ac.forEach((t, id) => t && body.push(0x10 | id, ...t.counts, ...t.values));
+  for (const [id, t] of dc.entries()) if (t) body.push(0x00 | id, ...t.counts, ...t.values);
+  for (const [id, t] of ac.entries()) if (t) body.push(0x10 | id, ...t.counts, ...t.values);
   return jpegSegment(JpegMarker.DHT, Uint8Array.from(body));
 }
 

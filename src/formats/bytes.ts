@@ -36,7 +36,11 @@ export function writeUint32LE(bytes: Uint8Array, at: number, value: number): voi
 /** The parts one after another in a new array. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
   return out;
 }
 

@@ -24,7 +24,12 @@ export function* isobmffBoxes(bytes: Uint8Array): Generator<IsobmffBox> {
       header = 16;
     } else if (size === 0) size = bytes.length - offset;
     if (size < header) return;
-    yield { type: ascii(bytes, offset + 4, offset + 8), offset, size, data: bytes.subarray(offset + header, Math.min(bytes.length, offset + size)) };
+    yield {
+      type: ascii(bytes, offset + 4, offset + 8),
+      offset,
+      size,
+      data: bytes.subarray(offset + header, Math.min(bytes.length, offset + size)),
+    };
     offset += size;
   }
 }

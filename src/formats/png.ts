@@ -25,7 +25,11 @@ export function readPngChunks(bytes: Uint8Array, { verifyCrc = true } = {}): { c
     const type = ascii(bytes, position + 4, position + 8);
     const end = position + 12 + length;
     if (end > bytes.length) return { corrupt: `the ${type} chunk is truncated` };
-    if (verifyCrc && CRITICAL.has(type) && readUint32BE(bytes, position + 8 + length) !== chunkCrc(bytes.subarray(position + 4, position + 8 + length))) {
+    if (
+      verifyCrc &&
+      CRITICAL.has(type) &&
+      readUint32BE(bytes, position + 8 + length) !== chunkCrc(bytes.subarray(position + 4, position + 8 + length))
+    ) {
       return { corrupt: `the ${type} chunk's checksum does not match` };
     }
     chunks.push({ type, offset: position + 8, length });

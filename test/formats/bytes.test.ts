@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ascii, asciiBytes, concat, readUint16BE, readUint16LE, readUint32BE, readUint32LE, startsWith, writeUint32BE, writeUint32LE } from '../../src/formats/bytes';
+import {
+  ascii,
+  asciiBytes,
+  concat,
+  readUint16BE,
+  readUint16LE,
+  readUint32BE,
+  readUint32LE,
+  startsWith,
+  writeUint32BE,
+  writeUint32LE,
+} from '../../src/formats/bytes';
 
 describe('ascii', () => {
   it('maps each byte to one character, 0x80–0xFF included', () => {

@@ -11,10 +11,17 @@ describe('isobmffBoxes', () => {
       ['meta', 32, 285, 277],
       ['mdat', 317, 85128, 85120],
     ]);
-    expect(summary(findBox(fixtures.kimonoAvif, 'meta')!.data.subarray(4)).map(([type]) => type)).toEqual(['hdlr', 'iloc', 'iinf', 'pitm', 'iprp']);
+    expect(summary(findBox(fixtures.kimonoAvif, 'meta')!.data.subarray(4)).map(([type]) => type)).toEqual([
+      'hdlr',
+      'iloc',
+      'iinf',
+      'pitm',
+      'iprp',
+    ]);
   });
 
   it('reads 64-bit sizes and size 0 (to the end of the file)', () => {
+    // biome-ignore format: one box a line
     const bytes = Uint8Array.of(
       0x00, 0x00, 0x00, 0x01, 0x66, 0x72, 0x65, 0x65, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x12, 0xaa, 0xbb,
       0x00, 0x00, 0x00, 0x00, 0x6d, 0x64, 0x61, 0x74, 0x01, 0x02, 0x03,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JpegMarker, JpegStructureError, jpegSegment, jpegSegments, setJpegFrameHeight } from '../../src/formats/jpeg';
 
+// biome-ignore format: one segment a line
 /** SOI, APP0 "JFIF", one fill byte, SOF0 (8×16, one component), SOS, entropy data with a stuffed 0xFF, EOI. */
 const minimalJpeg = Uint8Array.of(
   0xff, 0xd8,
@@ -23,7 +24,13 @@ describe('jpegSegments', () => {
 
   it('leaves the scan end undefined when the file is cut before its EOI', () => {
     const truncated = minimalJpeg.subarray(0, 38);
-    expect([...jpegSegments(truncated)].at(-1)).toEqual({ marker: JpegMarker.SOS, offset: 25, dataOffset: 29, end: 35, scanEnd: undefined });
+    expect([...jpegSegments(truncated)].at(-1)).toEqual({
+      marker: JpegMarker.SOS,
+      offset: 25,
+      dataOffset: 29,
+      end: 35,
+      scanEnd: undefined,
+    });
   });
 
   it('stops at an EOI before any scan', () => {

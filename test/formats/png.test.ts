@@ -6,7 +6,12 @@ const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padSt
 
 /** A 1×1 RGBA PNG's chunks (the IDAT's data need not inflate for the container). */
 function minimalPng(): Uint8Array {
-  return concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(1, 1, 6)), pngChunk('IDAT', Uint8Array.of(1, 2, 3)), pngChunk('IEND', new Uint8Array(0))]);
+  return concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', pngHeader(1, 1, 6)),
+    pngChunk('IDAT', Uint8Array.of(1, 2, 3)),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 describe('pngChunk', () => {

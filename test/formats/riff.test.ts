@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { riffChunks, riffDeclaredLength, riffFile, riffForm } from '../../src/formats/riff';
 
+// biome-ignore format: one chunk a line
 /** RIFF/WEBP with a 3-byte chunk (padded to 4) and a 4-byte one: 36 bytes, declared as 28 + 8. */
 const webp = Uint8Array.of(
   0x52, 0x49, 0x46, 0x46, 0x1c, 0x00, 0x00, 0x00, 0x57, 0x45, 0x42, 0x50,
