@@ -6,7 +6,8 @@ import { type KeyRecord, keyMetadata, keyRecordName, newKeyRecord } from '../src
 import type { PlanName } from '../src/auth/plans';
 import { ssim } from 'ssim.js';
 import type { RawImage } from '../src/codecs/types';
-import { pngChunk } from '../src/pipeline/metadata';
+import { concat } from '../src/formats/bytes';
+import { PNG_SIGNATURE, pngChunk, pngHeader } from '../src/formats/png';
 import cityPng from './fixtures/photos/city-400.png?inline';
 import photoJpeg from './fixtures/photos/firstgeneration-480.jpg?inline';
 import goldfishPng from './fixtures/photos/goldfish-400.png?inline';
@@ -107,14 +108,7 @@ export function expectShape(schema: z.ZodType, body: unknown): void {
 
 /** A well-formed PNG that claims width × height but carries no pixel data: only a header check can answer it. */
 export function pngClaiming(width: number, height: number, colourType: 2 | 6 = 2): Uint8Array {
-  const ihdr = new Uint8Array(13);
-  new DataView(ihdr.buffer).setUint32(0, width);
-  new DataView(ihdr.buffer).setUint32(4, height);
-  ihdr.set([8, colourType, 0, 0, 0], 8);
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', new Uint8Array(0)), pngChunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
-  return out;
+  return concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(width, height, colourType)), pngChunk('IDAT', new Uint8Array(0)), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 /** A real API key on the given plan, stored as the key CLI stores it. */

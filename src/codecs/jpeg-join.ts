@@ -8,6 +8,7 @@
  * Only symbols and their extra bits are moved, never coefficients, so it needs no memory beyond
  * the strips and the output.
  */
+import { JpegMarker, jpegSegment, jpegSegments, setJpegFrameHeight } from '../formats/jpeg';
 
 interface HuffTable {
   /** For decoding: code → symbol by length. */
@@ -46,9 +47,9 @@ export function joinJpegStrips(strips: Uint8Array[], totalHeight: number): Uint8
   if (firstRows % (8 * maxV) !== 0) throw new Error('strip height is not a whole number of MCU rows');
   const mcusPerStrip = (firstRows / (8 * maxV)) * mcusPerRow;
   if (mcusPerStrip > 0xffff) throw new Error('strips too large for a restart interval');
-  const quant = markerSegments(strips[0]!, 0xdb);
+  const quant = markerSegments(strips[0]!, JpegMarker.DQT);
   for (const s of strips) {
-    if (!sameBytes(markerSegments(s, 0xdb), quant)) throw new Error('strips have different quantisation tables');
+    if (!sameBytes(markerSegments(s, JpegMarker.DQT), quant)) throw new Error('strips have different quantisation tables');
   }
 
   // Pass 1: symbol statistics over all strips, by destination table.
@@ -65,17 +66,17 @@ export function joinJpegStrips(strips: Uint8Array[], totalHeight: number): Uint8
   // Pass 2: re-code.
   const writer = new BitWriter(strips.reduce((n, s) => n + s.byteLength, 0) + 1024);
   const header = strips[0]!.subarray(0, parsed[0]!.sos);
-  writer.raw(withoutSegments(header, [0xc4, 0xdd]));
-  patchFrameHeight(writer, totalHeight);
+  writer.raw(withoutSegments(header, [JpegMarker.DHT, JpegMarker.DRI]));
+  setJpegFrameHeight(writer.buffer.subarray(0, writer.length), totalHeight);
   writer.raw(dhtSegment(dcTables, acTables));
-  writer.raw(new Uint8Array([0xff, 0xdd, 0, 4, mcusPerStrip >> 8, mcusPerStrip & 0xff]));
+  writer.raw(jpegSegment(JpegMarker.DRI, Uint8Array.of(mcusPerStrip >> 8, mcusPerStrip & 0xff)));
   writer.raw(strips[0]!.subarray(parsed[0]!.sos, parsed[0]!.dataStart));
   const dcCodes = dcTables.map((t) => t && codesOf(t));
   const acCodes = acTables.map((t) => t && codesOf(t));
   for (let i = 0; i < parsed.length; i++) {
     if (i > 0) {
       writer.flush();
-      writer.raw(new Uint8Array([0xff, 0xd0 + ((i - 1) & 7)]));
+      writer.raw(Uint8Array.of(0xff, JpegMarker.RST0 + ((i - 1) & 7)));
     }
     const rows = parseFrame(strips[i]!).height;
     const mcus = Math.ceil(rows / (8 * maxV)) * mcusPerRow;
@@ -89,7 +90,7 @@ export function joinJpegStrips(strips: Uint8Array[], totalHeight: number): Uint8
     );
   }
   writer.flush();
-  writer.raw(new Uint8Array([0xff, 0xd9]));
+  writer.raw(Uint8Array.of(0xff, JpegMarker.EOI));
   return writer.result();
 }
 
@@ -99,35 +100,23 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function* segments(b: Uint8Array): Generator<{ marker: number; start: number; end: number }> {
-  let i = 2;
-  while (i + 4 <= b.length) {
-    if (b[i] !== 0xff) throw new Error('bad JPEG marker');
-    const marker = b[i + 1]!;
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    yield { marker, start: i, end: i + 2 + len };
-    if (marker === 0xda) return;
-    i += 2 + len;
-  }
-}
-
 function markerSegments(b: Uint8Array, marker: number): Uint8Array {
   const parts: number[] = [];
-  for (const s of segments(b)) if (s.marker === marker) parts.push(...b.subarray(s.start, s.end));
+  for (const s of jpegSegments(b)) if (s.marker === marker) parts.push(...b.subarray(s.offset, s.end));
   return Uint8Array.from(parts);
 }
 
 function withoutSegments(header: Uint8Array, drop: number[]): Uint8Array {
   const out: number[] = [header[0]!, header[1]!];
-  for (const s of segments(header)) if (!drop.includes(s.marker)) for (let i = s.start; i < s.end; i++) out.push(header[i]!);
+  for (const s of jpegSegments(header)) if (!drop.includes(s.marker)) for (let i = s.offset; i < s.end; i++) out.push(header[i]!);
   return Uint8Array.from(out);
 }
 
 function parseFrame(b: Uint8Array): Frame {
   let frame: Frame | undefined;
-  for (const s of segments(b)) {
-    if (s.marker === 0xc0 || s.marker === 0xc1) {
-      const p = s.start + 4;
+  for (const s of jpegSegments(b)) {
+    if (s.marker === JpegMarker.SOF0 || s.marker === JpegMarker.SOF1) {
+      const p = s.dataOffset;
       const height = (b[p + 1]! << 8) | b[p + 2]!;
       const width = (b[p + 3]! << 8) | b[p + 4]!;
       const n = b[p + 5]!;
@@ -137,11 +126,11 @@ function parseFrame(b: Uint8Array): Frame {
         comps.push({ id: b[q]!, h: b[q + 1]! >> 4, v: b[q + 1]! & 15, tq: b[q + 2]! });
       }
       frame = { width, height, comps, scan: [] };
-    } else if (s.marker === 0xc2 || s.marker === 0xc9 || s.marker === 0xca) {
+    } else if (s.marker === JpegMarker.SOF2 || s.marker === JpegMarker.SOF9 || s.marker === JpegMarker.SOF10) {
       throw new Error('strips must be baseline Huffman JPEGs');
-    } else if (s.marker === 0xda) {
+    } else if (s.marker === JpegMarker.SOS) {
       if (!frame) throw new Error('no frame header');
-      const p = s.start + 4;
+      const p = s.dataOffset;
       const n = b[p]!;
       if (n !== frame.comps.length) throw new Error('strips must have one interleaved scan');
       for (let c = 0; c < n; c++) {
@@ -160,9 +149,10 @@ function parseStrip(bytes: Uint8Array): Strip {
   const ac: (HuffTable | undefined)[] = [];
   let sos = -1;
   let dataStart = -1;
-  for (const s of segments(bytes)) {
-    if (s.marker === 0xc4) {
-      let p = s.start + 4;
+  let dataEnd: number | undefined;
+  for (const s of jpegSegments(bytes)) {
+    if (s.marker === JpegMarker.DHT) {
+      let p = s.dataOffset;
       while (p < s.end) {
         const tc = bytes[p]! >> 4;
         const th = bytes[p]! & 15;
@@ -172,16 +162,17 @@ function parseStrip(bytes: Uint8Array): Strip {
         (tc === 0 ? dc : ac)[th] = decodeTable(counts, values);
         p += 17 + total;
       }
-    } else if (s.marker === 0xda) {
-      sos = s.start;
+    } else if (s.marker === JpegMarker.SOS) {
+      sos = s.offset;
       dataStart = s.end;
-    } else if (s.marker === 0xdd) {
+      dataEnd = s.scanEnd;
+    } else if (s.marker === JpegMarker.DRI) {
       throw new Error('strips must not have restart markers');
     }
   }
   if (sos < 0) throw new Error('no scan');
-  if (bytes[bytes.length - 2] !== 0xff || bytes[bytes.length - 1] !== 0xd9) throw new Error('strip does not end in EOI');
-  return { bytes, sos, dataStart, dataEnd: bytes.length - 2, dc, ac };
+  if (dataEnd !== bytes.length - 2) throw new Error('strip does not end in EOI');
+  return { bytes, sos, dataStart, dataEnd, dc, ac };
 }
 
 function decodeTable(counts: Uint8Array, values: Uint8Array): HuffTable {
@@ -337,26 +328,9 @@ function codesOf(t: { counts: Uint8Array; values: Uint8Array }): { code: Int32Ar
 
 function dhtSegment(dc: ({ counts: Uint8Array; values: Uint8Array } | undefined)[], ac: ({ counts: Uint8Array; values: Uint8Array } | undefined)[]): Uint8Array {
   const body: number[] = [];
-  dc.forEach((t, id) => t && body.push(0x00 | id, ...t.counts, ...t.values));
-  ac.forEach((t, id) => t && body.push(0x10 | id, ...t.counts, ...t.values));
-  const len = body.length + 2;
-  return Uint8Array.from([0xff, 0xc4, len >> 8, len & 0xff, ...body]);
-}
-
-function patchFrameHeight(writer: BitWriter, height: number) {
-  const b = writer.buffer;
-  let i = 2;
-  while (i < writer.length) {
-    const m = b[i + 1]!;
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    if (m === 0xc0 || m === 0xc1) {
-      b[i + 5] = height >> 8;
-      b[i + 6] = height & 0xff;
-      return;
-    }
-    i += 2 + len;
-  }
-  throw new Error('no frame header');
+  for (const [id, t] of dc.entries()) if (t) body.push(0x00 | id, ...t.counts, ...t.values);
+  for (const [id, t] of ac.entries()) if (t) body.push(0x10 | id, ...t.counts, ...t.values);
+  return jpegSegment(JpegMarker.DHT, Uint8Array.from(body));
 }
 
 class BitWriter {

@@ -1,5 +1,5 @@
-import CRC32 from 'crc-32';
-import { hasAlpha } from '../pipeline/pixels';
+import { PNG_SIGNATURE, pngChunkLength, pngHeader, writePngChunk } from '../formats/png';
+import { hasAlpha } from './alpha';
 import type { IndexedImage } from './types';
 
 /**
@@ -126,30 +126,13 @@ async function writePng({ width, height, colorType, channels, readRow, header = 
   await reading;
 
   const idatLength = chunks.reduce((n, c) => n + c.byteLength, 0);
-  const headerLength = header.reduce((n, [, data]) => n + 12 + data.byteLength, 0);
-  const out = new Uint8Array(8 + (12 + 13) + headerLength + (12 + idatLength) + 12);
-  const view = new DataView(out.buffer);
-  out.set([137, 80, 78, 71, 13, 10, 26, 10]);
-  let p = 8;
-  const chunk = (type: string, length: number, fill: (at: number) => void) => {
-    view.setUint32(p, length);
-    for (let i = 0; i < 4; i++) out[p + 4 + i] = type.charCodeAt(i);
-    fill(p + 8);
-    view.setInt32(p + 8 + length, CRC32.buf(out.subarray(p + 4, p + 8 + length)));
-    p += 12 + length;
-  };
-  chunk('IHDR', 13, (at) => {
-    view.setUint32(at, width);
-    view.setUint32(at + 4, height);
-    out.set([8, colorType, 0, 0, 0], at + 8);
-  });
-  for (const [type, data] of header) chunk(type, data.byteLength, (at) => out.set(data, at));
-  chunk('IDAT', idatLength, (at) => {
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-  });
-  chunk('IEND', 0, () => {});
+  const ihdr = pngHeader(width, height, colorType);
+  const headerLength = header.reduce((n, [, data]) => n + pngChunkLength(data.byteLength), 0);
+  const out = new Uint8Array(PNG_SIGNATURE.length + pngChunkLength(ihdr.length) + headerLength + pngChunkLength(idatLength) + pngChunkLength(0));
+  out.set(PNG_SIGNATURE);
+  let next = writePngChunk(out, PNG_SIGNATURE.length, 'IHDR', ihdr);
+  for (const [type, data] of header) next = writePngChunk(out, next, type, data);
+  next = writePngChunk(out, next, 'IDAT', chunks);
+  writePngChunk(out, next, 'IEND', new Uint8Array(0));
   return out;
 }

@@ -1,6 +1,10 @@
 import { imageSize } from 'image-size';
+import { ascii, startsWith } from '../formats/bytes';
+import { findBox, isobmffBoxes } from '../formats/isobmff';
+import { JpegMarker } from '../formats/jpeg';
+import { PNG_SIGNATURE } from '../formats/png';
+import { riffChunks, riffForm } from '../formats/riff';
 import type { ImageFormat } from '../schemas/options';
-import { riffChunks } from './metadata';
 
 export const MIME_TYPES: Record<ImageFormat, string> = {
   jpeg: 'image/jpeg',
@@ -19,18 +23,17 @@ export type Detection =
   | { kind: 'damaged'; format: ImageFormat; reason: string }
   | { kind: 'unknown' };
 
-const ascii = (bytes: Uint8Array, start: number, end: number) => String.fromCharCode(...bytes.subarray(start, end));
-
 /** Decides the format from the leading bytes only; never from a file name or a claimed type. */
 export function detectFormat(bytes: Uint8Array): Detection {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return { kind: 'supported', format: 'jpeg' };
-  if (bytes.length >= 8 && ascii(bytes, 0, 8) === '\x89PNG\r\n\x1a\n') return { kind: 'supported', format: 'png' };
-  if (bytes.length >= 4 && ascii(bytes, 0, 4) === '\x89PNG') {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === JpegMarker.SOI && bytes[2] === 0xff) return { kind: 'supported', format: 'jpeg' };
+  if (startsWith(bytes, PNG_SIGNATURE)) return { kind: 'supported', format: 'png' };
+  if (startsWith(bytes, PNG_SIGNATURE.subarray(0, 4))) {
     return { kind: 'damaged', format: 'png', reason: 'its signature is damaged (typically by a text-mode transfer that rewrote line endings)' };
   }
-  if (bytes.length >= 12 && ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WEBP') return { kind: 'supported', format: 'webp' };
-  if (bytes.length >= 12 && ascii(bytes, 4, 8) === 'ftyp') {
-    const brands = ascii(bytes, 8, Math.min(bytes.length, 8 + readUint32(bytes, 0) - 8));
+  if (riffForm(bytes) === 'WEBP') return { kind: 'supported', format: 'webp' };
+  const [firstBox] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
+  if (firstBox?.type === 'ftyp') {
+    const brands = ascii(firstBox.data);
     if (/avi[fs]/.test(brands)) return { kind: 'supported', format: 'avif' };
     if (/hei[cx]|mif1|heim|heis/.test(brands)) return { kind: 'unsupported', name: 'HEIF/HEIC' };
   }
@@ -40,10 +43,6 @@ export function detectFormat(bytes: Uint8Array): Detection {
   if (bytes.length >= 12 && bytes[0] === 0 && ascii(bytes, 4, 8) === 'jP  ') return { kind: 'unsupported', name: 'JPEG 2000' };
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0x0a) return { kind: 'unsupported', name: 'JPEG XL' };
   return { kind: 'unknown' };
-}
-
-function readUint32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 }
 
 export interface HeaderInfo {
@@ -71,24 +70,8 @@ export function readHeader(bytes: Uint8Array): HeaderInfo | undefined {
  * line. (Whether the pixels are transparent is decided once decoded, for every format.)
  */
 export function avifHasAlphaPlane(bytes: Uint8Array): boolean {
-  const meta = new TextDecoder('latin1').decode(topLevelBox(bytes, 'meta') ?? new Uint8Array(0));
+  const meta = ascii(findBox(bytes, 'meta')?.data ?? new Uint8Array(0));
   return meta.includes('urn:mpeg:mpegB:cicp:systems:auxiliary:alpha') || meta.includes('urn:mpeg:hevc:2015:auxid:1');
-}
-
-/** The body of the first ISO-BMFF box of `type` at the top level, wherever it is in the file. */
-function topLevelBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
-  for (let at = 0; at + 8 <= bytes.length; ) {
-    let size = readUint32(bytes, at);
-    let header = 8;
-    if (size === 1 && at + 16 <= bytes.length) {
-      size = readUint32(bytes, at + 8) * 2 ** 32 + readUint32(bytes, at + 12);
-      header = 16;
-    } else if (size === 0) size = bytes.length - at;
-    if (size < header) return undefined;
-    if (ascii(bytes, at + 4, at + 8) === type) return bytes.subarray(at + header, Math.min(bytes.length, at + size));
-    at += size;
-  }
-  return undefined;
 }
 
 /** Whether a WebP file is lossless (VP8L): its decoder holds more than a lossy one's. */

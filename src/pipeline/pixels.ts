@@ -1,11 +1,5 @@
 import type { RawImage } from '../codecs/types';
 
-export function hasAlpha(image: RawImage): boolean {
-  const { data } = image;
-  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return true;
-  return false;
-}
-
 /** Flattens transparency onto white, in place (the pixels are ours by now). */
 export function compositeOnWhite(image: RawImage): RawImage {
   const { data } = image;
