@@ -1,7 +1,7 @@
 import { compressWithinMemory } from '../limits/isolate-memory';
 import { codecFaultMessage, describeFault, isCodecFault } from '../codecs/faults';
 import { ApiError } from '../errors';
-import { describeImage, outputName } from '../http/answer';
+import { describeImage, outputName } from '../pipeline/description';
 import { fetchImage } from '../http/fetch-image';
 import { hostCheckFor } from '../http/resolve';
 import { MIME_TYPES } from '../pipeline/detect';

@@ -1,5 +1,5 @@
 import type { Account } from '../auth/keys';
-import { describeImage, outputName } from '../http/answer';
+import { describeImage, outputName } from '../pipeline/description';
 import type { CompressResult } from '../pipeline/compress';
 import { MIME_TYPES } from '../pipeline/detect';
 import type { CompressOptions } from '../schemas/options';

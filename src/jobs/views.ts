@@ -1,4 +1,4 @@
-import { savingsPercent } from '../http/answer';
+import { savingsPercent } from '../pipeline/description';
 import { signedFileUrl } from '../storage/files';
 import type { BatchState } from './batch-object';
 import type { BatchView, JobView } from '../schemas/responses';
