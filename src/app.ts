@@ -64,10 +64,10 @@ app.use('/v1/*', async (c, next) => {
     'X-RateLimit-Reset': String(decision.resetSeconds),
   };
   if (!decision.allowed) {
-    throw new ApiError('rate_limit_exceeded', `Over this plan's ${decision.limit} requests per minute; try again in ${decision.resetSeconds} s`, undefined, undefined, {
+    throw new ApiError('rate_limit_exceeded', `Over this plan's ${decision.limit} requests per minute; try again in ${decision.resetSeconds} s`, { headers: {
       ...headers,
       'Retry-After': String(decision.resetSeconds),
-    });
+    } });
   }
   try {
     await next();
@@ -95,9 +95,9 @@ app.route('/docs', docsRoutes);
 
 for (const [path, methods] of Object.entries(ROUTES)) {
   app.all(path, (c) => {
-    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}`, undefined, undefined, {
+    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}`, { headers: {
       Allow: [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', '),
-    });
+    } });
   });
 }
 

@@ -44,13 +44,23 @@ export const ERROR_MEANING: Record<ErrorCode, string> = {
   invalid_image: 'the bytes claim a supported format but are corrupt or truncated',
   not_ready: 'download asked for before the job succeeded',
   rate_limit_exceeded: 'over the per-minute limit, the monthly compressions or the concurrent-jobs limit',
-  compression_failed: 'an internal fault while compressing; safe to retry',
+  compression_failed: 'an internal fault while compressing; the message says whether a retry can help',
   internal_error: 'an internal fault outside compression; safe to retry',
 };
 
 export interface ParamError {
   param: string;
   message: string;
+}
+
+export interface ApiErrorOptions {
+  /** The field at fault (the first, when several are). */
+  param?: string;
+  /** Every field at fault; defaults to `param` alone. */
+  errors?: ParamError[];
+  headers?: Record<string, string>;
+  /** What was thrown underneath, for logs. */
+  cause?: unknown;
 }
 
 /**
@@ -67,8 +77,8 @@ export class ApiError extends Error {
   /** For the async path: whether trying again later may succeed (a timeout, an upstream 5xx). */
   retryable = false;
 
-  constructor(code: ErrorCode, message: string, param?: string, errors?: ParamError[], headers: Record<string, string> = {}) {
-    super(message);
+  constructor(code: ErrorCode, message: string, { param, errors, headers = {}, cause }: ApiErrorOptions = {}) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'ApiError';
     this.code = code;
     this.param = param;
@@ -97,7 +107,7 @@ export class ApiError extends Error {
     const first = errors[0] ?? { param: 'body', message: 'is invalid' };
     const message =
       errors.length === 1 ? `${first.param}: ${first.message}` : `${errors.length} invalid parameters: ${errors.map((e) => e.param).join(', ')}`;
-    return new ApiError('invalid_param', message, first.param, errors.length ? errors : [first]);
+    return new ApiError('invalid_param', message, { param: first.param, errors: errors.length ? errors : [first] });
   }
 
   static fromZod(error: ZodError, paramPrefix = ''): ApiError {

@@ -31,7 +31,7 @@ export async function readLimited(stream: ReadableStream<Uint8Array> | null, max
 
 /** `param`: the field that carried the image (`file`, `data`); none when the image is the body itself. */
 export const fileTooLarge = (maxBytes: number, param?: string) => () =>
-  new ApiError('file_too_large', `The input is larger than this plan's limit of ${formatBytes(maxBytes)}`, param);
+  new ApiError('file_too_large', `The input is larger than this plan's limit of ${formatBytes(maxBytes)}`, { param });
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MB`;

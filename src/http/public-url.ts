@@ -12,14 +12,14 @@ export function parsePublicUrl(raw: string, param = 'url'): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new ApiError('invalid_url', `${param} is not a valid URL`, param);
+    throw new ApiError('invalid_url', `${param} is not a valid URL`, { param });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ApiError('invalid_url', `${param} must use http or https`, param);
+    throw new ApiError('invalid_url', `${param} must use http or https`, { param });
   }
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
   if (isPrivateHost(host)) {
-    throw new ApiError('invalid_url', `${param} points at a private, loopback, link-local or metadata address`, param);
+    throw new ApiError('invalid_url', `${param} points at a private, loopback, link-local or metadata address`, { param });
   }
   return url;
 }
@@ -33,12 +33,12 @@ export function parseWebhookUrl(raw: string, allowLocalhost: boolean): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new ApiError('invalid_param', 'webhook_url is not a valid URL', 'webhook_url');
+    throw new ApiError('invalid_param', 'webhook_url is not a valid URL', { param: 'webhook_url' });
   }
   const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (local && allowLocalhost) return url;
   if (url.protocol !== 'https:') {
-    throw new ApiError('invalid_param', `webhook_url must use https${allowLocalhost ? ' (or http://localhost in development)' : ''}`, 'webhook_url');
+    throw new ApiError('invalid_param', `webhook_url must use https${allowLocalhost ? ' (or http://localhost in development)' : ''}`, { param: 'webhook_url' });
   }
   return parsePublicUrl(raw, 'webhook_url');
 }

@@ -24,9 +24,9 @@ export function hostCheckFor(env: Pick<Env, 'RESOLVE_HOSTS_VIA'>, fetcher: typeo
     const host = url.hostname.toLowerCase().replace(/\.$/, '');
     if (host.startsWith('[') || /^[\d.]+$/.test(host)) return; // a literal address, already judged by parsePublicUrl
     const addresses = (await Promise.all(Object.keys(DNS_TYPES).map((type) => resolve(resolver, host, type as keyof typeof DNS_TYPES, fetcher)))).flat();
-    if (addresses.length === 0) throw new ApiError('invalid_url', `${param}'s host ${host} does not resolve`, param);
+    if (addresses.length === 0) throw new ApiError('invalid_url', `${param}'s host ${host} does not resolve`, { param });
     const hidden = addresses.find((address) => isPrivateHost(address.includes(':') ? `[${address}]` : address));
-    if (hidden) throw new ApiError('invalid_url', `${param}'s host ${host} resolves to a private, loopback, link-local or metadata address (${hidden})`, param);
+    if (hidden) throw new ApiError('invalid_url', `${param}'s host ${host} resolves to a private, loopback, link-local or metadata address (${hidden})`, { param });
   };
 }
 
@@ -41,7 +41,7 @@ async function resolve(resolver: string, name: string, type: keyof typeof DNS_TY
     answer = await response.json();
   } catch (error) {
     // Not knowing is not a pass: the URL is refused, and a job may try again later.
-    throw new ApiError('fetch_failed', `The DNS resolver could not be asked about ${name}: ${error instanceof Error ? error.message : String(error)}`, 'url').markRetryable();
+    throw new ApiError('fetch_failed', `The DNS resolver could not be asked about ${name}: ${error instanceof Error ? error.message : String(error)}`, { param: 'url' }).markRetryable();
   }
   return (answer.Answer ?? []).filter((record) => record.type === DNS_TYPES[type]).map((record) => record.data);
 }

@@ -41,7 +41,7 @@ export async function readSubmission(request: Request, maxBytes: number): Promis
     throw new ApiError('missing_source', 'Send an image: a multipart "file" field, a JSON "url" or "data" field, or the image itself as the body');
   }
   if (present.length > 1) {
-    throw new ApiError('invalid_param', `Send exactly one source; got ${present.join(' and ')}`, present[1]);
+    throw new ApiError('invalid_param', `Send exactly one source; got ${present.join(' and ')}`, { param: present[1] });
   }
 
   const optionFields = Object.fromEntries(Object.entries(fields).filter(([name]) => !(SOURCE_FIELDS as readonly string[]).includes(name)));
@@ -67,18 +67,18 @@ async function readForm(request: Request, contentType: string, maxBodyBytes: num
   try {
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
   } catch {
-    throw new ApiError('invalid_param', 'The form body could not be parsed', 'body');
+    throw new ApiError('invalid_param', 'The form body could not be parsed', { param: 'body' });
   }
   const fields: Record<string, unknown> = {};
   for (const [name, value] of form.entries()) {
-    if (name in fields) throw new ApiError('invalid_param', `The field "${name}" was sent more than once`, name);
+    if (name in fields) throw new ApiError('invalid_param', `The field "${name}" was sent more than once`, { param: name });
     if (typeof value === 'string') {
       fields[name] = value;
     } else if (name === 'file') {
       if (value.size > maxFileBytes) throw fileTooLarge(maxFileBytes, 'file')();
       fields[name] = { bytes: new Uint8Array(await value.arrayBuffer()), name: value.name };
     } else {
-      throw new ApiError('invalid_param', `Only the "file" field may carry a file; "${name}" did`, name);
+      throw new ApiError('invalid_param', `Only the "file" field may carry a file; "${name}" did`, { param: name });
     }
   }
   return fields;
@@ -102,11 +102,11 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
   if (field === 'file') {
     // A text part, a form-encoded value or a JSON string named "file" carries no file.
     if (!(value instanceof Object && (value as { bytes?: unknown }).bytes instanceof Uint8Array)) {
-      throw new ApiError('invalid_param', 'file must be an uploaded file (a multipart file part); send base64 as "data" or a link as "url"', 'file');
+      throw new ApiError('invalid_param', 'file must be an uploaded file (a multipart file part); send base64 as "data" or a link as "url"', { param: 'file' });
     }
     return { kind: 'bytes', ...(value as { bytes: Uint8Array; name: string }) };
   }
-  if (typeof value !== 'string') throw new ApiError('invalid_param', `${field} must be a string`, field);
+  if (typeof value !== 'string') throw new ApiError('invalid_param', `${field} must be a string`, { param: field });
   if (field === 'url') {
     // Checked here, not only when fetched: a job would otherwise accept the URL and fail later.
     parsePublicUrl(value);
@@ -121,7 +121,7 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
 export function decodeBase64(text: string, param = 'data'): Uint8Array {
   const payload = text.replace(/^data:[^,]*;base64,/i, '').replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload) || payload.length % 4 === 1) {
-    throw new ApiError('invalid_param', `${param} is not valid base64`, param);
+    throw new ApiError('invalid_param', `${param} is not valid base64`, { param });
   }
   const binary = atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, '='));
   const bytes = new Uint8Array(binary.length);

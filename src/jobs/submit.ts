@@ -63,7 +63,7 @@ export async function submitJobs(env: Env, account: Account, requests: JobReques
   );
   if (!admission.ok) {
     await discard(env, staged);
-    throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
+    throw new ApiError('rate_limit_exceeded', admission.message, { headers: { 'Retry-After': String(admission.retryAfterSeconds) } });
   }
 
   const jobs = await Promise.all(

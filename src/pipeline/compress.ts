@@ -90,7 +90,7 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...upright };
   const outputFormat = options.format === 'auto' ? input.format : options.format;
   if (options.lossless && !LOSSLESS_FORMATS.has(outputFormat)) {
-    throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, 'lossless');
+    throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, { param: 'lossless' });
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
@@ -248,7 +248,7 @@ export const MAX_OUTPUT_SIDE: Record<ImageFormat, number> = { jpeg: 65_500, webp
 function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits): ApiError | undefined {
   const { width, height } = plan.outputSize;
   if (Math.max(width, height) > MAX_OUTPUT_SIDE[format]) {
-    return new ApiError('image_too_large', `The output would be ${width}×${height}; ${format} images can be at most ${MAX_OUTPUT_SIDE[format]} pixels on a side`, 'width');
+    return new ApiError('image_too_large', `The output would be ${width}×${height}; ${format} images can be at most ${MAX_OUTPUT_SIDE[format]} pixels on a side`, { param: 'width' });
   }
   const profile = memoryProfile(format, traits);
   const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
@@ -266,11 +266,7 @@ function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTrait
           : enlarged
             ? ` for an enlarged ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`
             : ` for ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`;
-    return new ApiError(
-      'image_too_large',
-      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit, Math.floor)}${reason}`,
-      which === 'output' ? 'width' : undefined,
-    );
+    return new ApiError('image_too_large', `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit, Math.floor)}${reason}`, { param: which === 'output' ? 'width' : undefined });
   }
   return undefined;
 }
@@ -383,7 +379,7 @@ async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8A
   try {
     return await codecs.decode(format, bytes);
   } catch (error) {
-    if (error instanceof DecodeError) throw new ApiError('invalid_image', `The ${format} image could not be decoded: it is corrupt, truncated, or uses features the decoder does not support`);
+    if (error instanceof DecodeError) throw new ApiError('invalid_image', `The ${format} image could not be decoded: it is corrupt, truncated, or uses features the decoder does not support`, { cause: error });
     throw error;
   }
 }

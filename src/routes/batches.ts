@@ -80,7 +80,7 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
   // Every item takes a job slot at once: a batch larger than the plan's slots could never start.
   if (items.length > plan.maxConcurrentJobs) {
     problems.push(
-      new ApiError('invalid_param', `This plan runs at most ${plan.maxConcurrentJobs} jobs at once, so a batch may have at most ${plan.maxConcurrentJobs} items; this one has ${items.length}`, 'items'),
+      new ApiError('invalid_param', `This plan runs at most ${plan.maxConcurrentJobs} jobs at once, so a batch may have at most ${plan.maxConcurrentJobs} items; this one has ${items.length}`, { param: 'items' }),
     );
   }
   const planned = items.map((rawItem, index) => {
@@ -93,13 +93,13 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
     const options = attempt(() => parseOptions({ ...rootOptions, ...item.data.options }, `${at}.options.`));
     const { url, data } = item.data;
     if ((url === undefined) === (data === undefined)) {
-      problems.push(new ApiError('invalid_param', `${at} needs exactly one of url or data`, at));
+      problems.push(new ApiError('invalid_param', `${at} needs exactly one of url or data`, { param: at }));
       return undefined;
     }
     const input = attempt((): JobInput => {
       if (url !== undefined) return { kind: 'url', url: parsePublicUrl(url, `${at}.url`).toString() };
       const bytes = decodeBase64(data!, `${at}.data`);
-      if (bytes.byteLength > plan.maxFileBytes) throw new ApiError('file_too_large', `${at}.data is larger than this plan's limit of ${formatBytes(plan.maxFileBytes)}`, `${at}.data`);
+      if (bytes.byteLength > plan.maxFileBytes) throw new ApiError('file_too_large', `${at}.data is larger than this plan's limit of ${formatBytes(plan.maxFileBytes)}`, { param: `${at}.data` });
       return { kind: 'bytes', bytes, name: '' };
     });
     return options && input ? { clientId: item.data.id, options, input } : undefined;
@@ -112,7 +112,7 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
     const errors = problems.flatMap((problem) => problem.errors ?? []);
     const codes = new Set(problems.map((problem) => problem.code));
     const code = codes.size === 1 ? problems[0]!.code : 'invalid_param';
-    throw new ApiError(code, `${errors.length} problems in the batch: ${errors.map((e) => e.param).join(', ')}`, errors[0]!.param, errors);
+    throw new ApiError(code, `${errors.length} problems in the batch: ${errors.map((e) => e.param).join(', ')}`, { param: errors[0]!.param, errors });
   }
   return { items: planned.map((item) => item!), webhookUrl };
 }

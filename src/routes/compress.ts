@@ -54,7 +54,7 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const account = accountStub(c.env, c.get('account').id);
   const month = monthOf(Date.now());
   const admission = await account.admitCompression(month, plan.monthlyCompressions);
-  if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, undefined, undefined, { 'Retry-After': String(admission.retryAfterSeconds) });
+  if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, { headers: { 'Retry-After': String(admission.retryAfterSeconds) } });
   let result: CompressResult;
   try {
     result = await compressWithinMemory(bytes, { ...options, accept }, limits, undefined, inspection);
