@@ -28,7 +28,17 @@ import type { IndexedImage, RawImage } from '../codecs/types';
  */
 
 const fr = Math.fround;
-const NUM_SCALES = 6;
+/** 2^29 + 1: Veltkamp's splitter for rounding a double's 53-bit significand to float's 24. */
+const SPLIT = 536870913;
+/**
+ * Math.fround for the hot loops: Veltkamp's split keeps the top 24 bits, rounded to nearest,
+ * ties to even, as fround does (for normal floats; nothing here comes near 2^−126). Three
+ * adds and multiplies are faster than fround's two conversions, which queue on one port.
+ */
+function r32(x: number): number {
+  const c = x * SPLIT;
+  return c - (c - x);
+}const NUM_SCALES = 6;
 const C2 = fr(0.0009);
 
 // ---- Recursive Gaussian, sigma 1.5 (Charalampidis 2016, as CreateRecursiveGaussian builds it) ----
@@ -137,47 +147,47 @@ function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
   for (const end = Math.min(8, w); n < end; n++) {
     const left = n - RADIUS - 1;
     const right = n + RADIUS - 1;
-    const sum = fr((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
-    const a = fr(P1_0 * a1 + fr(fr(sum * I1_0) - a2));
-    const b = fr(P3_0 * b1 + fr(fr(sum * I3_0) - b2));
-    const c = fr(fr(sum * N2_5) - c2);
+    const sum = r32((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
+    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
+    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
+    const c = r32(r32(sum * N2_5) - c2);
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    if (n >= 0) f[dst + n] = fr(a + fr(b + c));
+    if (n >= 0) f[dst + n] = r32(a + r32(b + c));
   }
   for (const end = w - RADIUS - 2; n < end; n += 4) {
     const at = src + n - RADIUS - 1;
-    const s0 = fr(f[at]! + f[at + 2 * RADIUS]!);
-    const s1 = fr(f[at + 1]! + f[at + 2 * RADIUS + 1]!);
-    const s2 = fr(f[at + 2]! + f[at + 2 * RADIUS + 2]!);
-    const s3 = fr(f[at + 3]! + f[at + 2 * RADIUS + 3]!);
-    const a0 = fr(P1_0 * a1 + fr(Q1_0 * a2 + fr(s0 * I1_0)));
-    const aa1 = fr(P1_1 * a1 + fr(Q1_1 * a2 + fr(I1_0 * s1 + fr(s0 * I1_1))));
-    const aa2 = fr(P1_2 * a1 + fr(Q1_2 * a2 + fr(I1_0 * s2 + fr(I1_1 * s1 + fr(s0 * I1_2)))));
-    const aa3 = fr(P1_3 * a1 + fr(Q1_3 * a2 + fr(I1_0 * s3 + fr(I1_1 * s2 + fr(I1_2 * s1 + fr(s0 * I1_3))))));
-    const b0 = fr(P3_0 * b1 + fr(Q3_0 * b2 + fr(s0 * I3_0)));
-    const bb1 = fr(P3_1 * b1 + fr(Q3_1 * b2 + fr(I3_0 * s1 + fr(s0 * I3_1))));
-    const bb2 = fr(P3_2 * b1 + fr(Q3_2 * b2 + fr(I3_0 * s2 + fr(I3_1 * s1 + fr(s0 * I3_2)))));
-    const bb3 = fr(P3_3 * b1 + fr(Q3_3 * b2 + fr(I3_0 * s3 + fr(I3_1 * s2 + fr(I3_2 * s1 + fr(s0 * I3_3))))));
-    const k0 = fr(s0 * N2_5);
-    const k1 = fr(s1 * N2_5);
-    const c0 = fr(k0 - c2);
-    const cc1 = fr(k1 - c1);
-    const cc2 = fr(c2 + fr(N2_5 * s2 - k0));
-    const cc3 = fr(c1 + fr(N2_5 * s3 - k1));
-    f[dst + n] = fr(a0 + fr(b0 + c0));
-    f[dst + n + 1] = fr(aa1 + fr(bb1 + cc1));
-    f[dst + n + 2] = fr(aa2 + fr(bb2 + cc2));
-    f[dst + n + 3] = fr(aa3 + fr(bb3 + cc3));
+    const s0 = r32(f[at]! + f[at + 2 * RADIUS]!);
+    const s1 = r32(f[at + 1]! + f[at + 2 * RADIUS + 1]!);
+    const s2 = r32(f[at + 2]! + f[at + 2 * RADIUS + 2]!);
+    const s3 = r32(f[at + 3]! + f[at + 2 * RADIUS + 3]!);
+    const a0 = r32(P1_0 * a1 + r32(Q1_0 * a2 + r32(s0 * I1_0)));
+    const aa1 = r32(P1_1 * a1 + r32(Q1_1 * a2 + r32(I1_0 * s1 + r32(s0 * I1_1))));
+    const aa2 = r32(P1_2 * a1 + r32(Q1_2 * a2 + r32(I1_0 * s2 + r32(I1_1 * s1 + r32(s0 * I1_2)))));
+    const aa3 = r32(P1_3 * a1 + r32(Q1_3 * a2 + r32(I1_0 * s3 + r32(I1_1 * s2 + r32(I1_2 * s1 + r32(s0 * I1_3))))));
+    const b0 = r32(P3_0 * b1 + r32(Q3_0 * b2 + r32(s0 * I3_0)));
+    const bb1 = r32(P3_1 * b1 + r32(Q3_1 * b2 + r32(I3_0 * s1 + r32(s0 * I3_1))));
+    const bb2 = r32(P3_2 * b1 + r32(Q3_2 * b2 + r32(I3_0 * s2 + r32(I3_1 * s1 + r32(s0 * I3_2)))));
+    const bb3 = r32(P3_3 * b1 + r32(Q3_3 * b2 + r32(I3_0 * s3 + r32(I3_1 * s2 + r32(I3_2 * s1 + r32(s0 * I3_3))))));
+    const k0 = r32(s0 * N2_5);
+    const k1 = r32(s1 * N2_5);
+    const c0 = r32(k0 - c2);
+    const cc1 = r32(k1 - c1);
+    const cc2 = r32(c2 + r32(N2_5 * s2 - k0));
+    const cc3 = r32(c1 + r32(N2_5 * s3 - k1));
+    f[dst + n] = r32(a0 + r32(b0 + c0));
+    f[dst + n + 1] = r32(aa1 + r32(bb1 + cc1));
+    f[dst + n + 2] = r32(aa2 + r32(bb2 + cc2));
+    f[dst + n + 3] = r32(aa3 + r32(bb3 + cc3));
     a2 = aa2; a1 = aa3; b2 = bb2; b1 = bb3; c2 = cc2; c1 = cc3;
   }
   for (; n < w; n++) {
     const right = n + RADIUS - 1;
-    const sum = fr(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
-    const a = fr(P1_0 * a1 + fr(fr(sum * I1_0) - a2));
-    const b = fr(P3_0 * b1 + fr(fr(sum * I3_0) - b2));
-    const c = fr(fr(sum * N2_5) - c2);
+    const sum = r32(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
+    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
+    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
+    const c = r32(r32(sum * N2_5) - c2);
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    f[dst + n] = fr(a + fr(b + c));
+    f[dst + n] = r32(a + r32(b + c));
   }
 }
 
@@ -194,20 +204,20 @@ function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: nu
   const c1r = b2r + stride;
   const c2r = c1r + stride;
   for (let x = 0; x < w; x++) {
-    const sum = fr(f[top + x]! + f[bottom + x]!);
+    const sum = r32(f[top + x]! + f[bottom + x]!);
     const a1 = f[a1r + x]!;
     const b1 = f[b1r + x]!;
     const c1 = f[c1r + x]!;
-    const a = fr(N2_1 * sum + fr(-(D1_1 * a1) - f[a2r + x]!));
-    const b = fr(N2_3 * sum + fr(-(D1_3 * b1) - f[b2r + x]!));
-    const c = fr(N2_5 * sum - f[c2r + x]!);
+    const a = r32(N2_1 * sum + r32(-(D1_1 * a1) - f[a2r + x]!));
+    const b = r32(N2_3 * sum + r32(-(D1_3 * b1) - f[b2r + x]!));
+    const c = r32(N2_5 * sum - f[c2r + x]!);
     f[a2r + x] = a1;
     f[b2r + x] = b1;
     f[c2r + x] = c1;
     f[a1r + x] = a;
     f[b1r + x] = b;
     f[c1r + x] = c;
-    if (out >= 0) f[out + x] = fr(a + fr(b + c));
+    if (out >= 0) f[out + x] = r32(a + r32(b + c));
   }
 }
 
@@ -230,29 +240,29 @@ function blurColumnsBlock(
   const out3 = out2 + stride;
   for (let x = 0; x < w; x++) {
     let a1 = f[a1r + x]!, a2 = f[a2r + x]!, b1 = f[b1r + x]!, b2 = f[b2r + x]!, c1 = f[c1r + x]!, c2 = f[c2r + x]!;
-    let sum = fr(f[t0 + x]! + f[u0 + x]!);
-    let a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    let b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    let c = fr(N2_5 * sum - c2);
-    f[out + x] = fr(a + fr(b + c));
+    let sum = r32(f[t0 + x]! + f[u0 + x]!);
+    let a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
+    let b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
+    let c = r32(N2_5 * sum - c2);
+    f[out + x] = r32(a + r32(b + c));
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    sum = fr(f[t1 + x]! + f[u1 + x]!);
-    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    c = fr(N2_5 * sum - c2);
-    f[out1 + x] = fr(a + fr(b + c));
+    sum = r32(f[t1 + x]! + f[u1 + x]!);
+    a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
+    b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
+    c = r32(N2_5 * sum - c2);
+    f[out1 + x] = r32(a + r32(b + c));
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    sum = fr(f[t2 + x]! + f[u2 + x]!);
-    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    c = fr(N2_5 * sum - c2);
-    f[out2 + x] = fr(a + fr(b + c));
+    sum = r32(f[t2 + x]! + f[u2 + x]!);
+    a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
+    b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
+    c = r32(N2_5 * sum - c2);
+    f[out2 + x] = r32(a + r32(b + c));
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    sum = fr(f[t3 + x]! + f[u3 + x]!);
-    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    c = fr(N2_5 * sum - c2);
-    f[out3 + x] = fr(a + fr(b + c));
+    sum = r32(f[t3 + x]! + f[u3 + x]!);
+    a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
+    b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
+    c = r32(N2_5 * sum - c2);
+    f[out3 + x] = r32(a + r32(b + c));
     f[a1r + x] = a;
     f[a2r + x] = a1;
     f[b1r + x] = b;
@@ -316,13 +326,13 @@ const B_OFFSET = fr(0.55);
 
 /** One linear sRGB pixel to ssimulacra2's positive XYB (LinearRGBToXYB, then MakePositiveXYB). */
 function xybPixel(r: number, g: number, b: number, dst: Float64Array, ox: number, oy: number, oz: number): void {
-  const l = cubeRootAndAdd(fr(M00 * r + fr(M01 * g + fr(M02 * b + BIAS))));
-  const m = cubeRootAndAdd(fr(M10 * r + fr(M11 * g + fr(M12 * b + BIAS))));
-  const s = cubeRootAndAdd(fr(M20 * r + fr(M21 * g + fr(M22 * b + BIAS))));
-  const y = fr(0.5 * fr(l + m));
-  dst[ox] = fr(fr(fr(0.5 * fr(l - m)) * X_SCALE) + X_OFFSET);
-  dst[oy] = fr(y + Y_OFFSET);
-  dst[oz] = fr(fr(s - y) + B_OFFSET);
+  const l = cubeRootAndAdd(r32(M00 * r + r32(M01 * g + r32(M02 * b + BIAS))));
+  const m = cubeRootAndAdd(r32(M10 * r + r32(M11 * g + r32(M12 * b + BIAS))));
+  const s = cubeRootAndAdd(r32(M20 * r + r32(M21 * g + r32(M22 * b + BIAS))));
+  const y = r32(0.5 * r32(l + m));
+  dst[ox] = r32(r32(r32(0.5 * r32(l - m)) * X_SCALE) + X_OFFSET);
+  dst[oy] = r32(y + Y_OFFSET);
+  dst[oz] = r32(r32(s - y) + B_OFFSET);
 }
 
 function xybFromLinear(
@@ -346,15 +356,15 @@ function cubeRootAndAdd(x: number): number {
   FLOAT_BITS[0] = x;
   INT_BITS[0] = 0x54800000 - Math.imul(INT_BITS[0]! >> 23, 0x002aaaaa);
   let r = FLOAT_BITS[0]!;
-  const x3 = fr(ONE_THIRD * x);
+  const x3 = r32(ONE_THIRD * x);
   for (let i = 0; i < 3; i++) {
-    const r2 = fr(r * r);
-    r = fr(fr(FOUR_THIRDS * r) - x3 * fr(r2 * r2));
+    const r2 = r32(r * r);
+    r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
   }
-  let r2 = fr(r * r);
-  r = fr(ONE_THIRD * fr(r - x * fr(r2 * r2)) + r);
-  r2 = fr(r * r);
-  return fr(r2 * x + NEG_BIAS_CBRT);
+  let r2 = r32(r * r);
+  r = r32(ONE_THIRD * r32(r - x * r32(r2 * r2)) + r);
+  r2 = r32(r * r);
+  return r32(r2 * x + NEG_BIAS_CBRT);
 }
 
 // ---- Images at each scale ----
@@ -528,7 +538,7 @@ function halveRow(src: Float32Array | Float64Array, row0: number, row1: number, 
   for (let ox = 0; ox < outW; ox++) {
     const x0 = 2 * ox;
     const x1 = Math.min(x0 + 1, w - 1);
-    dst[out + ox] = fr(fr(fr(src[row0 + x0]! + src[row0 + x1]!) + src[row1 + x0]!) + src[row1 + x1]!) * 0.25;
+    dst[out + ox] = r32(r32(r32(src[row0 + x0]! + src[row0 + x1]!) + src[row1 + x0]!) + src[row1 + x1]!) * 0.25;
   }
 }
 
@@ -624,11 +634,11 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
         const p = ws.product;
         blurRow(f, a, ws.blurredRow(c, 0, y), width);
         blurRow(f, b, ws.blurredRow(c, 1, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = fr(f[a + x]! * f[a + x]!);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[a + x]!);
         blurRow(f, p, ws.blurredRow(c, 2, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = fr(f[b + x]! * f[b + x]!);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[b + x]! * f[b + x]!);
         blurRow(f, p, ws.blurredRow(c, 3, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = fr(f[a + x]! * f[b + x]!);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[b + x]!);
         blurRow(f, p, ws.blurredRow(c, 4, y), width);
       }
     }
@@ -702,17 +712,17 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
     const mu2 = f[m2 + x]!;
     // Without SSIM's luminance denominator: ssimulacra2 drops it on purpose (values are already
     // perceptually uniform), so the mean term is just 1 − (mu1 − mu2)².
-    const dm = fr(mu1 - mu2);
-    const numM = fr(1 - fr(dm * dm));
-    const numS = fr(2 * fr(f[s12 + x]! - fr(mu1 * mu2)) + C2);
-    const denomS = fr(fr(fr(f[s11 + x]! - fr(mu1 * mu1)) + fr(f[s22 + x]! - fr(mu2 * mu2))) + C2);
-    const d = 1 - fr(fr(numM * numS) / denomS);
+    const dm = r32(mu1 - mu2);
+    const numM = r32(1 - r32(dm * dm));
+    const numS = r32(2 * r32(f[s12 + x]! - r32(mu1 * mu2)) + C2);
+    const denomS = r32(r32(r32(f[s11 + x]! - r32(mu1 * mu1)) + r32(f[s22 + x]! - r32(mu2 * mu2))) + C2);
+    const d = 1 - r32(r32(numM * numS) / denomS);
     // max(d, 0) without a branch, which would be a coin toss in smooth areas: (d + |d|) / 2 is exact.
     const dp = (d + Math.abs(d)) * 0.5;
     const dp2 = dp * dp;
     ssim += dp;
     ssim4 += dp2 * dp2;
-    const e = (1 + Math.abs(fr(f[img2 + x]! - mu2))) / (1 + Math.abs(fr(f[img1 + x]! - mu1))) - 1;
+    const e = (1 + Math.abs(r32(f[img2 + x]! - mu2))) / (1 + Math.abs(r32(f[img1 + x]! - mu1))) - 1;
     // e > 0: the candidate has an edge where the reference is smooth (ringing, banding, blocks);
     // e < 0: the reference has an edge the candidate smoothed away (blur, smearing).
     const up = (e + Math.abs(e)) * 0.5;
