@@ -98,8 +98,9 @@ const GAUSS = recursiveGaussian(SIGMA);
 const N2_1 = fr(GAUSS.n2[0]);
 const N2_3 = fr(GAUSS.n2[1]);
 const N2_5 = fr(GAUSS.n2[2]);
-const D1_1 = fr(GAUSS.d1[0]);
-const D1_3 = fr(GAUSS.d1[1]);
+// −d1, so that a step is one multiply-add (negating a product is exact).
+const NEG_D1_1 = -fr(GAUSS.d1[0]);
+const NEG_D1_3 = -fr(GAUSS.d1[1]);
 
 /**
  * The horizontal pass computes four outputs at a time from the last two before them, with
@@ -154,30 +155,36 @@ function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
     if (n >= 0) f[dst + n] = r32(a + r32(b + c));
   }
-  for (const end = w - RADIUS - 2; n < end; n += 4) {
-    const at = src + n - RADIUS - 1;
-    const s0 = r32(f[at]! + f[at + 2 * RADIUS]!);
-    const s1 = r32(f[at + 1]! + f[at + 2 * RADIUS + 1]!);
-    const s2 = r32(f[at + 2]! + f[at + 2 * RADIUS + 2]!);
-    const s3 = r32(f[at + 3]! + f[at + 2 * RADIUS + 3]!);
-    const a0 = r32(P1_0 * a1 + r32(Q1_0 * a2 + r32(s0 * I1_0)));
-    const aa1 = r32(P1_1 * a1 + r32(Q1_1 * a2 + r32(I1_0 * s1 + r32(s0 * I1_1))));
-    const aa2 = r32(P1_2 * a1 + r32(Q1_2 * a2 + r32(I1_0 * s2 + r32(I1_1 * s1 + r32(s0 * I1_2)))));
-    const aa3 = r32(P1_3 * a1 + r32(Q1_3 * a2 + r32(I1_0 * s3 + r32(I1_1 * s2 + r32(I1_2 * s1 + r32(s0 * I1_3))))));
-    const b0 = r32(P3_0 * b1 + r32(Q3_0 * b2 + r32(s0 * I3_0)));
-    const bb1 = r32(P3_1 * b1 + r32(Q3_1 * b2 + r32(I3_0 * s1 + r32(s0 * I3_1))));
-    const bb2 = r32(P3_2 * b1 + r32(Q3_2 * b2 + r32(I3_0 * s2 + r32(I3_1 * s1 + r32(s0 * I3_2)))));
-    const bb3 = r32(P3_3 * b1 + r32(Q3_3 * b2 + r32(I3_0 * s3 + r32(I3_1 * s2 + r32(I3_2 * s1 + r32(s0 * I3_3))))));
-    const k0 = r32(s0 * N2_5);
-    const k1 = r32(s1 * N2_5);
+  // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
+  // constant in every iteration.
+  const i10 = I1_0, i11 = I1_1, i12 = I1_2, i13 = I1_3, p10 = P1_0, p11 = P1_1, p12 = P1_2, p13 = P1_3;
+  const q11 = Q1_1, q12 = Q1_2, q13 = Q1_3, i30 = I3_0, i31 = I3_1, i32 = I3_2, i33 = I3_3;
+  const p30 = P3_0, p31 = P3_1, p32 = P3_2, p33 = P3_3, q31 = Q3_1, q32 = Q3_2, q33 = Q3_3, n25 = N2_5;
+  const taps = 2 * RADIUS;
+  for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
+    const s0 = r32(f[at]! + f[at + taps]!);
+    const s1 = r32(f[at + 1]! + f[at + taps + 1]!);
+    const s2 = r32(f[at + 2]! + f[at + taps + 2]!);
+    const s3 = r32(f[at + 3]! + f[at + taps + 3]!);
+    // Q1_0 and Q3_0 are −1.
+    const a0 = r32(p10 * a1 + r32(r32(s0 * i10) - a2));
+    const aa1 = r32(p11 * a1 + r32(q11 * a2 + r32(i10 * s1 + r32(s0 * i11))));
+    const aa2 = r32(p12 * a1 + r32(q12 * a2 + r32(i10 * s2 + r32(i11 * s1 + r32(s0 * i12)))));
+    const aa3 = r32(p13 * a1 + r32(q13 * a2 + r32(i10 * s3 + r32(i11 * s2 + r32(i12 * s1 + r32(s0 * i13))))));
+    const b0 = r32(p30 * b1 + r32(r32(s0 * i30) - b2));
+    const bb1 = r32(p31 * b1 + r32(q31 * b2 + r32(i30 * s1 + r32(s0 * i31))));
+    const bb2 = r32(p32 * b1 + r32(q32 * b2 + r32(i30 * s2 + r32(i31 * s1 + r32(s0 * i32)))));
+    const bb3 = r32(p33 * b1 + r32(q33 * b2 + r32(i30 * s3 + r32(i31 * s2 + r32(i32 * s1 + r32(s0 * i33))))));
+    const k0 = r32(s0 * n25);
+    const k1 = r32(s1 * n25);
     const c0 = r32(k0 - c2);
     const cc1 = r32(k1 - c1);
-    const cc2 = r32(c2 + r32(N2_5 * s2 - k0));
-    const cc3 = r32(c1 + r32(N2_5 * s3 - k1));
-    f[dst + n] = r32(a0 + r32(b0 + c0));
-    f[dst + n + 1] = r32(aa1 + r32(bb1 + cc1));
-    f[dst + n + 2] = r32(aa2 + r32(bb2 + cc2));
-    f[dst + n + 3] = r32(aa3 + r32(bb3 + cc3));
+    const cc2 = r32(c2 + r32(n25 * s2 - k0));
+    const cc3 = r32(c1 + r32(n25 * s3 - k1));
+    f[o] = r32(a0 + r32(b0 + c0));
+    f[o + 1] = r32(aa1 + r32(bb1 + cc1));
+    f[o + 2] = r32(aa2 + r32(bb2 + cc2));
+    f[o + 3] = r32(aa3 + r32(bb3 + cc3));
     a2 = aa2; a1 = aa3; b2 = bb2; b1 = bb3; c2 = cc2; c1 = cc3;
   }
   for (; n < w; n++) {
@@ -194,29 +201,17 @@ function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
 /**
  * One step of the vertical pass (VerticalStrip) for a whole row: `top` and `bottom` are the
  * horizontally blurred rows n − N − 1 and n + N − 1 (the zero row outside the image); `state`
- * holds each recursion's last two outputs, six rows: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
+ * holds each recursion's last two outputs, six values a column: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
  */
-function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, stride: number, out: number, w: number): void {
-  const a1r = state;
-  const a2r = a1r + stride;
-  const b1r = a2r + stride;
-  const b2r = b1r + stride;
-  const c1r = b2r + stride;
-  const c2r = c1r + stride;
-  for (let x = 0; x < w; x++) {
+function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, out: number, w: number): void {
+  const n1 = N2_1, n3 = N2_3, n5 = N2_5, d1 = NEG_D1_1, d3 = NEG_D1_3;
+  for (let x = 0, s = state; x < w; x++, s += 6) {
     const sum = r32(f[top + x]! + f[bottom + x]!);
-    const a1 = f[a1r + x]!;
-    const b1 = f[b1r + x]!;
-    const c1 = f[c1r + x]!;
-    const a = r32(N2_1 * sum + r32(-(D1_1 * a1) - f[a2r + x]!));
-    const b = r32(N2_3 * sum + r32(-(D1_3 * b1) - f[b2r + x]!));
-    const c = r32(N2_5 * sum - f[c2r + x]!);
-    f[a2r + x] = a1;
-    f[b2r + x] = b1;
-    f[c2r + x] = c1;
-    f[a1r + x] = a;
-    f[b1r + x] = b;
-    f[c1r + x] = c;
+    const a1 = f[s]!, b1 = f[s + 2]!, c1 = f[s + 4]!;
+    const a = r32(n1 * sum + r32(d1 * a1 - f[s + 1]!));
+    const b = r32(n3 * sum + r32(d3 * b1 - f[s + 3]!));
+    const c = r32(n5 * sum - f[s + 5]!);
+    f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
     if (out >= 0) f[out + x] = r32(a + r32(b + c));
   }
 }
@@ -229,46 +224,34 @@ function blurColumnsBlock(
   f: Float64Array, t0: number, t1: number, t2: number, t3: number, u0: number, u1: number, u2: number, u3: number,
   state: number, stride: number, out: number, w: number,
 ): void {
-  const a1r = state;
-  const a2r = a1r + stride;
-  const b1r = a2r + stride;
-  const b2r = b1r + stride;
-  const c1r = b2r + stride;
-  const c2r = c1r + stride;
+  const n1 = N2_1, n3 = N2_3, n5 = N2_5, d1 = NEG_D1_1, d3 = NEG_D1_3;
   const out1 = out + stride;
   const out2 = out1 + stride;
   const out3 = out2 + stride;
-  for (let x = 0; x < w; x++) {
-    let a1 = f[a1r + x]!, a2 = f[a2r + x]!, b1 = f[b1r + x]!, b2 = f[b2r + x]!, c1 = f[c1r + x]!, c2 = f[c2r + x]!;
+  for (let x = 0, s = state; x < w; x++, s += 6) {
+    // Three generations per recursion, renamed from step to step instead of shifted.
+    let a1 = f[s]!, a2 = f[s + 1]!, b1 = f[s + 2]!, b2 = f[s + 3]!, c1 = f[s + 4]!, c2 = f[s + 5]!;
     let sum = r32(f[t0 + x]! + f[u0 + x]!);
-    let a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
-    let b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
-    let c = r32(N2_5 * sum - c2);
+    let a = r32(n1 * sum + r32(d1 * a1 - a2));
+    let b = r32(n3 * sum + r32(d3 * b1 - b2));
+    let c = r32(n5 * sum - c2);
     f[out + x] = r32(a + r32(b + c));
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
     sum = r32(f[t1 + x]! + f[u1 + x]!);
-    a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
-    b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
-    c = r32(N2_5 * sum - c2);
-    f[out1 + x] = r32(a + r32(b + c));
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    a2 = r32(n1 * sum + r32(d1 * a - a1));
+    b2 = r32(n3 * sum + r32(d3 * b - b1));
+    c2 = r32(n5 * sum - c1);
+    f[out1 + x] = r32(a2 + r32(b2 + c2));
     sum = r32(f[t2 + x]! + f[u2 + x]!);
-    a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
-    b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
-    c = r32(N2_5 * sum - c2);
-    f[out2 + x] = r32(a + r32(b + c));
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    a1 = r32(n1 * sum + r32(d1 * a2 - a));
+    b1 = r32(n3 * sum + r32(d3 * b2 - b));
+    c1 = r32(n5 * sum - c);
+    f[out2 + x] = r32(a1 + r32(b1 + c1));
     sum = r32(f[t3 + x]! + f[u3 + x]!);
-    a = r32(N2_1 * sum + r32(-(D1_1 * a1) - a2));
-    b = r32(N2_3 * sum + r32(-(D1_3 * b1) - b2));
-    c = r32(N2_5 * sum - c2);
+    a = r32(n1 * sum + r32(d1 * a1 - a2));
+    b = r32(n3 * sum + r32(d3 * b1 - b2));
+    c = r32(n5 * sum - c2);
     f[out3 + x] = r32(a + r32(b + c));
-    f[a1r + x] = a;
-    f[a2r + x] = a1;
-    f[b1r + x] = b;
-    f[b2r + x] = b1;
-    f[c1r + x] = c;
-    f[c2r + x] = c1;
+    f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
   }
 }
 
@@ -421,7 +404,7 @@ class Workspace {
     const take = (count: number) => ((rows += count) - count) * width;
     this.xyb = take(2 * 3 * XYB_ROWS); // [image][channel][row ring]
     this.blurred = take(3 * 5 * BLUR_ROWS); // [channel][quantity][row ring]
-    this.state = take(3 * 5 * 6); // [channel][quantity][recursion and age]
+    this.state = take(3 * 5 * 6); // [channel][quantity][column][recursion and age]
     this.out = take(5 * BLOCK); // [quantity][row]: mu1, mu2, sigma11, sigma22, sigma12 of the output rows
     this.product = take(1);
     this.zero = take(1);
@@ -613,14 +596,43 @@ function indexedImage({ indices, palette, width }: IndexedImage, background: num
 // ---- The maps and their norms ----
 
 /**
- * For one scale: streams both images' XYB rows through the blur of the five quantities (mu1,
- * mu2, sigma11, sigma22, sigma12, per channel) and, as each output row completes, adds its SSIM
- * and edge-difference errors. Writes the reference's 6 + 12 averages for the scale to `out`.
+ * Which maps each channel at each scale needs (NONE, EDGES or ALL, [scale][channel]): the
+ * reference computes every map and then weighs some norms by 0, and the weight index depends
+ * on the number of scales. At six scales, full size needs the SSIM map for Y only.
  */
-function scaleNorms(ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, out: Float64Array): void {
+const NONE = 0;
+/** The edge-difference maps: mu1 and mu2 only. */
+const EDGES = 1;
+/** The SSIM map too: all five blurred quantities. */
+const ALL = 2;
+
+function mapsNeeded(scaleCount: number): Uint8Array {
+  const needs = new Uint8Array(scaleCount * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let s = 0; s < scaleCount; s++) {
+      // score()'s order: six weights per channel and scale, [norm][ssim, artifact, detail lost].
+      const i = (c * scaleCount + s) * 6;
+      const ssim = WEIGHTS[i] !== 0 || WEIGHTS[i + 3] !== 0;
+      const edges = WEIGHTS[i + 1] !== 0 || WEIGHTS[i + 2] !== 0 || WEIGHTS[i + 4] !== 0 || WEIGHTS[i + 5] !== 0;
+      needs[s * 3 + c] = ssim ? ALL : edges ? EDGES : NONE;
+    }
+  }
+  return needs;
+}
+
+/**
+ * For one scale: streams both images' XYB rows through the blur of the five quantities (mu1,
+ * mu2, sigma11, sigma22, sigma12, per channel; mu1 and mu2 alone for a channel whose SSIM map
+ * has weight 0) and, as each output row completes, adds its SSIM and edge-difference errors.
+ * Writes the reference's 6 + 12 averages for the scale to `out`, 0 for maps not needed.
+ */
+function scaleNorms(
+  ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, needs: Uint8Array, out: Float64Array,
+): void {
   const { f, stride } = ws;
   f.fill(0, ws.state, ws.state + 3 * 5 * 6 * stride);
   const sums = new Float64Array(3 * 6);
+  const quantities = [0, 1, 2].map((c) => (needs[c] === ALL ? 5 : needs[c] === EDGES ? 2 : 0));
   let fed = 0;
   // Converts rows up to `last` and blurs them horizontally, five quantities a channel.
   const feed = (last: number) => {
@@ -629,11 +641,13 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
       reference(y, f, ws.xybRow(0, 0, y), ws.xybRow(0, 1, y), ws.xybRow(0, 2, y));
       candidate(y, f, ws.xybRow(1, 0, y), ws.xybRow(1, 1, y), ws.xybRow(1, 2, y));
       for (let c = 0; c < 3; c++) {
+        if (quantities[c] === 0) continue;
         const a = ws.xybRow(0, c, y);
         const b = ws.xybRow(1, c, y);
         const p = ws.product;
         blurRow(f, a, ws.blurredRow(c, 0, y), width);
         blurRow(f, b, ws.blurredRow(c, 1, y), width);
+        if (quantities[c] === 2) continue;
         for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[a + x]!);
         blurRow(f, p, ws.blurredRow(c, 2, y), width);
         for (let x = 0; x < width; x++) f[p + x] = r32(f[b + x]! * f[b + x]!);
@@ -648,16 +662,19 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
   const below = (c: number, q: number, n: number) => (n + RADIUS - 1 < height ? ws.blurredRow(c, q, n + RADIUS - 1) : ws.zero);
   const errors = (c: number, n: number, rows: number) => {
     for (let r = 0; r < rows; r++) {
-      rowErrors(f, ws.out + r * stride, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
+      const row = ws.out + r * stride;
+      if (quantities[c] === 5) rowErrors(f, row, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
+      else rowEdges(f, row, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
     }
   };
   let n = 1 - RADIUS;
   const single = () => {
     feed(n + RADIUS - 1);
     for (let c = 0; c < 3; c++) {
-      for (let q = 0; q < 5; q++) {
+      if (quantities[c] === 0) continue;
+      for (let q = 0; q < quantities[c]!; q++) {
         const state = ws.state + (c * 5 + q) * 6 * stride;
-        blurColumnsStep(f, above(c, q, n), below(c, q, n), state, stride, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
+        blurColumnsStep(f, above(c, q, n), below(c, q, n), state, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
       }
       if (n >= 0) errors(c, n, 1);
     }
@@ -667,7 +684,8 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
   for (; n + BLOCK <= height; n += BLOCK) {
     feed(n + BLOCK + RADIUS - 2);
     for (let c = 0; c < 3; c++) {
-      for (let q = 0; q < 5; q++) {
+      if (quantities[c] === 0) continue;
+      for (let q = 0; q < quantities[c]!; q++) {
         blurColumnsBlock(
           f,
           above(c, q, n), above(c, q, n + 1), above(c, q, n + 2), above(c, q, n + 3),
@@ -736,6 +754,28 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
   }
   sums[at] = ssim;
   sums[at + 1] = ssim4;
+  sums[at + 2] = artifact;
+  sums[at + 3] = artifact4;
+  sums[at + 4] = lost;
+  sums[at + 5] = lost4;
+}
+
+/** EdgeDiffMap alone for one row (rowErrors without the SSIM map), continuing sums[at+2…at+5]. */
+function rowEdges(f: Float64Array, out: number, gap: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+  const m1 = out;
+  const m2 = out + gap;
+  let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  for (let x = 0; x < w; x++) {
+    const e = (1 + Math.abs(r32(f[img2 + x]! - f[m2 + x]!))) / (1 + Math.abs(r32(f[img1 + x]! - f[m1 + x]!))) - 1;
+    const up = (e + Math.abs(e)) * 0.5;
+    const down = (Math.abs(e) - e) * 0.5;
+    const up2 = up * up;
+    const down2 = down * down;
+    artifact += up;
+    artifact4 += up2 * up2;
+    lost += down;
+    lost4 += down2 * down2;
+  }
   sums[at + 2] = artifact;
   sums[at + 3] = artifact4;
   sums[at + 4] = lost;
@@ -869,7 +909,10 @@ function planeReader(f: Float32Array, offset: number, width: number, plane: numb
 
 function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[]): number {
   const norms = new Float64Array(scales.length * 18);
-  scales.forEach(({ width, height }, s) => scaleNorms(ws, width, height, reference[s]!, candidate[s]!, norms.subarray(s * 18, s * 18 + 18)));
+  const needs = mapsNeeded(scales.length);
+  scales.forEach(({ width, height }, s) => {
+    scaleNorms(ws, width, height, reference[s]!, candidate[s]!, needs.subarray(3 * s, 3 * s + 3), norms.subarray(s * 18, s * 18 + 18));
+  });
   return score(norms, scales.length);
 }
 
