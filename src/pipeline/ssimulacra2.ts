@@ -307,47 +307,79 @@ const X_OFFSET = fr(0.42);
 const Y_OFFSET = fr(0.01);
 const B_OFFSET = fr(0.55);
 
-/** One linear sRGB pixel to ssimulacra2's positive XYB (LinearRGBToXYB, then MakePositiveXYB). */
-function xybPixel(r: number, g: number, b: number, dst: Float64Array, ox: number, oy: number, oz: number): void {
-  const l = cubeRootAndAdd(r32(M00 * r + r32(M01 * g + r32(M02 * b + BIAS))));
-  const m = cubeRootAndAdd(r32(M10 * r + r32(M11 * g + r32(M12 * b + BIAS))));
-  const s = cubeRootAndAdd(r32(M20 * r + r32(M21 * g + r32(M22 * b + BIAS))));
-  const y = r32(0.5 * r32(l + m));
-  dst[ox] = r32(r32(r32(0.5 * r32(l - m)) * X_SCALE) + X_OFFSET);
-  dst[oy] = r32(y + Y_OFFSET);
-  dst[oz] = r32(r32(s - y) + B_OFFSET);
-}
-
+/**
+ * Linear sRGB to ssimulacra2's positive XYB (LinearRGBToXYB, then MakePositiveXYB), `w` pixels
+ * from three planes of `src` to three of `dst`. A row at a time, in passes: the hot loops call
+ * nothing, since a call that V8 does not inline boxes every number passed or returned.
+ */
 function xybFromLinear(
   src: Float32Array, r0: number, g0: number, b0: number,
   dst: Float64Array, x0: number, y0: number, z0: number, w: number,
 ): void {
-  for (let i = 0; i < w; i++) xybPixel(src[r0 + i]!, src[g0 + i]!, src[b0 + i]!, dst, x0 + i, y0 + i, z0 + i);
+  if (lms.length < 3 * w) growLms(3 * w);
+  const v = lms;
+  for (let i = 0; i < w; i++) {
+    const r = src[r0 + i]!;
+    const g = src[g0 + i]!;
+    const b = src[b0 + i]!;
+    v[i] = r32(M00 * r + r32(M01 * g + r32(M02 * b + BIAS)));
+    v[w + i] = r32(M10 * r + r32(M11 * g + r32(M12 * b + BIAS)));
+    v[2 * w + i] = r32(M20 * r + r32(M21 * g + r32(M22 * b + BIAS)));
+  }
+  cubeRootsAndAdd(v, 3 * w);
+  for (let i = 0; i < w; i++) {
+    const l = v[i]!;
+    const m = v[w + i]!;
+    const s = v[2 * w + i]!;
+    const y = r32(0.5 * r32(l + m));
+    dst[x0 + i] = r32(r32(r32(0.5 * r32(l - m)) * X_SCALE) + X_OFFSET);
+    dst[y0 + i] = r32(y + Y_OFFSET);
+    dst[z0 + i] = r32(r32(s - y) + B_OFFSET);
+  }
 }
 
-const FLOAT_BITS = new Float32Array(1);
-const INT_BITS = new Int32Array(FLOAT_BITS.buffer);
+/** xybFromLinear's scratch: the mixed values of a row, and a float and integer view for the cube root's guess. */
+let lms = new Float64Array(0);
+let lmsFloats = new Float32Array(0);
+let lmsBits = new Int32Array(0);
+
+function growLms(size: number): void {
+  lms = new Float64Array(size);
+  lmsFloats = new Float32Array(size);
+  lmsBits = new Int32Array(lmsFloats.buffer);
+}
+
 const ONE_THIRD = fr(1 / 3);
 const FOUR_THIRDS = fr(4 / 3);
 
 /**
- * CubeRootAndAdd (fast_math-inl.h): cbrt(x) − cbrt(bias) for x clamped at 0, by a bit-level
- * guess of x^(−1/3) and four Newton steps, rounded as the reference rounds them.
+ * CubeRootAndAdd (fast_math-inl.h) of v[0…n−1] in place: cbrt(x) − cbrt(bias) for x clamped
+ * at 0, by a bit-level guess of x^(−1/3) and four Newton steps, rounded as the reference rounds them.
  */
-function cubeRootAndAdd(x: number): number {
-  if (!(x > 0)) return NEG_BIAS_CBRT;
-  FLOAT_BITS[0] = x;
-  INT_BITS[0] = 0x54800000 - Math.imul(INT_BITS[0]! >> 23, 0x002aaaaa);
-  let r = FLOAT_BITS[0]!;
-  const x3 = r32(ONE_THIRD * x);
-  for (let i = 0; i < 3; i++) {
-    const r2 = r32(r * r);
+function cubeRootsAndAdd(v: Float64Array, n: number): void {
+  const floats = lmsFloats;
+  const bits = lmsBits;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (!(x > 0)) {
+      v[i] = NEG_BIAS_CBRT;
+      continue;
+    }
+    floats[i] = x;
+    bits[i] = 0x54800000 - Math.imul(bits[i]! >> 23, 0x002aaaaa);
+    let r = floats[i]!;
+    const x3 = r32(ONE_THIRD * x);
+    let r2 = r32(r * r);
     r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
+    r2 = r32(r * r);
+    r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
+    r2 = r32(r * r);
+    r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
+    r2 = r32(r * r);
+    r = r32(ONE_THIRD * r32(r - x * r32(r2 * r2)) + r);
+    r2 = r32(r * r);
+    v[i] = r32(r2 * x + NEG_BIAS_CBRT);
   }
-  let r2 = r32(r * r);
-  r = r32(ONE_THIRD * r32(r - x * r32(r2 * r2)) + r);
-  r2 = r32(r * r);
-  return r32(r2 * x + NEG_BIAS_CBRT);
 }
 
 // ---- Images at each scale ----
@@ -429,6 +461,8 @@ class Workspace {
 class ColourCache {
   readonly keys = new Int32Array(1 << 16).fill(-1);
   readonly xyb = new Float32Array(3 << 16);
+  /** One pixel on its way through xybFromLinear. */
+  readonly linear = new Float32Array(3);
   readonly pixel = new Float64Array(3);
 }
 
@@ -541,7 +575,7 @@ function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, backgrou
     }
   };
   const xybRow: RowWriter = (y, dst, o0, o1, o2) => {
-    const { keys, xyb, pixel } = colours;
+    const { keys, xyb, linear, pixel } = colours;
     for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
       const alpha = data[p + 3]!;
       if (alpha === 255 || background === OPAQUE) {
@@ -550,19 +584,22 @@ function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, backgrou
         const at = 3 * slot;
         if (keys[slot] !== key) {
           keys[slot] = key;
-          xybPixel(LINEAR_OF_BYTE[data[p]!]!, LINEAR_OF_BYTE[data[p + 1]!]!, LINEAR_OF_BYTE[data[p + 2]!]!, pixel, 0, 1, 2);
-          xyb.set(pixel, at);
+          linear[0] = LINEAR_OF_BYTE[data[p]!]!;
+          linear[1] = LINEAR_OF_BYTE[data[p + 1]!]!;
+          linear[2] = LINEAR_OF_BYTE[data[p + 2]!]!;
+          xybFromLinear(linear, 0, 1, 2, pixel, 0, 1, 2, 1);
+          xyb[at] = pixel[0]!;
+          xyb[at + 1] = pixel[1]!;
+          xyb[at + 2] = pixel[2]!;
         }
         dst[o0 + x] = xyb[at]!;
         dst[o1 + x] = xyb[at + 1]!;
         dst[o2 + x] = xyb[at + 2]!;
       } else {
-        xybPixel(
-          linearOnBackground(data[p]!, alpha, background),
-          linearOnBackground(data[p + 1]!, alpha, background),
-          linearOnBackground(data[p + 2]!, alpha, background),
-          dst, o0 + x, o1 + x, o2 + x,
-        );
+        linear[0] = linearOnBackground(data[p]!, alpha, background);
+        linear[1] = linearOnBackground(data[p + 1]!, alpha, background);
+        linear[2] = linearOnBackground(data[p + 2]!, alpha, background);
+        xybFromLinear(linear, 0, 1, 2, dst, o0 + x, o1 + x, o2 + x, 1);
       }
     }
   };
