@@ -532,10 +532,10 @@ class Pyramid {
   }
 
   /**
-   * Converts the planes to XYB in place (each pixel is read before it is written) and returns
-   * rows reading them, scales 1… only: for a reference scored many times.
+   * Converts the planes to XYB in place (each pixel is read before it is written), for a
+   * reference scored many times; returns them, scales 1… only.
    */
-  keepXyb(): RowWriter[] {
+  keepXyb(): Planes[] {
     const f = this.f;
     const row = new Float64Array(3 * this.scales[0]!.width);
     return this.scales.slice(1).map(({ width, height }, i) => {
@@ -546,7 +546,7 @@ class Pyramid {
         xybFromLinear(f, at, at + plane, at + 2 * plane, row, 0, width, 2 * width, width);
         for (let c = 0; c < 3; c++) f.set(row.subarray(c * width, (c + 1) * width), at + c * plane);
       }
-      return planeReader(f, r, width, plane);
+      return { f, offset: r, width, height };
     });
   }
 }
@@ -633,87 +633,63 @@ function indexedImage({ indices, palette, width }: IndexedImage, background: num
 // ---- The maps and their norms ----
 
 /**
- * Which maps each channel at each scale needs (NONE, EDGES or ALL, [scale][channel]): the
- * reference computes every map and then weighs some norms by 0, and the weight index depends
- * on the number of scales. At six scales, full size needs the SSIM map for Y only.
+ * What a channel goes through at one scale ([scale][channel]). The reference computes every
+ * map and then weighs some norms by 0 (which ones depends on the number of scales, as the
+ * weight index does): at six scales, full size needs the SSIM map for Y only.
  */
 const NONE = 0;
-/** The edge-difference maps: mu1 and mu2 only. */
+/** The edge-difference maps only: mu1 and mu2. */
 const EDGES = 1;
 /** The SSIM map too: all five blurred quantities. */
 const ALL = 2;
+/** EDGES against a kept reference whose rows hold img1 − mu1 already: mu2 alone. */
+const GIVEN_EDGES = 3;
+/** mu1 alone, to make a kept reference's GIVEN_EDGES rows. */
+const MU1 = 4;
+/** The blurred quantities [FIRST, END) of each mode (0 mu1, 1 mu2, 2 sigma11, 3 sigma22, 4 sigma12). */
+const FIRST = [0, 0, 0, 1, 0];
+const END = [0, 2, 5, 2, 1];
 
 function mapsNeeded(scaleCount: number): Uint8Array {
-  const needs = new Uint8Array(scaleCount * 3);
+  const modes = new Uint8Array(scaleCount * 3);
   for (let c = 0; c < 3; c++) {
     for (let s = 0; s < scaleCount; s++) {
       // score()'s order: six weights per channel and scale, [norm][ssim, artifact, detail lost].
       const i = (c * scaleCount + s) * 6;
       const ssim = WEIGHTS[i] !== 0 || WEIGHTS[i + 3] !== 0;
       const edges = WEIGHTS[i + 1] !== 0 || WEIGHTS[i + 2] !== 0 || WEIGHTS[i + 4] !== 0 || WEIGHTS[i + 5] !== 0;
-      needs[s * 3 + c] = ssim ? ALL : edges ? EDGES : NONE;
+      modes[s * 3 + c] = ssim ? ALL : edges ? EDGES : NONE;
     }
   }
-  return needs;
+  return modes;
 }
 
 /**
- * For one scale: streams both images' XYB rows through the blur of the five quantities (mu1,
- * mu2, sigma11, sigma22, sigma12, per channel; mu1 and mu2 alone for a channel whose SSIM map
- * has weight 0) and, as each output row completes, adds its SSIM and edge-difference errors.
- * Writes the reference's 6 + 12 averages for the scale to `out`, 0 for maps not needed.
+ * Streams `height` rows through the vertical pass of the blur: `feed(last)` must have blurred
+ * rows up to `last` horizontally into ws.blurredRow (each channel's quantities as its mode
+ * says); `done(c, n, rows)` then finds the blurred rows n… of channel c at ws.out, quantity q
+ * at ws.out + q · BLOCK · stride.
  */
-function scaleNorms(
-  ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, needs: Uint8Array, out: Float64Array,
+function streamBlur(
+  ws: Workspace, width: number, height: number, modes: ArrayLike<number>,
+  feed: (last: number) => void, done: (c: number, n: number, rows: number) => void,
 ): void {
   const { f, stride } = ws;
   f.fill(0, ws.state, ws.state + 3 * 5 * 6 * stride);
-  const sums = new Float64Array(3 * 6);
-  const quantities = [0, 1, 2].map((c) => (needs[c] === ALL ? 5 : needs[c] === EDGES ? 2 : 0));
-  let fed = 0;
-  // Converts rows up to `last` and blurs them horizontally, five quantities a channel.
-  const feed = (last: number) => {
-    for (; fed <= last && fed < height; fed++) {
-      const y = fed;
-      reference(y, f, ws.xybRow(0, 0, y), ws.xybRow(0, 1, y), ws.xybRow(0, 2, y));
-      candidate(y, f, ws.xybRow(1, 0, y), ws.xybRow(1, 1, y), ws.xybRow(1, 2, y));
-      for (let c = 0; c < 3; c++) {
-        if (quantities[c] === 0) continue;
-        const a = ws.xybRow(0, c, y);
-        const b = ws.xybRow(1, c, y);
-        const p = ws.product;
-        blurRow(f, a, ws.blurredRow(c, 0, y), width);
-        blurRow(f, b, ws.blurredRow(c, 1, y), width);
-        if (quantities[c] === 2) continue;
-        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[a + x]!);
-        blurRow(f, p, ws.blurredRow(c, 2, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = r32(f[b + x]! * f[b + x]!);
-        blurRow(f, p, ws.blurredRow(c, 3, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[b + x]!);
-        blurRow(f, p, ws.blurredRow(c, 4, y), width);
-      }
-    }
-  };
   // Vertical step n reads horizontally blurred rows n − N − 1 and n + N − 1, zero outside.
   const above = (c: number, q: number, n: number) => (n - RADIUS - 1 >= 0 ? ws.blurredRow(c, q, n - RADIUS - 1) : ws.zero);
   const below = (c: number, q: number, n: number) => (n + RADIUS - 1 < height ? ws.blurredRow(c, q, n + RADIUS - 1) : ws.zero);
-  const errors = (c: number, n: number, rows: number) => {
-    for (let r = 0; r < rows; r++) {
-      const row = ws.out + r * stride;
-      if (quantities[c] === 5) rowErrors(f, row, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
-      else rowEdges(f, row, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
-    }
-  };
   let n = 1 - RADIUS;
   const single = () => {
     feed(n + RADIUS - 1);
     for (let c = 0; c < 3; c++) {
-      if (quantities[c] === 0) continue;
-      for (let q = 0; q < quantities[c]!; q++) {
+      const mode = modes[c]!;
+      if (mode === NONE) continue;
+      for (let q = FIRST[mode]!; q < END[mode]!; q++) {
         const state = ws.state + (c * 5 + q) * 6 * stride;
         blurColumnsStep(f, above(c, q, n), below(c, q, n), state, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
       }
-      if (n >= 0) errors(c, n, 1);
+      if (n >= 0) done(c, n, 1);
     }
     n++;
   };
@@ -721,8 +697,9 @@ function scaleNorms(
   for (; n + BLOCK <= height; n += BLOCK) {
     feed(n + BLOCK + RADIUS - 2);
     for (let c = 0; c < 3; c++) {
-      if (quantities[c] === 0) continue;
-      for (let q = 0; q < quantities[c]!; q++) {
+      const mode = modes[c]!;
+      if (mode === NONE) continue;
+      for (let q = FIRST[mode]!; q < END[mode]!; q++) {
         blurColumnsBlock(
           f,
           above(c, q, n), above(c, q, n + 1), above(c, q, n + 2), above(c, q, n + 3),
@@ -733,10 +710,60 @@ function scaleNorms(
           width,
         );
       }
-      errors(c, n, BLOCK);
+      done(c, n, BLOCK);
     }
   }
   while (n < height) single();
+}
+
+/**
+ * For one scale: streams both images' XYB rows through the blur of the quantities each channel
+ * needs (mu1, mu2, sigma11, sigma22, sigma12) and, as each output row completes, adds its SSIM
+ * and edge-difference errors. Writes the reference's 6 + 12 averages for the scale to `out`,
+ * 0 for the maps not needed.
+ */
+function scaleNorms(
+  ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, modes: Uint8Array, out: Float64Array,
+): void {
+  const f = ws.f;
+  const sums = new Float64Array(3 * 6);
+  let fed = 0;
+  const feed = (last: number) => {
+    for (; fed <= last && fed < height; fed++) {
+      const y = fed;
+      reference(y, f, ws.xybRow(0, 0, y), ws.xybRow(0, 1, y), ws.xybRow(0, 2, y));
+      candidate(y, f, ws.xybRow(1, 0, y), ws.xybRow(1, 1, y), ws.xybRow(1, 2, y));
+      for (let c = 0; c < 3; c++) {
+        const mode = modes[c]!;
+        if (mode === NONE) continue;
+        const a = ws.xybRow(0, c, y);
+        const b = ws.xybRow(1, c, y);
+        if (mode !== GIVEN_EDGES) blurRow(f, a, ws.blurredRow(c, 0, y), width);
+        blurRow(f, b, ws.blurredRow(c, 1, y), width);
+        if (mode !== ALL) continue;
+        const p = ws.product;
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[a + x]!);
+        blurRow(f, p, ws.blurredRow(c, 2, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[b + x]! * f[b + x]!);
+        blurRow(f, p, ws.blurredRow(c, 3, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[b + x]!);
+        blurRow(f, p, ws.blurredRow(c, 4, y), width);
+      }
+    }
+  };
+  const done = (c: number, n: number, rows: number) => {
+    const mode = modes[c]!;
+    for (let r = 0; r < rows; r++) {
+      const row = ws.out + r * ws.stride;
+      const gap = BLOCK * ws.stride;
+      const img1 = ws.xybRow(0, c, n + r);
+      const img2 = ws.xybRow(1, c, n + r);
+      if (mode === ALL) rowErrors(f, row, gap, img1, img2, width, sums, c * 6);
+      else if (mode === EDGES) rowEdges(f, row, gap, img1, img2, width, sums, c * 6);
+      else givenRowEdges(f, row + gap, img1, img2, width, sums, c * 6);
+    }
+  };
+  streamBlur(ws, width, height, modes, feed, done);
   const perPixel = 1 / (width * height);
   for (let c = 0; c < 3; c++) {
     const s = c * 6;
@@ -747,6 +774,32 @@ function scaleNorms(
     out[6 + c * 4 + 2] = perPixel * sums[s + 4]!;
     out[6 + c * 4 + 3] = Math.sqrt(Math.sqrt(perPixel * sums[s + 5]!));
   }
+}
+
+/**
+ * Replaces one kept reference plane (`width` × `height` floats at `at`) by img1 − mu1, the
+ * float the edge-difference maps take from the reference, for a channel in EDGES mode: its
+ * comparisons then blur the candidate alone.
+ */
+function keepEdgeDifferences(ws: Workspace, plane: Float32Array, at: number, width: number, height: number): void {
+  const f = ws.f;
+  let fed = 0;
+  const feed = (last: number) => {
+    for (; fed <= last && fed < height; fed++) {
+      const row = ws.xybRow(0, 0, fed);
+      for (let x = 0, i = at + fed * width; x < width; x++, i++) f[row + x] = plane[i]!;
+      blurRow(f, row, ws.blurredRow(0, 0, fed), width);
+    }
+  };
+  // Row n is rewritten only once the blur has read it (it is fed ahead), from the copy in ws.
+  const done = (_c: number, n: number, rows: number) => {
+    for (let r = 0; r < rows; r++) {
+      const img1 = ws.xybRow(0, 0, n + r);
+      const mu1 = ws.out + r * ws.stride;
+      for (let x = 0, i = at + (n + r) * width; x < width; x++, i++) plane[i] = r32(f[img1 + x]! - f[mu1 + x]!);
+    }
+  };
+  streamBlur(ws, width, height, [MU1, NONE, NONE], feed, done);
 }
 
 /**
@@ -804,6 +857,26 @@ function rowEdges(f: Float64Array, out: number, gap: number, img1: number, img2:
   let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
   for (let x = 0; x < w; x++) {
     const e = (1 + Math.abs(r32(f[img2 + x]! - f[m2 + x]!))) / (1 + Math.abs(r32(f[img1 + x]! - f[m1 + x]!))) - 1;
+    const up = (e + Math.abs(e)) * 0.5;
+    const down = (Math.abs(e) - e) * 0.5;
+    const up2 = up * up;
+    const down2 = down * down;
+    artifact += up;
+    artifact4 += up2 * up2;
+    lost += down;
+    lost4 += down2 * down2;
+  }
+  sums[at + 2] = artifact;
+  sums[at + 3] = artifact4;
+  sums[at + 4] = lost;
+  sums[at + 5] = lost4;
+}
+
+/** rowEdges against a kept reference: its row holds img1 − mu1 (`diff1`), mu2 is at `mu2`. */
+function givenRowEdges(f: Float64Array, mu2: number, diff1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+  let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  for (let x = 0; x < w; x++) {
+    const e = (1 + Math.abs(r32(f[img2 + x]! - f[mu2 + x]!))) / (1 + Math.abs(f[diff1 + x]!)) - 1;
     const up = (e + Math.abs(e)) * 0.5;
     const down = (Math.abs(e) - e) * 0.5;
     const up2 = up * up;
@@ -888,15 +961,27 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
   const scales = scaleSizes(width, height);
   const referenceOpaque = isOpaque(reference.data);
   // An opaque reference looks the same over any background: its XYB at every scale is kept (the
-  // smaller scales add a third), so a comparison converts only the candidate. One with
-  // transparency differs per background, so a copy of its pixels is kept instead (the caller
-  // may reuse its buffer).
+  // smaller scales add a third), so a comparison converts only the candidate. Where a channel
+  // needs only the edge-difference maps, img1 − mu1 is kept in place of img1, and comparisons
+  // blur the candidate alone. One with transparency differs per background, so a copy of its
+  // pixels is kept instead (the caller may reuse its buffer).
   let kept: RowWriter[] | undefined;
+  let keptModes: Uint8Array | undefined;
   let referencePixels: Uint8Array | undefined;
   if (referenceOpaque) {
-    const image = rgbaImage(reference.data, width, OPAQUE, new ColourCache());
-    const smaller = new Pyramid(scales).fill(image.linearRow, new Float64Array(6 * width)).keepXyb();
-    kept = [planes(image.xybRow, width, height), ...smaller];
+    const ws = new Workspace(width);
+    const image = rgbaImage(reference.data, width, OPAQUE, ws.colours);
+    const smaller = new Pyramid(scales).fill(image.linearRow, ws.linear).keepXyb();
+    const all = [planes(image.xybRow, width, height), ...smaller];
+    keptModes = mapsNeeded(scales.length);
+    all.forEach((p, s) => {
+      for (let c = 0; c < 3; c++) {
+        if (keptModes![s * 3 + c] !== EDGES) continue;
+        keepEdgeDifferences(ws, p.f, p.offset + c * p.width * p.height, p.width, p.height);
+        keptModes![s * 3 + c] = GIVEN_EDGES;
+      }
+    });
+    kept = all.map(planeReader);
   } else {
     referencePixels = Uint8Array.from(reference.data);
   }
@@ -915,13 +1000,22 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
         referenceRows = referencePyramid!.fill(image.linearRow, ws.linear).xybRows(image.xybRow);
       }
       const image = indexed ? indexedImage(candidate, background) : rgbaImage(candidate.data, width, background, ws.colours);
-      return scoreScales(ws, scales, referenceRows, candidatePyramid.fill(image.linearRow, ws.linear).xybRows(image.xybRow));
+      const candidateRows = candidatePyramid.fill(image.linearRow, ws.linear).xybRows(image.xybRow);
+      return scoreScales(ws, scales, referenceRows, candidateRows, keptModes);
     });
   };
 }
 
-/** Stores the rows `source` writes as float planes and returns a reader of them. */
-function planes(source: RowWriter, width: number, height: number): RowWriter {
+/** Three float planes of width × height, one after another from `offset`. */
+interface Planes {
+  f: Float32Array;
+  offset: number;
+  width: number;
+  height: number;
+}
+
+/** Stores the rows `source` writes as float planes. */
+function planes(source: RowWriter, width: number, height: number): Planes {
   const plane = width * height;
   const f = new Float32Array(3 * plane);
   const row = new Float64Array(3 * width);
@@ -929,11 +1023,12 @@ function planes(source: RowWriter, width: number, height: number): RowWriter {
     source(y, row, 0, width, 2 * width);
     for (let c = 0; c < 3; c++) f.set(row.subarray(c * width, (c + 1) * width), c * plane + y * width);
   }
-  return planeReader(f, 0, width, plane);
+  return { f, offset: 0, width, height };
 }
 
-/** Reads rows of three float planes, `plane` apart, starting at `offset`. */
-function planeReader(f: Float32Array, offset: number, width: number, plane: number): RowWriter {
+/** Reads rows of three float planes. */
+function planeReader({ f, offset, width, height }: Planes): RowWriter {
+  const plane = width * height;
   return (y, dst, o0, o1, o2) => {
     const at = offset + y * width;
     for (let x = 0; x < width; x++) {
@@ -944,11 +1039,10 @@ function planeReader(f: Float32Array, offset: number, width: number, plane: numb
   };
 }
 
-function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[]): number {
+function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[], modes = mapsNeeded(scales.length)): number {
   const norms = new Float64Array(scales.length * 18);
-  const needs = mapsNeeded(scales.length);
   scales.forEach(({ width, height }, s) => {
-    scaleNorms(ws, width, height, reference[s]!, candidate[s]!, needs.subarray(3 * s, 3 * s + 3), norms.subarray(s * 18, s * 18 + 18));
+    scaleNorms(ws, width, height, reference[s]!, candidate[s]!, modes.subarray(3 * s, 3 * s + 3), norms.subarray(s * 18, s * 18 + 18));
   });
   return score(norms, scales.length);
 }
