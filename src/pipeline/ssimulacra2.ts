@@ -331,8 +331,9 @@ function xybFromLinear(
     const l = v[i]!;
     const m = v[w + i]!;
     const s = v[2 * w + i]!;
-    const y = r32(0.5 * r32(l + m));
-    dst[x0 + i] = r32(r32(r32(0.5 * r32(l - m)) * X_SCALE) + X_OFFSET);
+    // Halving a float is exact, so those products need no rounding.
+    const y = 0.5 * r32(l + m);
+    dst[x0 + i] = r32(r32(0.5 * r32(l - m) * X_SCALE) + X_OFFSET);
     dst[y0 + i] = r32(y + Y_OFFSET);
     dst[z0 + i] = r32(r32(s - y) + B_OFFSET);
   }
@@ -403,12 +404,14 @@ function scaleSizes(width: number, height: number): Scale[] {
   return scales;
 }
 
-/** Writes row y of an image, in linear RGB or in XYB, into three rows of `dst`. */
+/** Writes row y of an image, in XYB, into three rows of `dst`. */
 type RowWriter = (y: number, dst: Float64Array, o0: number, o1: number, o2: number) => void;
+/** Writes row y of an image, in linear RGB, into three rows of `dst`. */
+type LinearRowWriter = (y: number, dst: Float32Array, o0: number, o1: number, o2: number) => void;
 
 /** An image at full size, before the pyramid: pixels decoded on demand, a row at a time. */
 interface FullSize {
-  linearRow: RowWriter;
+  linearRow: LinearRowWriter;
   xybRow: RowWriter;
 }
 
@@ -427,7 +430,7 @@ class Workspace {
   readonly product: number;
   readonly zero: number;
   /** Two rows of linear RGB while halving a full-size image. */
-  readonly linear: Float64Array;
+  readonly linear: Float32Array;
   readonly colours = new ColourCache();
 
   constructor(width: number) {
@@ -441,7 +444,7 @@ class Workspace {
     this.product = take(1);
     this.zero = take(1);
     this.f = new Float64Array(rows * width);
-    this.linear = new Float64Array(6 * width);
+    this.linear = new Float32Array(6 * width);
   }
 
   xybRow(image: number, channel: number, y: number): number {
@@ -488,7 +491,7 @@ class Pyramid {
   }
 
   /** Fills the planes from the full-size image's linear rows (`scratch`: six rows of its width). */
-  fill(linearRow: RowWriter, scratch: Float64Array): this {
+  fill(linearRow: LinearRowWriter, scratch: Float32Array): this {
     const { f, scales, offsets } = this;
     if (scales.length > 1) {
       const { width, height } = scales[0]!;
@@ -551,16 +554,20 @@ class Pyramid {
   }
 }
 
-function halveRow(src: Float32Array | Float64Array, row0: number, row1: number, dst: Float32Array, out: number, w: number, outW: number): void {
-  for (let ox = 0; ox < outW; ox++) {
-    const x0 = 2 * ox;
-    const x1 = Math.min(x0 + 1, w - 1);
-    dst[out + ox] = r32(r32(r32(src[row0 + x0]! + src[row0 + x1]!) + src[row1 + x0]!) + src[row1 + x1]!) * 0.25;
+function halveRow(src: Float32Array, row0: number, row1: number, dst: Float32Array, out: number, w: number, outW: number): void {
+  const pairs = w >> 1;
+  for (let ox = 0, x = 0; ox < pairs; ox++, x += 2) {
+    dst[out + ox] = r32(r32(r32(src[row0 + x]! + src[row0 + x + 1]!) + src[row1 + x]!) + src[row1 + x + 1]!) * 0.25;
+  }
+  // An odd width's last output repeats the edge pixel.
+  if (outW > pairs) {
+    const x = w - 1;
+    dst[out + pairs] = r32(r32(r32(src[row0 + x]! + src[row0 + x]!) + src[row1 + x]!) + src[row1 + x]!) * 0.25;
   }
 }
 
 function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, background: number, colours: ColourCache): FullSize {
-  const linearRow: RowWriter = (y, dst, r, g, b) => {
+  const linearRow: LinearRowWriter = (y, dst, r, g, b) => {
     for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
       const alpha = data[p + 3]!;
       if (alpha === 255 || background === OPAQUE) {
@@ -619,7 +626,7 @@ function indexedImage({ indices, palette, width }: IndexedImage, background: num
   }
   const xyb = new Float64Array(3 * entries);
   xybFromLinear(linear, 0, entries, 2 * entries, xyb, 0, entries, 2 * entries, entries);
-  const through = (table: Float32Array | Float64Array): RowWriter => (y, dst, o0, o1, o2) => {
+  const through = (table: Float32Array | Float64Array) => (y: number, dst: Float32Array | Float64Array, o0: number, o1: number, o2: number) => {
     for (let x = 0, i = y * width; x < width; x++, i++) {
       const e = indices[i]!;
       dst[o0 + x] = table[e]!;
@@ -1065,9 +1072,17 @@ function checkSize(reference: RawImage, candidate: RawImage | IndexedImage): voi
 }
 
 function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  // Four bytes at a time where the buffer allows: alpha is the top byte of a little-endian word.
+  if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+    for (let i = 0; i < words.length; i++) if (words[i]! < 0xff000000) return false;
+    return true;
+  }
   for (let p = 3; p < data.length; p += 4) if (data[p] !== 255) return false;
   return true;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 function isIndexedOpaque({ indices, palette }: IndexedImage): boolean {
   const translucent = new Uint8Array(256);
