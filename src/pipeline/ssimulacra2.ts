@@ -464,9 +464,6 @@ class Workspace {
 class ColourCache {
   readonly keys = new Int32Array(1 << 16).fill(-1);
   readonly xyb = new Float32Array(3 << 16);
-  /** One pixel on its way through xybFromLinear. */
-  readonly linear = new Float32Array(3);
-  readonly pixel = new Float64Array(3);
 }
 
 /**
@@ -581,33 +578,76 @@ function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, backgrou
       }
     }
   };
+  // Pixels missing from the cache are converted together once the row has been looked up (a
+  // conversion call per pixel costs more than the conversion), then cached; a run of one
+  // colour is converted once.
+  const missing = new Int32Array(width);
+  const copies = new Int32Array(width);
+  const linear = new Float32Array(3 * width);
+  const converted = new Float64Array(3 * width);
   const xybRow: RowWriter = (y, dst, o0, o1, o2) => {
-    const { keys, xyb, linear, pixel } = colours;
+    const { keys, xyb } = colours;
+    let count = 0;
+    let copyCount = 0;
+    /** The previous pixel's colour while it is missing from the cache, else −1. */
+    let previous = -1;
     for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
       const alpha = data[p + 3]!;
       if (alpha === 255 || background === OPAQUE) {
         const key = (data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!;
         const slot = Math.imul(key, 0x9e3779b1) >>> 16;
         const at = 3 * slot;
-        if (keys[slot] !== key) {
-          keys[slot] = key;
-          linear[0] = LINEAR_OF_BYTE[data[p]!]!;
-          linear[1] = LINEAR_OF_BYTE[data[p + 1]!]!;
-          linear[2] = LINEAR_OF_BYTE[data[p + 2]!]!;
-          xybFromLinear(linear, 0, 1, 2, pixel, 0, 1, 2, 1);
-          xyb[at] = pixel[0]!;
-          xyb[at + 1] = pixel[1]!;
-          xyb[at + 2] = pixel[2]!;
+        if (keys[slot] === key) {
+          dst[o0 + x] = xyb[at]!;
+          dst[o1 + x] = xyb[at + 1]!;
+          dst[o2 + x] = xyb[at + 2]!;
+          previous = -1;
+          continue;
         }
-        dst[o0 + x] = xyb[at]!;
-        dst[o1 + x] = xyb[at + 1]!;
-        dst[o2 + x] = xyb[at + 2]!;
+        if (key === previous) {
+          copies[copyCount++] = x;
+          continue;
+        }
+        previous = key;
+        linear[count] = LINEAR_OF_BYTE[data[p]!]!;
+        linear[width + count] = LINEAR_OF_BYTE[data[p + 1]!]!;
+        linear[2 * width + count] = LINEAR_OF_BYTE[data[p + 2]!]!;
+        missing[count++] = x;
       } else {
-        linear[0] = linearOnBackground(data[p]!, alpha, background);
-        linear[1] = linearOnBackground(data[p + 1]!, alpha, background);
-        linear[2] = linearOnBackground(data[p + 2]!, alpha, background);
-        xybFromLinear(linear, 0, 1, 2, dst, o0 + x, o1 + x, o2 + x, 1);
+        // Translucent pixels depend on the background and are not cached (−1 − x marks them).
+        previous = -1;
+        linear[count] = linearOnBackground(data[p]!, alpha, background);
+        linear[width + count] = linearOnBackground(data[p + 1]!, alpha, background);
+        linear[2 * width + count] = linearOnBackground(data[p + 2]!, alpha, background);
+        missing[count++] = -1 - x;
       }
+    }
+    if (count === 0) return;
+    xybFromLinear(linear, 0, width, 2 * width, converted, 0, width, 2 * width, count);
+    for (let i = 0; i < count; i++) {
+      const cached = missing[i]! >= 0;
+      const x = cached ? missing[i]! : -1 - missing[i]!;
+      const v0 = converted[i]!;
+      const v1 = converted[width + i]!;
+      const v2 = converted[2 * width + i]!;
+      dst[o0 + x] = v0;
+      dst[o1 + x] = v1;
+      dst[o2 + x] = v2;
+      if (!cached) continue;
+      const p = (y * width + x) * 4;
+      const key = (data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!;
+      const slot = Math.imul(key, 0x9e3779b1) >>> 16;
+      keys[slot] = key;
+      xyb[3 * slot] = v0;
+      xyb[3 * slot + 1] = v1;
+      xyb[3 * slot + 2] = v2;
+    }
+    // In order, so a copy's left neighbour is already written.
+    for (let i = 0; i < copyCount; i++) {
+      const x = copies[i]!;
+      dst[o0 + x] = dst[o0 + x - 1]!;
+      dst[o1 + x] = dst[o1 + x - 1]!;
+      dst[o2 + x] = dst[o2 + x - 1]!;
     }
   };
   return { linearRow, xybRow };
