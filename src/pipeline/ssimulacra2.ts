@@ -339,13 +339,17 @@ function xybFromLinear(
   }
 }
 
-/** xybFromLinear's scratch: the mixed values of a row, and a float and integer view for the cube root's guess. */
+/** xybFromLinear's scratch: the mixed values of a row, the cube root's steps, and a float and integer view for its guess. */
 let lms = new Float64Array(0);
+let roots = new Float64Array(0);
+let thirds = new Float64Array(0);
 let lmsFloats = new Float32Array(0);
 let lmsBits = new Int32Array(0);
 
 function growLms(size: number): void {
   lms = new Float64Array(size);
+  roots = new Float64Array(size);
+  thirds = new Float64Array(size);
   lmsFloats = new Float32Array(size);
   lmsBits = new Int32Array(lmsFloats.buffer);
 }
@@ -355,30 +359,40 @@ const FOUR_THIRDS = fr(4 / 3);
 
 /**
  * CubeRootAndAdd (fast_math-inl.h) of v[0…n−1] in place: cbrt(x) − cbrt(bias) for x clamped
- * at 0, by a bit-level guess of x^(−1/3) and four Newton steps, rounded as the reference rounds them.
+ * at 0, by a bit-level guess of x^(−1/3) and four Newton steps, rounded as the reference rounds
+ * them. Step by step over the whole row: one value's steps depend on each other, the row's
+ * values do not, and a loop over them keeps the processor busy where one root would stall it.
  */
 function cubeRootsAndAdd(v: Float64Array, n: number): void {
   const floats = lmsFloats;
   const bits = lmsBits;
+  const r = roots;
+  const x3 = thirds;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    // Any positive guess for the values clamped at the end.
+    floats[i] = x > 0 ? x : 1;
+    bits[i] = 0x54800000 - Math.imul(bits[i]! >> 23, 0x002aaaaa);
+    r[i] = floats[i]!;
+    x3[i] = r32(ONE_THIRD * x);
+  }
+  for (let step = 0; step < 3; step++) {
+    for (let i = 0; i < n; i++) {
+      const ri = r[i]!;
+      const r2 = r32(ri * ri);
+      r[i] = r32(r32(FOUR_THIRDS * ri) - x3[i]! * r32(r2 * r2));
+    }
+  }
   for (let i = 0; i < n; i++) {
     const x = v[i]!;
     if (!(x > 0)) {
       v[i] = NEG_BIAS_CBRT;
       continue;
     }
-    floats[i] = x;
-    bits[i] = 0x54800000 - Math.imul(bits[i]! >> 23, 0x002aaaaa);
-    let r = floats[i]!;
-    const x3 = r32(ONE_THIRD * x);
-    let r2 = r32(r * r);
-    r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
-    r2 = r32(r * r);
-    r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
-    r2 = r32(r * r);
-    r = r32(r32(FOUR_THIRDS * r) - x3 * r32(r2 * r2));
-    r2 = r32(r * r);
-    r = r32(ONE_THIRD * r32(r - x * r32(r2 * r2)) + r);
-    r2 = r32(r * r);
+    let ri = r[i]!;
+    let r2 = r32(ri * ri);
+    ri = r32(ONE_THIRD * r32(ri - x * r32(r2 * r2)) + ri);
+    r2 = r32(ri * ri);
     v[i] = r32(r2 * x + NEG_BIAS_CBRT);
   }
 }
