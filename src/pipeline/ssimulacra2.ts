@@ -218,7 +218,8 @@ function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: nu
 
 /**
  * Four steps of the vertical pass, output rows n…n+3 to `out`, `out` + stride, …: the same
- * arithmetic as four blurColumnsStep calls, with the state read and written once.
+ * arithmetic as four blurColumnsStep calls, with the state read and written once. Two columns
+ * at a time: one column's four steps depend on each other, so a second column's fill the wait.
  */
 function blurColumnsBlock(
   f: Float64Array, t0: number, t1: number, t2: number, t3: number, u0: number, u1: number, u2: number, u3: number,
@@ -228,30 +229,62 @@ function blurColumnsBlock(
   const out1 = out + stride;
   const out2 = out1 + stride;
   const out3 = out2 + stride;
-  for (let x = 0, s = state; x < w; x++, s += 6) {
-    // Three generations per recursion, renamed from step to step instead of shifted.
+  let x = 0;
+  let s = state;
+  for (; x + 1 < w; x += 2, s += 12) {
+    // Three generations per recursion, renamed from step to step instead of shifted; a…c for
+    // column x, e…h for column x + 1.
     let a1 = f[s]!, a2 = f[s + 1]!, b1 = f[s + 2]!, b2 = f[s + 3]!, c1 = f[s + 4]!, c2 = f[s + 5]!;
+    let e1 = f[s + 6]!, e2 = f[s + 7]!, g1 = f[s + 8]!, g2 = f[s + 9]!, h1 = f[s + 10]!, h2 = f[s + 11]!;
     let sum = r32(f[t0 + x]! + f[u0 + x]!);
+    let sum2 = r32(f[t0 + x + 1]! + f[u0 + x + 1]!);
     let a = r32(n1 * sum + r32(d1 * a1 - a2));
+    let e = r32(n1 * sum2 + r32(d1 * e1 - e2));
     let b = r32(n3 * sum + r32(d3 * b1 - b2));
+    let g = r32(n3 * sum2 + r32(d3 * g1 - g2));
     let c = r32(n5 * sum - c2);
+    let h = r32(n5 * sum2 - h2);
     f[out + x] = r32(a + r32(b + c));
+    f[out + x + 1] = r32(e + r32(g + h));
     sum = r32(f[t1 + x]! + f[u1 + x]!);
+    sum2 = r32(f[t1 + x + 1]! + f[u1 + x + 1]!);
     a2 = r32(n1 * sum + r32(d1 * a - a1));
+    e2 = r32(n1 * sum2 + r32(d1 * e - e1));
     b2 = r32(n3 * sum + r32(d3 * b - b1));
+    g2 = r32(n3 * sum2 + r32(d3 * g - g1));
     c2 = r32(n5 * sum - c1);
+    h2 = r32(n5 * sum2 - h1);
     f[out1 + x] = r32(a2 + r32(b2 + c2));
+    f[out1 + x + 1] = r32(e2 + r32(g2 + h2));
     sum = r32(f[t2 + x]! + f[u2 + x]!);
+    sum2 = r32(f[t2 + x + 1]! + f[u2 + x + 1]!);
     a1 = r32(n1 * sum + r32(d1 * a2 - a));
+    e1 = r32(n1 * sum2 + r32(d1 * e2 - e));
     b1 = r32(n3 * sum + r32(d3 * b2 - b));
+    g1 = r32(n3 * sum2 + r32(d3 * g2 - g));
     c1 = r32(n5 * sum - c);
+    h1 = r32(n5 * sum2 - h);
     f[out2 + x] = r32(a1 + r32(b1 + c1));
+    f[out2 + x + 1] = r32(e1 + r32(g1 + h1));
     sum = r32(f[t3 + x]! + f[u3 + x]!);
+    sum2 = r32(f[t3 + x + 1]! + f[u3 + x + 1]!);
     a = r32(n1 * sum + r32(d1 * a1 - a2));
+    e = r32(n1 * sum2 + r32(d1 * e1 - e2));
     b = r32(n3 * sum + r32(d3 * b1 - b2));
+    g = r32(n3 * sum2 + r32(d3 * g1 - g2));
     c = r32(n5 * sum - c2);
+    h = r32(n5 * sum2 - h2);
     f[out3 + x] = r32(a + r32(b + c));
+    f[out3 + x + 1] = r32(e + r32(g + h));
     f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
+    f[s + 6] = e; f[s + 7] = e1; f[s + 8] = g; f[s + 9] = g1; f[s + 10] = h; f[s + 11] = h1;
+  }
+  if (x < w) {
+    for (let k = 0; k < 4; k++) {
+      const top = k === 0 ? t0 : k === 1 ? t1 : k === 2 ? t2 : t3;
+      const bottom = k === 0 ? u0 : k === 1 ? u1 : k === 2 ? u2 : u3;
+      blurColumnsStep(f, top + x, bottom + x, s, out + k * stride + x, 1);
+    }
   }
 }
 
