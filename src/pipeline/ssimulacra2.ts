@@ -13,12 +13,17 @@ import type { IndexedImage, RawImage } from '../codecs/types';
  * while the previous one is at least 8 px each way; weights are taken in order however many
  * scales there are). Scores agree with libjxl's tool to the 8 decimals it prints.
  *
- * What differs is the order of work. The reference holds some 25 full-size float planes; this
- * streams rows through the blur (a block of output rows needs the 14 horizontally blurred rows
- * around it and two rows of filter state), so a comparison holds, per image, its linear RGB
- * below full size (one float plane in all), plus 370 rows of scratch and a 1 MB colour cache:
- * 12.5 MB at 1024 × 1024. A reused opaque reference keeps its XYB at every scale (four float
- * planes), and each comparison against it needs only the candidate's share: 8.3 MB more.
+ * What differs is the order of work, and the work whose result the score multiplies by 0. The
+ * reference holds some 25 full-size float planes; this streams rows through the blur (a block
+ * of output rows needs the 14 horizontally blurred rows around it and two rows of filter
+ * state), so a comparison holds, per image, its linear RGB below full size (one float plane in
+ * all), plus 370 rows of scratch and a 1 MB colour cache: 12.5 MB at 1024 × 1024. A reused
+ * opaque reference keeps its XYB at every scale (four float planes), and each comparison
+ * against it needs only the candidate's share: 8.3 MB more. The reference blurs five
+ * quantities for every channel at every scale, then weighs some of the norms they lead to by
+ * 0; this blurs only what a weighted norm needs (at six scales, full size needs the SSIM map
+ * for Y alone, the edge maps for X and B), and a kept reference holds img1 − mu1 in place of
+ * img1 for a channel that needs only the edge maps, so comparisons blur the candidate alone.
  *
  * Deviations, each where the reference tool refuses or does something else: images under 8 px
  * on a side (the tool refuses them; the library would return 100) are scored at full size
@@ -32,13 +37,15 @@ const fr = Math.fround;
 const SPLIT = 536870913;
 /**
  * Math.fround for the hot loops: Veltkamp's split keeps the top 24 bits, rounded to nearest,
- * ties to even, as fround does (for normal floats; nothing here comes near 2^−126). Three
- * adds and multiplies are faster than fround's two conversions, which queue on one port.
+ * ties to even, as fround does (for normal floats; nothing here comes near 2^−126). V8 makes
+ * fround two conversions, which run slower than this multiply and two subtractions.
  */
 function r32(x: number): number {
   const c = x * SPLIT;
   return c - (c - x);
-}const NUM_SCALES = 6;
+}
+
+const NUM_SCALES = 6;
 const C2 = fr(0.0009);
 
 // ---- Recursive Gaussian, sigma 1.5 (Charalampidis 2016, as CreateRecursiveGaussian builds it) ----
