@@ -13,12 +13,17 @@ import type { IndexedImage, RawImage } from '../codecs/types';
  * while the previous one is at least 8 px each way; weights are taken in order however many
  * scales there are). Scores agree with libjxl's tool to the 8 decimals it prints.
  *
- * What differs is the order of work. The reference holds some 25 full-size float planes; this
- * streams rows through the blur (a block of output rows needs the 14 horizontally blurred rows
- * around it and two rows of filter state), so a comparison holds, per image, its linear RGB
- * below full size (one float plane in all), plus 370 rows of scratch and a 1 MB colour cache:
- * 12.5 MB at 1024 × 1024. A reused opaque reference keeps its XYB at every scale (four float
- * planes), and each comparison against it needs only the candidate's share: 8.3 MB more.
+ * What differs is the order of work, and the work whose result the score multiplies by 0. The
+ * reference holds some 25 full-size float planes; this streams rows through the blur (a block
+ * of output rows needs the 14 horizontally blurred rows around it and two rows of filter
+ * state), so a comparison holds, per image, its linear RGB below full size (one float plane in
+ * all), plus 370 rows of scratch and a 1 MB colour cache: 12.5 MB at 1024 × 1024. A reused
+ * opaque reference keeps its XYB at every scale (four float planes), and each comparison
+ * against it needs only the candidate's share: 8.3 MB more. The reference blurs five
+ * quantities for every channel at every scale, then weighs some of the norms they lead to by
+ * 0; this blurs only what a weighted norm needs (at six scales, full size needs the SSIM map
+ * for Y alone, the edge maps for X and B), and a kept reference holds img1 − mu1 in place of
+ * img1 for a channel that needs only the edge maps, so comparisons blur the candidate alone.
  *
  * Deviations, each where the reference tool refuses or does something else: images under 8 px
  * on a side (the tool refuses them; the library would return 100) are scored at full size
@@ -28,6 +33,18 @@ import type { IndexedImage, RawImage } from '../codecs/types';
  */
 
 const fr = Math.fround;
+/** 2^29 + 1: Veltkamp's splitter for rounding a double's 53-bit significand to float's 24. */
+const SPLIT = 536870913;
+/**
+ * Math.fround for the hot loops: Veltkamp's split keeps the top 24 bits, rounded to nearest,
+ * ties to even, as fround does (for normal floats; nothing here comes near 2^−126). V8 makes
+ * fround two conversions, which run slower than this multiply and two subtractions.
+ */
+function r32(x: number): number {
+  const c = x * SPLIT;
+  return c - (c - x);
+}
+
 const NUM_SCALES = 6;
 const C2 = fr(0.0009);
 
@@ -88,8 +105,9 @@ const GAUSS = recursiveGaussian(SIGMA);
 const N2_1 = fr(GAUSS.n2[0]);
 const N2_3 = fr(GAUSS.n2[1]);
 const N2_5 = fr(GAUSS.n2[2]);
-const D1_1 = fr(GAUSS.d1[0]);
-const D1_3 = fr(GAUSS.d1[1]);
+// −d1, so that a step is one multiply-add (negating a product is exact).
+const NEG_D1_1 = -fr(GAUSS.d1[0]);
+const NEG_D1_3 = -fr(GAUSS.d1[1]);
 
 /**
  * The horizontal pass computes four outputs at a time from the last two before them, with
@@ -137,128 +155,143 @@ function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
   for (const end = Math.min(8, w); n < end; n++) {
     const left = n - RADIUS - 1;
     const right = n + RADIUS - 1;
-    const sum = fr((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
-    const a = fr(P1_0 * a1 + fr(fr(sum * I1_0) - a2));
-    const b = fr(P3_0 * b1 + fr(fr(sum * I3_0) - b2));
-    const c = fr(fr(sum * N2_5) - c2);
+    const sum = r32((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
+    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
+    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
+    const c = r32(r32(sum * N2_5) - c2);
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    if (n >= 0) f[dst + n] = fr(a + fr(b + c));
+    if (n >= 0) f[dst + n] = r32(a + r32(b + c));
   }
-  for (const end = w - RADIUS - 2; n < end; n += 4) {
-    const at = src + n - RADIUS - 1;
-    const s0 = fr(f[at]! + f[at + 2 * RADIUS]!);
-    const s1 = fr(f[at + 1]! + f[at + 2 * RADIUS + 1]!);
-    const s2 = fr(f[at + 2]! + f[at + 2 * RADIUS + 2]!);
-    const s3 = fr(f[at + 3]! + f[at + 2 * RADIUS + 3]!);
-    const a0 = fr(P1_0 * a1 + fr(Q1_0 * a2 + fr(s0 * I1_0)));
-    const aa1 = fr(P1_1 * a1 + fr(Q1_1 * a2 + fr(I1_0 * s1 + fr(s0 * I1_1))));
-    const aa2 = fr(P1_2 * a1 + fr(Q1_2 * a2 + fr(I1_0 * s2 + fr(I1_1 * s1 + fr(s0 * I1_2)))));
-    const aa3 = fr(P1_3 * a1 + fr(Q1_3 * a2 + fr(I1_0 * s3 + fr(I1_1 * s2 + fr(I1_2 * s1 + fr(s0 * I1_3))))));
-    const b0 = fr(P3_0 * b1 + fr(Q3_0 * b2 + fr(s0 * I3_0)));
-    const bb1 = fr(P3_1 * b1 + fr(Q3_1 * b2 + fr(I3_0 * s1 + fr(s0 * I3_1))));
-    const bb2 = fr(P3_2 * b1 + fr(Q3_2 * b2 + fr(I3_0 * s2 + fr(I3_1 * s1 + fr(s0 * I3_2)))));
-    const bb3 = fr(P3_3 * b1 + fr(Q3_3 * b2 + fr(I3_0 * s3 + fr(I3_1 * s2 + fr(I3_2 * s1 + fr(s0 * I3_3))))));
-    const k0 = fr(s0 * N2_5);
-    const k1 = fr(s1 * N2_5);
-    const c0 = fr(k0 - c2);
-    const cc1 = fr(k1 - c1);
-    const cc2 = fr(c2 + fr(N2_5 * s2 - k0));
-    const cc3 = fr(c1 + fr(N2_5 * s3 - k1));
-    f[dst + n] = fr(a0 + fr(b0 + c0));
-    f[dst + n + 1] = fr(aa1 + fr(bb1 + cc1));
-    f[dst + n + 2] = fr(aa2 + fr(bb2 + cc2));
-    f[dst + n + 3] = fr(aa3 + fr(bb3 + cc3));
+  // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
+  // constant in every iteration.
+  const i10 = I1_0, i11 = I1_1, i12 = I1_2, i13 = I1_3, p10 = P1_0, p11 = P1_1, p12 = P1_2, p13 = P1_3;
+  const q11 = Q1_1, q12 = Q1_2, q13 = Q1_3, i30 = I3_0, i31 = I3_1, i32 = I3_2, i33 = I3_3;
+  const p30 = P3_0, p31 = P3_1, p32 = P3_2, p33 = P3_3, q31 = Q3_1, q32 = Q3_2, q33 = Q3_3, n25 = N2_5;
+  const taps = 2 * RADIUS;
+  for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
+    const s0 = r32(f[at]! + f[at + taps]!);
+    const s1 = r32(f[at + 1]! + f[at + taps + 1]!);
+    const s2 = r32(f[at + 2]! + f[at + taps + 2]!);
+    const s3 = r32(f[at + 3]! + f[at + taps + 3]!);
+    // Q1_0 and Q3_0 are −1.
+    const a0 = r32(p10 * a1 + r32(r32(s0 * i10) - a2));
+    const aa1 = r32(p11 * a1 + r32(q11 * a2 + r32(i10 * s1 + r32(s0 * i11))));
+    const aa2 = r32(p12 * a1 + r32(q12 * a2 + r32(i10 * s2 + r32(i11 * s1 + r32(s0 * i12)))));
+    const aa3 = r32(p13 * a1 + r32(q13 * a2 + r32(i10 * s3 + r32(i11 * s2 + r32(i12 * s1 + r32(s0 * i13))))));
+    const b0 = r32(p30 * b1 + r32(r32(s0 * i30) - b2));
+    const bb1 = r32(p31 * b1 + r32(q31 * b2 + r32(i30 * s1 + r32(s0 * i31))));
+    const bb2 = r32(p32 * b1 + r32(q32 * b2 + r32(i30 * s2 + r32(i31 * s1 + r32(s0 * i32)))));
+    const bb3 = r32(p33 * b1 + r32(q33 * b2 + r32(i30 * s3 + r32(i31 * s2 + r32(i32 * s1 + r32(s0 * i33))))));
+    const k0 = r32(s0 * n25);
+    const k1 = r32(s1 * n25);
+    const c0 = r32(k0 - c2);
+    const cc1 = r32(k1 - c1);
+    const cc2 = r32(c2 + r32(n25 * s2 - k0));
+    const cc3 = r32(c1 + r32(n25 * s3 - k1));
+    f[o] = r32(a0 + r32(b0 + c0));
+    f[o + 1] = r32(aa1 + r32(bb1 + cc1));
+    f[o + 2] = r32(aa2 + r32(bb2 + cc2));
+    f[o + 3] = r32(aa3 + r32(bb3 + cc3));
     a2 = aa2; a1 = aa3; b2 = bb2; b1 = bb3; c2 = cc2; c1 = cc3;
   }
   for (; n < w; n++) {
     const right = n + RADIUS - 1;
-    const sum = fr(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
-    const a = fr(P1_0 * a1 + fr(fr(sum * I1_0) - a2));
-    const b = fr(P3_0 * b1 + fr(fr(sum * I3_0) - b2));
-    const c = fr(fr(sum * N2_5) - c2);
+    const sum = r32(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
+    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
+    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
+    const c = r32(r32(sum * N2_5) - c2);
     a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    f[dst + n] = fr(a + fr(b + c));
+    f[dst + n] = r32(a + r32(b + c));
   }
 }
 
 /**
  * One step of the vertical pass (VerticalStrip) for a whole row: `top` and `bottom` are the
  * horizontally blurred rows n − N − 1 and n + N − 1 (the zero row outside the image); `state`
- * holds each recursion's last two outputs, six rows: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
+ * holds each recursion's last two outputs, six values a column: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
  */
-function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, stride: number, out: number, w: number): void {
-  const a1r = state;
-  const a2r = a1r + stride;
-  const b1r = a2r + stride;
-  const b2r = b1r + stride;
-  const c1r = b2r + stride;
-  const c2r = c1r + stride;
-  for (let x = 0; x < w; x++) {
-    const sum = fr(f[top + x]! + f[bottom + x]!);
-    const a1 = f[a1r + x]!;
-    const b1 = f[b1r + x]!;
-    const c1 = f[c1r + x]!;
-    const a = fr(N2_1 * sum + fr(-(D1_1 * a1) - f[a2r + x]!));
-    const b = fr(N2_3 * sum + fr(-(D1_3 * b1) - f[b2r + x]!));
-    const c = fr(N2_5 * sum - f[c2r + x]!);
-    f[a2r + x] = a1;
-    f[b2r + x] = b1;
-    f[c2r + x] = c1;
-    f[a1r + x] = a;
-    f[b1r + x] = b;
-    f[c1r + x] = c;
-    if (out >= 0) f[out + x] = fr(a + fr(b + c));
+function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, out: number, w: number): void {
+  const n1 = N2_1, n3 = N2_3, n5 = N2_5, d1 = NEG_D1_1, d3 = NEG_D1_3;
+  for (let x = 0, s = state; x < w; x++, s += 6) {
+    const sum = r32(f[top + x]! + f[bottom + x]!);
+    const a1 = f[s]!, b1 = f[s + 2]!, c1 = f[s + 4]!;
+    const a = r32(n1 * sum + r32(d1 * a1 - f[s + 1]!));
+    const b = r32(n3 * sum + r32(d3 * b1 - f[s + 3]!));
+    const c = r32(n5 * sum - f[s + 5]!);
+    f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
+    if (out >= 0) f[out + x] = r32(a + r32(b + c));
   }
 }
 
 /**
  * Four steps of the vertical pass, output rows n…n+3 to `out`, `out` + stride, …: the same
- * arithmetic as four blurColumnsStep calls, with the state read and written once.
+ * arithmetic as four blurColumnsStep calls, with the state read and written once. Two columns
+ * at a time: one column's four steps depend on each other, so a second column's fill the wait.
  */
 function blurColumnsBlock(
   f: Float64Array, t0: number, t1: number, t2: number, t3: number, u0: number, u1: number, u2: number, u3: number,
   state: number, stride: number, out: number, w: number,
 ): void {
-  const a1r = state;
-  const a2r = a1r + stride;
-  const b1r = a2r + stride;
-  const b2r = b1r + stride;
-  const c1r = b2r + stride;
-  const c2r = c1r + stride;
+  const n1 = N2_1, n3 = N2_3, n5 = N2_5, d1 = NEG_D1_1, d3 = NEG_D1_3;
   const out1 = out + stride;
   const out2 = out1 + stride;
   const out3 = out2 + stride;
-  for (let x = 0; x < w; x++) {
-    let a1 = f[a1r + x]!, a2 = f[a2r + x]!, b1 = f[b1r + x]!, b2 = f[b2r + x]!, c1 = f[c1r + x]!, c2 = f[c2r + x]!;
-    let sum = fr(f[t0 + x]! + f[u0 + x]!);
-    let a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    let b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    let c = fr(N2_5 * sum - c2);
-    f[out + x] = fr(a + fr(b + c));
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    sum = fr(f[t1 + x]! + f[u1 + x]!);
-    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    c = fr(N2_5 * sum - c2);
-    f[out1 + x] = fr(a + fr(b + c));
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    sum = fr(f[t2 + x]! + f[u2 + x]!);
-    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    c = fr(N2_5 * sum - c2);
-    f[out2 + x] = fr(a + fr(b + c));
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
-    sum = fr(f[t3 + x]! + f[u3 + x]!);
-    a = fr(N2_1 * sum + fr(-(D1_1 * a1) - a2));
-    b = fr(N2_3 * sum + fr(-(D1_3 * b1) - b2));
-    c = fr(N2_5 * sum - c2);
-    f[out3 + x] = fr(a + fr(b + c));
-    f[a1r + x] = a;
-    f[a2r + x] = a1;
-    f[b1r + x] = b;
-    f[b2r + x] = b1;
-    f[c1r + x] = c;
-    f[c2r + x] = c1;
+  let x = 0;
+  let s = state;
+  for (; x + 1 < w; x += 2, s += 12) {
+    // Three generations per recursion, renamed from step to step instead of shifted; a…c for
+    // column x, e…h for column x + 1.
+    let a1 = f[s]!, a2 = f[s + 1]!, b1 = f[s + 2]!, b2 = f[s + 3]!, c1 = f[s + 4]!, c2 = f[s + 5]!;
+    let e1 = f[s + 6]!, e2 = f[s + 7]!, g1 = f[s + 8]!, g2 = f[s + 9]!, h1 = f[s + 10]!, h2 = f[s + 11]!;
+    let sum = r32(f[t0 + x]! + f[u0 + x]!);
+    let sum2 = r32(f[t0 + x + 1]! + f[u0 + x + 1]!);
+    let a = r32(n1 * sum + r32(d1 * a1 - a2));
+    let e = r32(n1 * sum2 + r32(d1 * e1 - e2));
+    let b = r32(n3 * sum + r32(d3 * b1 - b2));
+    let g = r32(n3 * sum2 + r32(d3 * g1 - g2));
+    let c = r32(n5 * sum - c2);
+    let h = r32(n5 * sum2 - h2);
+    f[out + x] = r32(a + r32(b + c));
+    f[out + x + 1] = r32(e + r32(g + h));
+    sum = r32(f[t1 + x]! + f[u1 + x]!);
+    sum2 = r32(f[t1 + x + 1]! + f[u1 + x + 1]!);
+    a2 = r32(n1 * sum + r32(d1 * a - a1));
+    e2 = r32(n1 * sum2 + r32(d1 * e - e1));
+    b2 = r32(n3 * sum + r32(d3 * b - b1));
+    g2 = r32(n3 * sum2 + r32(d3 * g - g1));
+    c2 = r32(n5 * sum - c1);
+    h2 = r32(n5 * sum2 - h1);
+    f[out1 + x] = r32(a2 + r32(b2 + c2));
+    f[out1 + x + 1] = r32(e2 + r32(g2 + h2));
+    sum = r32(f[t2 + x]! + f[u2 + x]!);
+    sum2 = r32(f[t2 + x + 1]! + f[u2 + x + 1]!);
+    a1 = r32(n1 * sum + r32(d1 * a2 - a));
+    e1 = r32(n1 * sum2 + r32(d1 * e2 - e));
+    b1 = r32(n3 * sum + r32(d3 * b2 - b));
+    g1 = r32(n3 * sum2 + r32(d3 * g2 - g));
+    c1 = r32(n5 * sum - c);
+    h1 = r32(n5 * sum2 - h);
+    f[out2 + x] = r32(a1 + r32(b1 + c1));
+    f[out2 + x + 1] = r32(e1 + r32(g1 + h1));
+    sum = r32(f[t3 + x]! + f[u3 + x]!);
+    sum2 = r32(f[t3 + x + 1]! + f[u3 + x + 1]!);
+    a = r32(n1 * sum + r32(d1 * a1 - a2));
+    e = r32(n1 * sum2 + r32(d1 * e1 - e2));
+    b = r32(n3 * sum + r32(d3 * b1 - b2));
+    g = r32(n3 * sum2 + r32(d3 * g1 - g2));
+    c = r32(n5 * sum - c2);
+    h = r32(n5 * sum2 - h2);
+    f[out3 + x] = r32(a + r32(b + c));
+    f[out3 + x + 1] = r32(e + r32(g + h));
+    f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
+    f[s + 6] = e; f[s + 7] = e1; f[s + 8] = g; f[s + 9] = g1; f[s + 10] = h; f[s + 11] = h1;
+  }
+  if (x < w) {
+    for (let k = 0; k < 4; k++) {
+      const top = k === 0 ? t0 : k === 1 ? t1 : k === 2 ? t2 : t3;
+      const bottom = k === 0 ? u0 : k === 1 ? u1 : k === 2 ? u2 : u3;
+      blurColumnsStep(f, top + x, bottom + x, s, out + k * stride + x, 1);
+    }
   }
 }
 
@@ -314,47 +347,94 @@ const X_OFFSET = fr(0.42);
 const Y_OFFSET = fr(0.01);
 const B_OFFSET = fr(0.55);
 
-/** One linear sRGB pixel to ssimulacra2's positive XYB (LinearRGBToXYB, then MakePositiveXYB). */
-function xybPixel(r: number, g: number, b: number, dst: Float64Array, ox: number, oy: number, oz: number): void {
-  const l = cubeRootAndAdd(fr(M00 * r + fr(M01 * g + fr(M02 * b + BIAS))));
-  const m = cubeRootAndAdd(fr(M10 * r + fr(M11 * g + fr(M12 * b + BIAS))));
-  const s = cubeRootAndAdd(fr(M20 * r + fr(M21 * g + fr(M22 * b + BIAS))));
-  const y = fr(0.5 * fr(l + m));
-  dst[ox] = fr(fr(fr(0.5 * fr(l - m)) * X_SCALE) + X_OFFSET);
-  dst[oy] = fr(y + Y_OFFSET);
-  dst[oz] = fr(fr(s - y) + B_OFFSET);
-}
-
+/**
+ * Linear sRGB to ssimulacra2's positive XYB (LinearRGBToXYB, then MakePositiveXYB), `w` pixels
+ * from three planes of `src` to three of `dst`. A row at a time, in passes: the hot loops call
+ * nothing, since a call that V8 does not inline boxes every number passed or returned.
+ */
 function xybFromLinear(
   src: Float32Array, r0: number, g0: number, b0: number,
   dst: Float64Array, x0: number, y0: number, z0: number, w: number,
 ): void {
-  for (let i = 0; i < w; i++) xybPixel(src[r0 + i]!, src[g0 + i]!, src[b0 + i]!, dst, x0 + i, y0 + i, z0 + i);
+  if (lms.length < 3 * w) growLms(3 * w);
+  const v = lms;
+  for (let i = 0; i < w; i++) {
+    const r = src[r0 + i]!;
+    const g = src[g0 + i]!;
+    const b = src[b0 + i]!;
+    v[i] = r32(M00 * r + r32(M01 * g + r32(M02 * b + BIAS)));
+    v[w + i] = r32(M10 * r + r32(M11 * g + r32(M12 * b + BIAS)));
+    v[2 * w + i] = r32(M20 * r + r32(M21 * g + r32(M22 * b + BIAS)));
+  }
+  cubeRootsAndAdd(v, 3 * w);
+  for (let i = 0; i < w; i++) {
+    const l = v[i]!;
+    const m = v[w + i]!;
+    const s = v[2 * w + i]!;
+    // Halving a float is exact, so those products need no rounding.
+    const y = 0.5 * r32(l + m);
+    dst[x0 + i] = r32(r32(0.5 * r32(l - m) * X_SCALE) + X_OFFSET);
+    dst[y0 + i] = r32(y + Y_OFFSET);
+    dst[z0 + i] = r32(r32(s - y) + B_OFFSET);
+  }
 }
 
-const FLOAT_BITS = new Float32Array(1);
-const INT_BITS = new Int32Array(FLOAT_BITS.buffer);
+/** xybFromLinear's scratch: the mixed values of a row, the cube root's steps, and a float and integer view for its guess. */
+let lms = new Float64Array(0);
+let roots = new Float64Array(0);
+let thirds = new Float64Array(0);
+let lmsFloats = new Float32Array(0);
+let lmsBits = new Int32Array(0);
+
+function growLms(size: number): void {
+  lms = new Float64Array(size);
+  roots = new Float64Array(size);
+  thirds = new Float64Array(size);
+  lmsFloats = new Float32Array(size);
+  lmsBits = new Int32Array(lmsFloats.buffer);
+}
+
 const ONE_THIRD = fr(1 / 3);
 const FOUR_THIRDS = fr(4 / 3);
 
 /**
- * CubeRootAndAdd (fast_math-inl.h): cbrt(x) − cbrt(bias) for x clamped at 0, by a bit-level
- * guess of x^(−1/3) and four Newton steps, rounded as the reference rounds them.
+ * CubeRootAndAdd (fast_math-inl.h) of v[0…n−1] in place: cbrt(x) − cbrt(bias) for x clamped
+ * at 0, by a bit-level guess of x^(−1/3) and four Newton steps, rounded as the reference rounds
+ * them. Step by step over the whole row: one value's steps depend on each other, the row's
+ * values do not, and a loop over them keeps the processor busy where one root would stall it.
  */
-function cubeRootAndAdd(x: number): number {
-  if (!(x > 0)) return NEG_BIAS_CBRT;
-  FLOAT_BITS[0] = x;
-  INT_BITS[0] = 0x54800000 - Math.imul(INT_BITS[0]! >> 23, 0x002aaaaa);
-  let r = FLOAT_BITS[0]!;
-  const x3 = fr(ONE_THIRD * x);
-  for (let i = 0; i < 3; i++) {
-    const r2 = fr(r * r);
-    r = fr(fr(FOUR_THIRDS * r) - x3 * fr(r2 * r2));
+function cubeRootsAndAdd(v: Float64Array, n: number): void {
+  const floats = lmsFloats;
+  const bits = lmsBits;
+  const r = roots;
+  const x3 = thirds;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    // Any positive guess for the values clamped at the end.
+    floats[i] = x > 0 ? x : 1;
+    bits[i] = 0x54800000 - Math.imul(bits[i]! >> 23, 0x002aaaaa);
+    r[i] = floats[i]!;
+    x3[i] = r32(ONE_THIRD * x);
   }
-  let r2 = fr(r * r);
-  r = fr(ONE_THIRD * fr(r - x * fr(r2 * r2)) + r);
-  r2 = fr(r * r);
-  return fr(r2 * x + NEG_BIAS_CBRT);
+  for (let step = 0; step < 3; step++) {
+    for (let i = 0; i < n; i++) {
+      const ri = r[i]!;
+      const r2 = r32(ri * ri);
+      r[i] = r32(r32(FOUR_THIRDS * ri) - x3[i]! * r32(r2 * r2));
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (!(x > 0)) {
+      v[i] = NEG_BIAS_CBRT;
+      continue;
+    }
+    let ri = r[i]!;
+    let r2 = r32(ri * ri);
+    ri = r32(ONE_THIRD * r32(ri - x * r32(r2 * r2)) + ri);
+    r2 = r32(ri * ri);
+    v[i] = r32(r2 * x + NEG_BIAS_CBRT);
+  }
 }
 
 // ---- Images at each scale ----
@@ -378,12 +458,14 @@ function scaleSizes(width: number, height: number): Scale[] {
   return scales;
 }
 
-/** Writes row y of an image, in linear RGB or in XYB, into three rows of `dst`. */
+/** Writes row y of an image, in XYB, into three rows of `dst`. */
 type RowWriter = (y: number, dst: Float64Array, o0: number, o1: number, o2: number) => void;
+/** Writes row y of an image, in linear RGB, into three rows of `dst`. */
+type LinearRowWriter = (y: number, dst: Float32Array, o0: number, o1: number, o2: number) => void;
 
 /** An image at full size, before the pyramid: pixels decoded on demand, a row at a time. */
 interface FullSize {
-  linearRow: RowWriter;
+  linearRow: LinearRowWriter;
   xybRow: RowWriter;
 }
 
@@ -402,7 +484,7 @@ class Workspace {
   readonly product: number;
   readonly zero: number;
   /** Two rows of linear RGB while halving a full-size image. */
-  readonly linear: Float64Array;
+  readonly linear: Float32Array;
   readonly colours = new ColourCache();
 
   constructor(width: number) {
@@ -411,12 +493,12 @@ class Workspace {
     const take = (count: number) => ((rows += count) - count) * width;
     this.xyb = take(2 * 3 * XYB_ROWS); // [image][channel][row ring]
     this.blurred = take(3 * 5 * BLUR_ROWS); // [channel][quantity][row ring]
-    this.state = take(3 * 5 * 6); // [channel][quantity][recursion and age]
+    this.state = take(3 * 5 * 6); // [channel][quantity][column][recursion and age]
     this.out = take(5 * BLOCK); // [quantity][row]: mu1, mu2, sigma11, sigma22, sigma12 of the output rows
     this.product = take(1);
     this.zero = take(1);
     this.f = new Float64Array(rows * width);
-    this.linear = new Float64Array(6 * width);
+    this.linear = new Float32Array(6 * width);
   }
 
   xybRow(image: number, channel: number, y: number): number {
@@ -436,7 +518,6 @@ class Workspace {
 class ColourCache {
   readonly keys = new Int32Array(1 << 16).fill(-1);
   readonly xyb = new Float32Array(3 << 16);
-  readonly pixel = new Float64Array(3);
 }
 
 /**
@@ -461,7 +542,7 @@ class Pyramid {
   }
 
   /** Fills the planes from the full-size image's linear rows (`scratch`: six rows of its width). */
-  fill(linearRow: RowWriter, scratch: Float64Array): this {
+  fill(linearRow: LinearRowWriter, scratch: Float32Array): this {
     const { f, scales, offsets } = this;
     if (scales.length > 1) {
       const { width, height } = scales[0]!;
@@ -505,10 +586,10 @@ class Pyramid {
   }
 
   /**
-   * Converts the planes to XYB in place (each pixel is read before it is written) and returns
-   * rows reading them, scales 1… only: for a reference scored many times.
+   * Converts the planes to XYB in place (each pixel is read before it is written), for a
+   * reference scored many times; returns them, scales 1… only.
    */
-  keepXyb(): RowWriter[] {
+  keepXyb(): Planes[] {
     const f = this.f;
     const row = new Float64Array(3 * this.scales[0]!.width);
     return this.scales.slice(1).map(({ width, height }, i) => {
@@ -519,21 +600,25 @@ class Pyramid {
         xybFromLinear(f, at, at + plane, at + 2 * plane, row, 0, width, 2 * width, width);
         for (let c = 0; c < 3; c++) f.set(row.subarray(c * width, (c + 1) * width), at + c * plane);
       }
-      return planeReader(f, r, width, plane);
+      return { f, offset: r, width, height };
     });
   }
 }
 
-function halveRow(src: Float32Array | Float64Array, row0: number, row1: number, dst: Float32Array, out: number, w: number, outW: number): void {
-  for (let ox = 0; ox < outW; ox++) {
-    const x0 = 2 * ox;
-    const x1 = Math.min(x0 + 1, w - 1);
-    dst[out + ox] = fr(fr(fr(src[row0 + x0]! + src[row0 + x1]!) + src[row1 + x0]!) + src[row1 + x1]!) * 0.25;
+function halveRow(src: Float32Array, row0: number, row1: number, dst: Float32Array, out: number, w: number, outW: number): void {
+  const pairs = w >> 1;
+  for (let ox = 0, x = 0; ox < pairs; ox++, x += 2) {
+    dst[out + ox] = r32(r32(r32(src[row0 + x]! + src[row0 + x + 1]!) + src[row1 + x]!) + src[row1 + x + 1]!) * 0.25;
+  }
+  // An odd width's last output repeats the edge pixel.
+  if (outW > pairs) {
+    const x = w - 1;
+    dst[out + pairs] = r32(r32(r32(src[row0 + x]! + src[row0 + x]!) + src[row1 + x]!) + src[row1 + x]!) * 0.25;
   }
 }
 
 function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, background: number, colours: ColourCache): FullSize {
-  const linearRow: RowWriter = (y, dst, r, g, b) => {
+  const linearRow: LinearRowWriter = (y, dst, r, g, b) => {
     for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
       const alpha = data[p + 3]!;
       if (alpha === 255 || background === OPAQUE) {
@@ -547,30 +632,76 @@ function rgbaImage(data: Uint8Array | Uint8ClampedArray, width: number, backgrou
       }
     }
   };
+  // Pixels missing from the cache are converted together once the row has been looked up (a
+  // conversion call per pixel costs more than the conversion), then cached; a run of one
+  // colour is converted once.
+  const missing = new Int32Array(width);
+  const copies = new Int32Array(width);
+  const linear = new Float32Array(3 * width);
+  const converted = new Float64Array(3 * width);
   const xybRow: RowWriter = (y, dst, o0, o1, o2) => {
-    const { keys, xyb, pixel } = colours;
+    const { keys, xyb } = colours;
+    let count = 0;
+    let copyCount = 0;
+    /** The previous pixel's colour while it is missing from the cache, else −1. */
+    let previous = -1;
     for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
       const alpha = data[p + 3]!;
       if (alpha === 255 || background === OPAQUE) {
         const key = (data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!;
         const slot = Math.imul(key, 0x9e3779b1) >>> 16;
         const at = 3 * slot;
-        if (keys[slot] !== key) {
-          keys[slot] = key;
-          xybPixel(LINEAR_OF_BYTE[data[p]!]!, LINEAR_OF_BYTE[data[p + 1]!]!, LINEAR_OF_BYTE[data[p + 2]!]!, pixel, 0, 1, 2);
-          xyb.set(pixel, at);
+        if (keys[slot] === key) {
+          dst[o0 + x] = xyb[at]!;
+          dst[o1 + x] = xyb[at + 1]!;
+          dst[o2 + x] = xyb[at + 2]!;
+          previous = -1;
+          continue;
         }
-        dst[o0 + x] = xyb[at]!;
-        dst[o1 + x] = xyb[at + 1]!;
-        dst[o2 + x] = xyb[at + 2]!;
+        if (key === previous) {
+          copies[copyCount++] = x;
+          continue;
+        }
+        previous = key;
+        linear[count] = LINEAR_OF_BYTE[data[p]!]!;
+        linear[width + count] = LINEAR_OF_BYTE[data[p + 1]!]!;
+        linear[2 * width + count] = LINEAR_OF_BYTE[data[p + 2]!]!;
+        missing[count++] = x;
       } else {
-        xybPixel(
-          linearOnBackground(data[p]!, alpha, background),
-          linearOnBackground(data[p + 1]!, alpha, background),
-          linearOnBackground(data[p + 2]!, alpha, background),
-          dst, o0 + x, o1 + x, o2 + x,
-        );
+        // Translucent pixels depend on the background and are not cached (−1 − x marks them).
+        previous = -1;
+        linear[count] = linearOnBackground(data[p]!, alpha, background);
+        linear[width + count] = linearOnBackground(data[p + 1]!, alpha, background);
+        linear[2 * width + count] = linearOnBackground(data[p + 2]!, alpha, background);
+        missing[count++] = -1 - x;
       }
+    }
+    if (count === 0) return;
+    xybFromLinear(linear, 0, width, 2 * width, converted, 0, width, 2 * width, count);
+    for (let i = 0; i < count; i++) {
+      const cached = missing[i]! >= 0;
+      const x = cached ? missing[i]! : -1 - missing[i]!;
+      const v0 = converted[i]!;
+      const v1 = converted[width + i]!;
+      const v2 = converted[2 * width + i]!;
+      dst[o0 + x] = v0;
+      dst[o1 + x] = v1;
+      dst[o2 + x] = v2;
+      if (!cached) continue;
+      const p = (y * width + x) * 4;
+      const key = (data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!;
+      const slot = Math.imul(key, 0x9e3779b1) >>> 16;
+      keys[slot] = key;
+      xyb[3 * slot] = v0;
+      xyb[3 * slot + 1] = v1;
+      xyb[3 * slot + 2] = v2;
+    }
+    // In order, so a copy's left neighbour is already written.
+    for (let i = 0; i < copyCount; i++) {
+      const x = copies[i]!;
+      dst[o0 + x] = dst[o0 + x - 1]!;
+      dst[o1 + x] = dst[o1 + x - 1]!;
+      dst[o2 + x] = dst[o2 + x - 1]!;
     }
   };
   return { linearRow, xybRow };
@@ -589,7 +720,7 @@ function indexedImage({ indices, palette, width }: IndexedImage, background: num
   }
   const xyb = new Float64Array(3 * entries);
   xybFromLinear(linear, 0, entries, 2 * entries, xyb, 0, entries, 2 * entries, entries);
-  const through = (table: Float32Array | Float64Array): RowWriter => (y, dst, o0, o1, o2) => {
+  const through = (table: Float32Array | Float64Array) => (y: number, dst: Float32Array | Float64Array, o0: number, o1: number, o2: number) => {
     for (let x = 0, i = y * width; x < width; x++, i++) {
       const e = indices[i]!;
       dst[o0 + x] = table[e]!;
@@ -603,53 +734,63 @@ function indexedImage({ indices, palette, width }: IndexedImage, background: num
 // ---- The maps and their norms ----
 
 /**
- * For one scale: streams both images' XYB rows through the blur of the five quantities (mu1,
- * mu2, sigma11, sigma22, sigma12, per channel) and, as each output row completes, adds its SSIM
- * and edge-difference errors. Writes the reference's 6 + 12 averages for the scale to `out`.
+ * What a channel goes through at one scale ([scale][channel]). The reference computes every
+ * map and then weighs some norms by 0 (which ones depends on the number of scales, as the
+ * weight index does): at six scales, full size needs the SSIM map for Y only.
  */
-function scaleNorms(ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, out: Float64Array): void {
+const NONE = 0;
+/** The edge-difference maps only: mu1 and mu2. */
+const EDGES = 1;
+/** The SSIM map too: all five blurred quantities. */
+const ALL = 2;
+/** EDGES against a kept reference whose rows hold img1 − mu1 already: mu2 alone. */
+const GIVEN_EDGES = 3;
+/** mu1 alone, to make a kept reference's GIVEN_EDGES rows. */
+const MU1 = 4;
+/** The blurred quantities [FIRST, END) of each mode (0 mu1, 1 mu2, 2 sigma11, 3 sigma22, 4 sigma12). */
+const FIRST = [0, 0, 0, 1, 0];
+const END = [0, 2, 5, 2, 1];
+
+function mapsNeeded(scaleCount: number): Uint8Array {
+  const modes = new Uint8Array(scaleCount * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let s = 0; s < scaleCount; s++) {
+      // score()'s order: six weights per channel and scale, [norm][ssim, artifact, detail lost].
+      const i = (c * scaleCount + s) * 6;
+      const ssim = WEIGHTS[i] !== 0 || WEIGHTS[i + 3] !== 0;
+      const edges = WEIGHTS[i + 1] !== 0 || WEIGHTS[i + 2] !== 0 || WEIGHTS[i + 4] !== 0 || WEIGHTS[i + 5] !== 0;
+      modes[s * 3 + c] = ssim ? ALL : edges ? EDGES : NONE;
+    }
+  }
+  return modes;
+}
+
+/**
+ * Streams `height` rows through the vertical pass of the blur: `feed(last)` must have blurred
+ * rows up to `last` horizontally into ws.blurredRow (each channel's quantities as its mode
+ * says); `done(c, n, rows)` then finds the blurred rows n… of channel c at ws.out, quantity q
+ * at ws.out + q · BLOCK · stride.
+ */
+function streamBlur(
+  ws: Workspace, width: number, height: number, modes: ArrayLike<number>,
+  feed: (last: number) => void, done: (c: number, n: number, rows: number) => void,
+): void {
   const { f, stride } = ws;
   f.fill(0, ws.state, ws.state + 3 * 5 * 6 * stride);
-  const sums = new Float64Array(3 * 6);
-  let fed = 0;
-  // Converts rows up to `last` and blurs them horizontally, five quantities a channel.
-  const feed = (last: number) => {
-    for (; fed <= last && fed < height; fed++) {
-      const y = fed;
-      reference(y, f, ws.xybRow(0, 0, y), ws.xybRow(0, 1, y), ws.xybRow(0, 2, y));
-      candidate(y, f, ws.xybRow(1, 0, y), ws.xybRow(1, 1, y), ws.xybRow(1, 2, y));
-      for (let c = 0; c < 3; c++) {
-        const a = ws.xybRow(0, c, y);
-        const b = ws.xybRow(1, c, y);
-        const p = ws.product;
-        blurRow(f, a, ws.blurredRow(c, 0, y), width);
-        blurRow(f, b, ws.blurredRow(c, 1, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = fr(f[a + x]! * f[a + x]!);
-        blurRow(f, p, ws.blurredRow(c, 2, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = fr(f[b + x]! * f[b + x]!);
-        blurRow(f, p, ws.blurredRow(c, 3, y), width);
-        for (let x = 0; x < width; x++) f[p + x] = fr(f[a + x]! * f[b + x]!);
-        blurRow(f, p, ws.blurredRow(c, 4, y), width);
-      }
-    }
-  };
   // Vertical step n reads horizontally blurred rows n − N − 1 and n + N − 1, zero outside.
   const above = (c: number, q: number, n: number) => (n - RADIUS - 1 >= 0 ? ws.blurredRow(c, q, n - RADIUS - 1) : ws.zero);
   const below = (c: number, q: number, n: number) => (n + RADIUS - 1 < height ? ws.blurredRow(c, q, n + RADIUS - 1) : ws.zero);
-  const errors = (c: number, n: number, rows: number) => {
-    for (let r = 0; r < rows; r++) {
-      rowErrors(f, ws.out + r * stride, BLOCK * stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6);
-    }
-  };
   let n = 1 - RADIUS;
   const single = () => {
     feed(n + RADIUS - 1);
     for (let c = 0; c < 3; c++) {
-      for (let q = 0; q < 5; q++) {
+      const mode = modes[c]!;
+      if (mode === NONE) continue;
+      for (let q = FIRST[mode]!; q < END[mode]!; q++) {
         const state = ws.state + (c * 5 + q) * 6 * stride;
-        blurColumnsStep(f, above(c, q, n), below(c, q, n), state, stride, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
+        blurColumnsStep(f, above(c, q, n), below(c, q, n), state, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
       }
-      if (n >= 0) errors(c, n, 1);
+      if (n >= 0) done(c, n, 1);
     }
     n++;
   };
@@ -657,7 +798,9 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
   for (; n + BLOCK <= height; n += BLOCK) {
     feed(n + BLOCK + RADIUS - 2);
     for (let c = 0; c < 3; c++) {
-      for (let q = 0; q < 5; q++) {
+      const mode = modes[c]!;
+      if (mode === NONE) continue;
+      for (let q = FIRST[mode]!; q < END[mode]!; q++) {
         blurColumnsBlock(
           f,
           above(c, q, n), above(c, q, n + 1), above(c, q, n + 2), above(c, q, n + 3),
@@ -668,10 +811,60 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
           width,
         );
       }
-      errors(c, n, BLOCK);
+      done(c, n, BLOCK);
     }
   }
   while (n < height) single();
+}
+
+/**
+ * For one scale: streams both images' XYB rows through the blur of the quantities each channel
+ * needs (mu1, mu2, sigma11, sigma22, sigma12) and, as each output row completes, adds its SSIM
+ * and edge-difference errors. Writes the reference's 6 + 12 averages for the scale to `out`,
+ * 0 for the maps not needed.
+ */
+function scaleNorms(
+  ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, modes: Uint8Array, out: Float64Array,
+): void {
+  const f = ws.f;
+  const sums = new Float64Array(3 * 6);
+  let fed = 0;
+  const feed = (last: number) => {
+    for (; fed <= last && fed < height; fed++) {
+      const y = fed;
+      reference(y, f, ws.xybRow(0, 0, y), ws.xybRow(0, 1, y), ws.xybRow(0, 2, y));
+      candidate(y, f, ws.xybRow(1, 0, y), ws.xybRow(1, 1, y), ws.xybRow(1, 2, y));
+      for (let c = 0; c < 3; c++) {
+        const mode = modes[c]!;
+        if (mode === NONE) continue;
+        const a = ws.xybRow(0, c, y);
+        const b = ws.xybRow(1, c, y);
+        if (mode !== GIVEN_EDGES) blurRow(f, a, ws.blurredRow(c, 0, y), width);
+        blurRow(f, b, ws.blurredRow(c, 1, y), width);
+        if (mode !== ALL) continue;
+        const p = ws.product;
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[a + x]!);
+        blurRow(f, p, ws.blurredRow(c, 2, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[b + x]! * f[b + x]!);
+        blurRow(f, p, ws.blurredRow(c, 3, y), width);
+        for (let x = 0; x < width; x++) f[p + x] = r32(f[a + x]! * f[b + x]!);
+        blurRow(f, p, ws.blurredRow(c, 4, y), width);
+      }
+    }
+  };
+  const done = (c: number, n: number, rows: number) => {
+    const mode = modes[c]!;
+    for (let r = 0; r < rows; r++) {
+      const row = ws.out + r * ws.stride;
+      const gap = BLOCK * ws.stride;
+      const img1 = ws.xybRow(0, c, n + r);
+      const img2 = ws.xybRow(1, c, n + r);
+      if (mode === ALL) rowErrors(f, row, gap, img1, img2, width, sums, c * 6);
+      else if (mode === EDGES) rowEdges(f, row, gap, img1, img2, width, sums, c * 6);
+      else givenRowEdges(f, row + gap, img1, img2, width, sums, c * 6);
+    }
+  };
+  streamBlur(ws, width, height, modes, feed, done);
   const perPixel = 1 / (width * height);
   for (let c = 0; c < 3; c++) {
     const s = c * 6;
@@ -682,6 +875,32 @@ function scaleNorms(ws: Workspace, width: number, height: number, reference: Row
     out[6 + c * 4 + 2] = perPixel * sums[s + 4]!;
     out[6 + c * 4 + 3] = Math.sqrt(Math.sqrt(perPixel * sums[s + 5]!));
   }
+}
+
+/**
+ * Replaces one kept reference plane (`width` × `height` floats at `at`) by img1 − mu1, the
+ * float the edge-difference maps take from the reference, for a channel in EDGES mode: its
+ * comparisons then blur the candidate alone.
+ */
+function keepEdgeDifferences(ws: Workspace, plane: Float32Array, at: number, width: number, height: number): void {
+  const f = ws.f;
+  let fed = 0;
+  const feed = (last: number) => {
+    for (; fed <= last && fed < height; fed++) {
+      const row = ws.xybRow(0, 0, fed);
+      for (let x = 0, i = at + fed * width; x < width; x++, i++) f[row + x] = plane[i]!;
+      blurRow(f, row, ws.blurredRow(0, 0, fed), width);
+    }
+  };
+  // Row n is rewritten only once the blur has read it (it is fed ahead), from the copy in ws.
+  const done = (_c: number, n: number, rows: number) => {
+    for (let r = 0; r < rows; r++) {
+      const img1 = ws.xybRow(0, 0, n + r);
+      const mu1 = ws.out + r * ws.stride;
+      for (let x = 0, i = at + (n + r) * width; x < width; x++, i++) plane[i] = r32(f[img1 + x]! - f[mu1 + x]!);
+    }
+  };
+  streamBlur(ws, width, height, [MU1, NONE, NONE], feed, done);
 }
 
 /**
@@ -702,17 +921,17 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
     const mu2 = f[m2 + x]!;
     // Without SSIM's luminance denominator: ssimulacra2 drops it on purpose (values are already
     // perceptually uniform), so the mean term is just 1 − (mu1 − mu2)².
-    const dm = fr(mu1 - mu2);
-    const numM = fr(1 - fr(dm * dm));
-    const numS = fr(2 * fr(f[s12 + x]! - fr(mu1 * mu2)) + C2);
-    const denomS = fr(fr(fr(f[s11 + x]! - fr(mu1 * mu1)) + fr(f[s22 + x]! - fr(mu2 * mu2))) + C2);
-    const d = 1 - fr(fr(numM * numS) / denomS);
+    const dm = r32(mu1 - mu2);
+    const numM = r32(1 - r32(dm * dm));
+    const numS = r32(2 * r32(f[s12 + x]! - r32(mu1 * mu2)) + C2);
+    const denomS = r32(r32(r32(f[s11 + x]! - r32(mu1 * mu1)) + r32(f[s22 + x]! - r32(mu2 * mu2))) + C2);
+    const d = 1 - r32(r32(numM * numS) / denomS);
     // max(d, 0) without a branch, which would be a coin toss in smooth areas: (d + |d|) / 2 is exact.
     const dp = (d + Math.abs(d)) * 0.5;
     const dp2 = dp * dp;
     ssim += dp;
     ssim4 += dp2 * dp2;
-    const e = (1 + Math.abs(fr(f[img2 + x]! - mu2))) / (1 + Math.abs(fr(f[img1 + x]! - mu1))) - 1;
+    const e = (1 + Math.abs(r32(f[img2 + x]! - mu2))) / (1 + Math.abs(r32(f[img1 + x]! - mu1))) - 1;
     // e > 0: the candidate has an edge where the reference is smooth (ringing, banding, blocks);
     // e < 0: the reference has an edge the candidate smoothed away (blur, smearing).
     const up = (e + Math.abs(e)) * 0.5;
@@ -726,6 +945,48 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
   }
   sums[at] = ssim;
   sums[at + 1] = ssim4;
+  sums[at + 2] = artifact;
+  sums[at + 3] = artifact4;
+  sums[at + 4] = lost;
+  sums[at + 5] = lost4;
+}
+
+/** EdgeDiffMap alone for one row (rowErrors without the SSIM map), continuing sums[at+2…at+5]. */
+function rowEdges(f: Float64Array, out: number, gap: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+  const m1 = out;
+  const m2 = out + gap;
+  let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  for (let x = 0; x < w; x++) {
+    const e = (1 + Math.abs(r32(f[img2 + x]! - f[m2 + x]!))) / (1 + Math.abs(r32(f[img1 + x]! - f[m1 + x]!))) - 1;
+    const up = (e + Math.abs(e)) * 0.5;
+    const down = (Math.abs(e) - e) * 0.5;
+    const up2 = up * up;
+    const down2 = down * down;
+    artifact += up;
+    artifact4 += up2 * up2;
+    lost += down;
+    lost4 += down2 * down2;
+  }
+  sums[at + 2] = artifact;
+  sums[at + 3] = artifact4;
+  sums[at + 4] = lost;
+  sums[at + 5] = lost4;
+}
+
+/** rowEdges against a kept reference: its row holds img1 − mu1 (`diff1`), mu2 is at `mu2`. */
+function givenRowEdges(f: Float64Array, mu2: number, diff1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+  let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  for (let x = 0; x < w; x++) {
+    const e = (1 + Math.abs(r32(f[img2 + x]! - f[mu2 + x]!))) / (1 + Math.abs(f[diff1 + x]!)) - 1;
+    const up = (e + Math.abs(e)) * 0.5;
+    const down = (Math.abs(e) - e) * 0.5;
+    const up2 = up * up;
+    const down2 = down * down;
+    artifact += up;
+    artifact4 += up2 * up2;
+    lost += down;
+    lost4 += down2 * down2;
+  }
   sums[at + 2] = artifact;
   sums[at + 3] = artifact4;
   sums[at + 4] = lost;
@@ -801,15 +1062,27 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
   const scales = scaleSizes(width, height);
   const referenceOpaque = isOpaque(reference.data);
   // An opaque reference looks the same over any background: its XYB at every scale is kept (the
-  // smaller scales add a third), so a comparison converts only the candidate. One with
-  // transparency differs per background, so a copy of its pixels is kept instead (the caller
-  // may reuse its buffer).
+  // smaller scales add a third), so a comparison converts only the candidate. Where a channel
+  // needs only the edge-difference maps, img1 − mu1 is kept in place of img1, and comparisons
+  // blur the candidate alone. One with transparency differs per background, so a copy of its
+  // pixels is kept instead (the caller may reuse its buffer).
   let kept: RowWriter[] | undefined;
+  let keptModes: Uint8Array | undefined;
   let referencePixels: Uint8Array | undefined;
   if (referenceOpaque) {
-    const image = rgbaImage(reference.data, width, OPAQUE, new ColourCache());
-    const smaller = new Pyramid(scales).fill(image.linearRow, new Float64Array(6 * width)).keepXyb();
-    kept = [planes(image.xybRow, width, height), ...smaller];
+    const ws = new Workspace(width);
+    const image = rgbaImage(reference.data, width, OPAQUE, ws.colours);
+    const smaller = new Pyramid(scales).fill(image.linearRow, ws.linear).keepXyb();
+    const all = [planes(image.xybRow, width, height), ...smaller];
+    keptModes = mapsNeeded(scales.length);
+    all.forEach((p, s) => {
+      for (let c = 0; c < 3; c++) {
+        if (keptModes![s * 3 + c] !== EDGES) continue;
+        keepEdgeDifferences(ws, p.f, p.offset + c * p.width * p.height, p.width, p.height);
+        keptModes![s * 3 + c] = GIVEN_EDGES;
+      }
+    });
+    kept = all.map(planeReader);
   } else {
     referencePixels = Uint8Array.from(reference.data);
   }
@@ -828,13 +1101,22 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
         referenceRows = referencePyramid!.fill(image.linearRow, ws.linear).xybRows(image.xybRow);
       }
       const image = indexed ? indexedImage(candidate, background) : rgbaImage(candidate.data, width, background, ws.colours);
-      return scoreScales(ws, scales, referenceRows, candidatePyramid.fill(image.linearRow, ws.linear).xybRows(image.xybRow));
+      const candidateRows = candidatePyramid.fill(image.linearRow, ws.linear).xybRows(image.xybRow);
+      return scoreScales(ws, scales, referenceRows, candidateRows, keptModes);
     });
   };
 }
 
-/** Stores the rows `source` writes as float planes and returns a reader of them. */
-function planes(source: RowWriter, width: number, height: number): RowWriter {
+/** Three float planes of width × height, one after another from `offset`. */
+interface Planes {
+  f: Float32Array;
+  offset: number;
+  width: number;
+  height: number;
+}
+
+/** Stores the rows `source` writes as float planes. */
+function planes(source: RowWriter, width: number, height: number): Planes {
   const plane = width * height;
   const f = new Float32Array(3 * plane);
   const row = new Float64Array(3 * width);
@@ -842,11 +1124,12 @@ function planes(source: RowWriter, width: number, height: number): RowWriter {
     source(y, row, 0, width, 2 * width);
     for (let c = 0; c < 3; c++) f.set(row.subarray(c * width, (c + 1) * width), c * plane + y * width);
   }
-  return planeReader(f, 0, width, plane);
+  return { f, offset: 0, width, height };
 }
 
-/** Reads rows of three float planes, `plane` apart, starting at `offset`. */
-function planeReader(f: Float32Array, offset: number, width: number, plane: number): RowWriter {
+/** Reads rows of three float planes. */
+function planeReader({ f, offset, width, height }: Planes): RowWriter {
+  const plane = width * height;
   return (y, dst, o0, o1, o2) => {
     const at = offset + y * width;
     for (let x = 0; x < width; x++) {
@@ -857,9 +1140,11 @@ function planeReader(f: Float32Array, offset: number, width: number, plane: numb
   };
 }
 
-function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[]): number {
+function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[], modes = mapsNeeded(scales.length)): number {
   const norms = new Float64Array(scales.length * 18);
-  scales.forEach(({ width, height }, s) => scaleNorms(ws, width, height, reference[s]!, candidate[s]!, norms.subarray(s * 18, s * 18 + 18)));
+  scales.forEach(({ width, height }, s) => {
+    scaleNorms(ws, width, height, reference[s]!, candidate[s]!, modes.subarray(3 * s, 3 * s + 3), norms.subarray(s * 18, s * 18 + 18));
+  });
   return score(norms, scales.length);
 }
 
@@ -881,9 +1166,17 @@ function checkSize(reference: RawImage, candidate: RawImage | IndexedImage): voi
 }
 
 function isOpaque(data: Uint8Array | Uint8ClampedArray): boolean {
+  // Four bytes at a time where the buffer allows: alpha is the top byte of a little-endian word.
+  if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+    for (let i = 0; i < words.length; i++) if (words[i]! < 0xff000000) return false;
+    return true;
+  }
   for (let p = 3; p < data.length; p += 4) if (data[p] !== 255) return false;
   return true;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 function isIndexedOpaque({ indices, palette }: IndexedImage): boolean {
   const translucent = new Uint8Array(256);
