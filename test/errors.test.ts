@@ -237,7 +237,7 @@ describe('formats', () => {
 
   it('a truncated AVIF is an invalid image', async () => {
     // At a fixed quality: a smart search of this size is predicted to take long enough to become a job.
-    await expectError(await compress(fixtures.kimonoAvif.slice(0, 40_000), { format: 'jpeg', quality: 80 }), 422, 'invalid_image');
+    await expectError(await compress(fixtures.kimonoAvif.slice(0, 40_000), { format: 'jpeg', quality: '80' }), 422, 'invalid_image');
   });
 
   it('a truncated PNG is an invalid image', async () => {
