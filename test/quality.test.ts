@@ -9,7 +9,8 @@ import { mapToPalette, paletteBuilder } from '../src/pipeline/quantize';
 import { wuPalettes } from '../src/pipeline/wu';
 import { colourShiftAgainst } from '../src/pipeline/colour-shift';
 import { ssimulacra2, ssimulacra2Against } from '../src/pipeline/ssimulacra2';
-import { type Mode, PALETTE_COLOUR_SHIFT_LIMITS, PALETTE_STEPS, QUALITY_RANGE, SMART_TARGETS, palettePng, smartLossy } from '../src/pipeline/smart';
+import { type Mode, PALETTE_COLOUR_SHIFT_LIMITS, PALETTE_STEPS, SMART_TARGETS, palettePng, smartLossy } from '../src/pipeline/smart';
+import { IMAGE_FORMATS } from '../src/pipeline/image-formats';
 import { compressOptionsSchema } from '../src/schemas/options';
 import { acceptedFormats } from '../src/http/answer';
 import { AUTH, api, fixtures, fromDataUri, pngClaiming, similarity } from './helpers';
@@ -38,7 +39,7 @@ describe('smart quality', () => {
         const { score, quality, targetMet } = result.output;
         // Met means scored at least the target; a miss happens only at the top of the range.
         if (targetMet) expect(score, `${mode}: q${quality}`).toBeGreaterThanOrEqual(SMART_TARGETS[mode]);
-        else expect(quality, `${mode}: missed at q${quality}, scored ${score}`).toBe(QUALITY_RANGE[format][1]);
+        else expect(quality, `${mode}: missed at q${quality}, scored ${score}`).toBe(IMAGE_FORMATS[format].smartQualityRange![1]);
         // Measured again, independently, on the whole decoded output.
         expect(ssimulacra2(source, await wasmCodecs.decode(format, result.bytes))).toBeCloseTo(score!, 6);
       }

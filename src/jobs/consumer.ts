@@ -4,7 +4,7 @@ import { ApiError } from '../errors';
 import { describeImage, outputName } from '../pipeline/description';
 import { fetchImage } from '../http/fetch-image';
 import { hostCheckFor } from '../http/resolve';
-import { MIME_TYPES } from '../pipeline/detect';
+import { mimeType } from '../pipeline/image-formats';
 import { putOutput } from '../storage/files';
 import { jobStub } from './access';
 import type { JobMessage } from './messages';
@@ -48,7 +48,7 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
       await job.progress(token, 20 + percent * 0.7);
     });
     const name = outputName(input.name, result.output.format);
-    const key = await putOutput(env.FILES, { jobId: state.id, accountId: state.accountId, name, mime: MIME_TYPES[result.output.format], bytes: result.bytes });
+    const key = await putOutput(env.FILES, { jobId: state.id, accountId: state.accountId, name, mime: mimeType(result.output.format), bytes: result.bytes });
     const done = await job.succeed(token, {
       input: await describeImage(result.input, input.name || `image.${result.input.format}`, input.bytes),
       output: await describeImage(result.output, name, result.bytes),

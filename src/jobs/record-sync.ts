@@ -1,7 +1,7 @@
 import type { Account } from '../auth/keys';
 import { describeImage, outputName } from '../pipeline/description';
 import type { CompressResult } from '../pipeline/compress';
-import { MIME_TYPES } from '../pipeline/detect';
+import { mimeType } from '../pipeline/image-formats';
 import type { CompressOptions } from '../schemas/options';
 import { outputKey, putOutput } from '../storage/files';
 import { jobStub } from './access';
@@ -47,7 +47,7 @@ export async function recordSyncCompression(env: Env, sync: SyncCompression): Pr
     now,
   );
   await Promise.all([
-    putOutput(env.FILES, { jobId: id, accountId: account.id, name, mime: MIME_TYPES[result.output.format], bytes: result.bytes, expiresAt: new Date(job.expiresAt) }),
+    putOutput(env.FILES, { jobId: id, accountId: account.id, name, mime: mimeType(result.output.format), bytes: result.bytes, expiresAt: new Date(job.expiresAt) }),
     jobStub(env, id).createFinished(job),
   ]);
   return job;

@@ -1,6 +1,7 @@
 import { ApiError } from '../errors';
 import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
 import { type Work, computeSeconds } from './cost';
+import { IMAGE_FORMATS } from './image-formats';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
@@ -63,8 +64,6 @@ export interface CompressResult {
   compressed: boolean;
 }
 
-const LOSSLESS_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'avif']);
-
 /**
  * Everything that can be decided from the header alone: the format (by content), the
  * dimensions, whether the work fits the limits, and the output's format and size.
@@ -89,7 +88,7 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   const upright = swapsAxes(orientation) ? { width: header.height, height: header.width } : header;
   const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...upright };
   const outputFormat = options.format === 'auto' ? input.format : options.format;
-  if (options.lossless && !LOSSLESS_FORMATS.has(outputFormat)) {
+  if (options.lossless && !IMAGE_FORMATS[outputFormat].lossless) {
     throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, { param: 'lossless' });
   }
   const resize = planResize(input, options);
@@ -149,7 +148,7 @@ export function reservedProfile(plan: Inspection, options: PipelineOptions, form
 
 /** What only decoding tells, each way it can turn out, the plain case first: transparency (never in a JPEG) and screen content. */
 function undecidedCases(plan: Inspection): { alpha: boolean; screen: boolean }[] {
-  const alphas = plan.input.format === 'jpeg' ? [false] : [false, true];
+  const alphas = IMAGE_FORMATS[plan.input.format].alpha ? [false, true] : [false];
   return alphas.flatMap((alpha) => [false, true].map((screen) => ({ alpha, screen })));
 }
 
@@ -238,17 +237,12 @@ function megapixels(pixels: number, round: (n: number) => number = Math.round): 
   return `${(round((pixels / 1e6) * 10 ** digits) / 10 ** digits).toFixed(digits)} MP`;
 }
 
-/**
- * The longest side each encoder writes: mozjpeg's JPEG_MAX_DIMENSION, WebP's 14-bit sizes, AV1's
- * 16-bit frame sizes. Past them the encoders abort, which must be a refusal, not a fault.
- */
-export const MAX_OUTPUT_SIDE: Record<ImageFormat, number> = { jpeg: 65_500, webp: 16_383, avif: 65_536, png: 2 ** 31 - 1 };
-
 /** Why the work does not fit an encoder, the plan's pixel limit or an isolate's memory for this output, if it does not. */
 function pixelProblem(plan: Inspection, format: ImageFormat, traits: OutputTraits, limits: ImageLimits): ApiError | undefined {
   const { width, height } = plan.outputSize;
-  if (Math.max(width, height) > MAX_OUTPUT_SIDE[format]) {
-    return new ApiError('image_too_large', `The output would be ${width}×${height}; ${format} images can be at most ${MAX_OUTPUT_SIDE[format]} pixels on a side`, { param: 'width' });
+  const { maxOutputSide } = IMAGE_FORMATS[format];
+  if (Math.max(width, height) > maxOutputSide) {
+    return new ApiError('image_too_large', `The output would be ${width}×${height}; ${format} images can be at most ${maxOutputSide} pixels on a side`, { param: 'width' });
   }
   const profile = memoryProfile(format, traits);
   const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
@@ -297,7 +291,7 @@ export async function compressImage(
   // Known from here on, on the pixels the encoder gets; what they would not fit is refused
   // before any encoding. JPEG has no alpha: what is transparent would otherwise come out as
   // whatever colour happens to be stored under it, usually black (encodeBest flattens a copy).
-  const transparent = input.format !== 'jpeg' && hasAlpha(image);
+  const transparent = IMAGE_FORMATS[input.format].alpha && hasAlpha(image);
   const screen = possibleOutputFormats(plan, options, transparent).includes('avif') && mayBeScreenContent(image, transparent, options.lossless);
   const candidates = autoCandidates(plan, options, metadata, { transparent, screen }, limits);
   const { format: chosenFormat, encoded } = await encodeBest(codecs, candidates, image, transparent, options);
@@ -349,7 +343,7 @@ async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImag
   let best: { format: ImageFormat; encoded: Encoded } | undefined;
   for (const format of formats) {
     // JPEG has no alpha; the other candidates keep it, so they get the pixels unflattened.
-    const flatten = format === 'jpeg' && transparent;
+    const flatten = !IMAGE_FORMATS[format].alpha && transparent;
     const pixels = flatten ? compositeOnWhite(formats.length === 1 ? image : { ...image, data: image.data.slice() }) : image;
     const encoded = await encodeToTarget(codecs, format, pixels, options);
     if (!best || encoded.bytes.byteLength < best.encoded.bytes.byteLength) best = { format, encoded };

@@ -1,10 +1,12 @@
 import type { ImageFormat } from '../schemas/options';
+import { IMAGE_FORMATS } from './image-formats';
 
 /**
  * Predicted compute of one compression, from what the codecs do: decode the input's pixels,
- * resize, encode the output's pixels and rows, and for a search, its trials. The figures
- * are measured (docs/measurements.md, "Cost model"); `npm run bench` prints each prediction
- * beside the time it measured.
+ * resize, encode the output's pixels and rows, and for a search, its trials. Each format's
+ * figures are in its descriptor (`image-formats.ts`); how they were measured is in
+ * docs/measurements.md, "Cost model", and `npm run bench:cost` prints each prediction beside
+ * the time it measured.
  */
 export interface Work {
   inputFormat: ImageFormat;
@@ -23,19 +25,10 @@ export interface Work {
 
 const PER_MP = 1e-6;
 
-/** Decoding, seconds a megapixel. */
-const DECODE: Record<ImageFormat, number> = { jpeg: 0.06, png: 0.1, webp: 0.08, avif: 0.35 };
-/** Encoding at a fixed quality, seconds a megapixel (palette PNG: quantising and dithering included). */
-const ENCODE: Record<ImageFormat, number> = { jpeg: 0.2, png: 1.2, webp: 0.25, avif: 1.4 };
-const ENCODE_LOSSLESS: Record<ImageFormat, number> = { jpeg: 0.2, png: 1.0, webp: 1.2, avif: 2.5 };
-/** Time every row costs whatever its width (1×N images), seconds a row. */
-const PER_ROW: Record<ImageFormat, number> = { jpeg: 1.5e-6, png: 5e-5, webp: 3e-6, avif: 1.7e-5 };
 /** oxipng's per-row cost stops where the row-streaming writer takes over (`OXIPNG_MAX_ROWS`). */
 const PNG_COSTLY_ROWS = 8192;
 const STREAMED_PNG_PER_ROW = 2e-7;
 const RESIZE = 0.1;
-/** A trial: encode and decode the sample, and score it (SSIMULACRA 2 alone is ~0.5 s/MP). */
-const TRIAL: Record<ImageFormat, number> = { jpeg: 1.3, png: 1.6, webp: 1.4, avif: 3.5 };
 /** The sample a smart search scores (`scoringSample`): four 384 px tiles, or the whole image when small or narrow. */
 const TILE = 384;
 const SAMPLE_PIXELS = 4 * TILE * TILE;
@@ -48,19 +41,20 @@ const TARGET_SIZE_TRIALS = 7;
 /** Predicted compute of one compression, in seconds. */
 export function computeSeconds(work: Work): number {
   const { outputFormat: format } = work;
-  const decode = DECODE[work.inputFormat] * work.inputPixels * PER_MP;
+  const { cost } = IMAGE_FORMATS[format];
+  const decode = IMAGE_FORMATS[work.inputFormat].cost.decodePerMegapixel * work.inputPixels * PER_MP;
   const resize = work.resized ? RESIZE * Math.max(work.inputPixels, work.outputPixels) * PER_MP : 0;
   const rows =
     format === 'png'
-      ? PER_ROW.png * Math.min(work.outputRows, PNG_COSTLY_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
-      : PER_ROW[format] * work.outputRows;
-  const encodeOnce = (work.lossless ? ENCODE_LOSSLESS : ENCODE)[format] * work.outputPixels * PER_MP + rows;
+      ? cost.perRow * Math.min(work.outputRows, PNG_COSTLY_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
+      : cost.perRow * work.outputRows;
+  const encodeOnce = (work.lossless ? cost.encodeLosslessPerMegapixel : cost.encodePerMegapixel) * work.outputPixels * PER_MP + rows;
   if (work.lossless) return decode + resize + encodeOnce;
   if (work.targetSize) return decode + resize + TARGET_SIZE_TRIALS * encodeOnce;
   if (!work.smart) return decode + resize + encodeOnce;
   const whole = work.outputPixels <= WHOLE_IMAGE_SAMPLE || work.outputWidth < 2 * TILE || work.outputRows < 2 * TILE;
   const sample = whole ? work.outputPixels : SAMPLE_PIXELS;
-  return decode + resize + SMART_TRIALS * TRIAL[format] * sample * PER_MP + encodeOnce;
+  return decode + resize + SMART_TRIALS * cost.trialPerMegapixel * sample * PER_MP + encodeOnce;
 }
 
 /** A queue consumer waits up to its `max_batch_timeout` (1 s, wrangler.toml) before it runs. */

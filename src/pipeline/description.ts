@@ -1,7 +1,7 @@
 import { toHex } from '../hex';
 import type { ImageDescription } from '../schemas/responses';
 import type { CompressResult } from './compress';
-import { MIME_TYPES } from './detect';
+import { mimeType } from './image-formats';
 import { METRIC } from './smart';
 
 // How a compression's input and output are described to clients, in sync answers and jobs alike.
@@ -23,7 +23,7 @@ export async function describeImage(info: CompressResult['output'], name: string
   return {
     name,
     format: info.format,
-    mime: MIME_TYPES[info.format],
+    mime: mimeType(info.format),
     size: info.size,
     width: info.width,
     height: info.height,

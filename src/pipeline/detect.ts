@@ -1,19 +1,10 @@
 import { imageSize } from 'image-size';
 import { ascii, startsWith } from '../formats/bytes';
 import { findBox, isobmffBoxes } from '../formats/isobmff';
-import { JpegMarker } from '../formats/jpeg';
 import { PNG_SIGNATURE } from '../formats/png';
-import { riffChunks, riffForm } from '../formats/riff';
-import type { ImageFormat } from '../schemas/options';
-
-export const MIME_TYPES: Record<ImageFormat, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  avif: 'image/avif',
-};
-
-export const EXTENSIONS: Record<ImageFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
+import { riffChunks } from '../formats/riff';
+import { OUTPUT_FORMATS, type ImageFormat } from '../schemas/options';
+import { IMAGE_FORMATS } from './image-formats';
 
 export type Detection =
   | { kind: 'supported'; format: ImageFormat }
@@ -25,18 +16,12 @@ export type Detection =
 
 /** Decides the format from the leading bytes only; never from a file name or a claimed type. */
 export function detectFormat(bytes: Uint8Array): Detection {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === JpegMarker.SOI && bytes[2] === 0xff) return { kind: 'supported', format: 'jpeg' };
-  if (startsWith(bytes, PNG_SIGNATURE)) return { kind: 'supported', format: 'png' };
+  for (const format of OUTPUT_FORMATS) if (IMAGE_FORMATS[format].isSignature(bytes)) return { kind: 'supported', format };
   if (startsWith(bytes, PNG_SIGNATURE.subarray(0, 4))) {
     return { kind: 'damaged', format: 'png', reason: 'its signature is damaged (typically by a text-mode transfer that rewrote line endings)' };
   }
-  if (riffForm(bytes) === 'WEBP') return { kind: 'supported', format: 'webp' };
   const [firstBox] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
-  if (firstBox?.type === 'ftyp') {
-    const brands = ascii(firstBox.data);
-    if (/avi[fs]/.test(brands)) return { kind: 'supported', format: 'avif' };
-    if (/hei[cx]|mif1|heim|heis/.test(brands)) return { kind: 'unsupported', name: 'HEIF/HEIC' };
-  }
+  if (firstBox?.type === 'ftyp' && /hei[cx]|mif1|heim|heis/.test(ascii(firstBox.data))) return { kind: 'unsupported', name: 'HEIF/HEIC' };
   if (bytes.length >= 6 && /^GIF8[79]a$/.test(ascii(bytes, 0, 6))) return { kind: 'unsupported', name: 'GIF' };
   if (bytes.length >= 2 && ascii(bytes, 0, 2) === 'BM') return { kind: 'unsupported', name: 'BMP' };
   if (bytes.length >= 4 && (ascii(bytes, 0, 4) === 'II*\0' || ascii(bytes, 0, 4) === 'MM\0*')) return { kind: 'unsupported', name: 'TIFF' };

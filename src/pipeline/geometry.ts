@@ -1,3 +1,5 @@
+import type { CompressOptions } from '../schemas/options';
+
 export interface Size {
   width: number;
   height: number;
@@ -8,7 +10,7 @@ export interface ResizeRequest {
   height?: number;
   max_width?: number;
   max_height?: number;
-  fit: 'cover' | 'contain' | 'fill';
+  fit: CompressOptions['fit'];
 }
 
 /** A resize plan: optionally crop a centred region of the source, then scale it to `size`. */

@@ -1,11 +1,12 @@
 import type { Codecs, RawImage } from '../codecs/types';
-import type { ImageFormat } from '../schemas/options';
+import type { CompressOptions, ImageFormat } from '../schemas/options';
+import { IMAGE_FORMATS } from './image-formats';
 import { exactPalette, mapToPalette, paletteBuilder } from './quantize';
 import { bandingAgainst, colourShiftAgainst } from './colour-shift';
 import { lowestMeeting } from './search';
 import { ssimulacra2Against } from './ssimulacra2';
 
-export type Mode = 'size' | 'balanced' | 'quality';
+export type Mode = CompressOptions['mode'];
 type LossyFormat = Exclude<ImageFormat, 'png'>;
 
 /** The perceptual metric smart quality is judged by (`ssimulacra2.ts`). */
@@ -30,8 +31,6 @@ export const PALETTE_COLOUR_SHIFT_LIMITS: Record<Mode, number> = { quality: 2.5,
  */
 export const BANDING_LIMIT = 1;
 
-/** The qualities searched per format: below the floor every image breaks up; the top is the encoder's best. */
-export const QUALITY_RANGE: Record<LossyFormat, [number, number]> = { jpeg: [10, 100], webp: [10, 100], avif: [10, 100] };
 /**
  * Palette sizes tried for PNG, most colours first, at any image size: Wu's tables are built
  * once a compression, so a size costs little beyond its mapping.
@@ -85,7 +84,7 @@ export async function smartLossy(codecs: Codecs, format: LossyFormat, image: Raw
     const judged = await codecs.decodeBriefly(format, bytes, (decoded) => ({ score: score(decoded), banding: banding(decoded) }));
     return { bytes, quality, score: judged.score, targetMet: judged.score >= target && judged.banding <= BANDING_LIMIT };
   };
-  const [floor, top] = QUALITY_RANGE[format];
+  const [floor, top] = IMAGE_FORMATS[format].smartQualityRange!;
   const best = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!, scoreGuide(target));
   if (sample === image) return best;
   return { ...best, bytes: await codecs.encode(format, image, { quality: best.quality!, lossless: false }) };

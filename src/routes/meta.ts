@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { authenticate, presentedKey } from '../auth/keys';
-import { MIME_TYPES } from '../pipeline/detect';
-import { MAX_OUTPUT_SIDE, pixelLimit } from '../pipeline/compress';
+import { IMAGE_FORMATS, mimeType } from '../pipeline/image-formats';
+import { pixelLimit } from '../pipeline/compress';
 import { maxInputPixelsWithinBudget } from '../pipeline/memory';
 import { BANDING_LIMIT, METRIC, PALETTE_COLOUR_SHIFT_LIMITS, SMART_TARGETS } from '../pipeline/smart';
 import { BANDING_METRIC, COLOUR_SHIFT_METRIC } from '../pipeline/colour-shift';
@@ -27,14 +27,14 @@ export const metaRoutes = new Hono<AppEnv>()
       success: true,
       input: OUTPUT_FORMATS.map((format) => ({
         format,
-        mime: MIME_TYPES[format],
+        mime: mimeType(format),
         // Inputs whose decoders hold more than JPEG's and PNG's have limits of their own.
         ...(format === 'avif' ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') } : {}),
         ...(format === 'webp' ? { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') } : {}),
       })),
       output: OUTPUT_FORMATS.map((format) => ({
         format,
-        mime: MIME_TYPES[format],
+        mime: mimeType(format),
         quality: {
           ...LOSSY_QUALITY,
           smart: {
@@ -45,9 +45,9 @@ export const metaRoutes = new Hono<AppEnv>()
           },
           ...(format === 'png' ? { note: 'below 100: a palette of at most 256 colours' } : {}),
         },
-        lossless: format !== 'jpeg',
+        lossless: IMAGE_FORMATS[format].lossless,
         max_dimension: MAX_DIMENSION,
-        max_output_side: MAX_OUTPUT_SIDE[format],
+        max_output_side: IMAGE_FORMATS[format].maxOutputSide,
         max_pixels: pixelLimit(format, ceiling),
         // Lossless WebP and transparent AVIF take more memory, so they have limits of their own.
         ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true, alpha: false }) }),

@@ -1,3 +1,4 @@
+import { IMAGE_FORMATS } from '../pipeline/image-formats';
 import { z } from 'zod';
 import { ERROR_MEANING, ERROR_STATUS, type ErrorCode } from '../errors';
 import { canonicalForm, compressOptionsSchema } from '../schemas/options';
@@ -63,7 +64,7 @@ const INTERNAL: ErrorCode[] = ['internal_error'];
 
 const jobIdParameter = { name: 'id', in: 'path', required: true, description: 'The job id (a 202 answer, a batch item, or X-Job-Id of a synchronous answer)', schema: { type: 'string', format: 'uuid' } };
 
-const IMAGE_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif'];
+const IMAGE_MIME_TYPES = Object.values(IMAGE_FORMATS).map((format) => format.mime);
 const binary = { type: 'string', contentMediaType: 'application/octet-stream' };
 
 /** Headers of the synchronous binary answer, the contract's and the ones this API adds. */

@@ -1,0 +1,17 @@
+// Lets a Node script import the Worker's modules, whose relative imports name no extension
+// (the bundler resolves them): an unresolved relative import is retried with `.ts`.
+import { register } from 'node:module';
+
+register(
+  'data:text/javascript,' +
+    encodeURIComponent(`
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (error) {
+    if (specifier.startsWith('.') && !/\\.[a-z]+$/.test(specifier)) return next(specifier + '.ts', context);
+    throw error;
+  }
+}`),
+  import.meta.url,
+);

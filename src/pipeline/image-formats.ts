@@ -1,0 +1,88 @@
+import { ascii, startsWith } from '../formats/bytes';
+import { isobmffBoxes } from '../formats/isobmff';
+import { JpegMarker } from '../formats/jpeg';
+import { PNG_SIGNATURE } from '../formats/png';
+import { riffForm } from '../formats/riff';
+import type { ImageFormat } from '../schemas/options';
+
+/**
+ * Everything the service knows of a format, in one place (as Squoosh's codecs.ts keeps
+ * it): how it is named and recognised, what its encoder can do, and what it costs. Costs
+ * are in seconds, measured with `npm run bench:cost` (docs/measurements.md, "Cost model").
+ */
+export interface ImageFormatDescriptor {
+  mime: string;
+  /** The usual file extension, for naming outputs. */
+  extension: string;
+  /** Whether the leading bytes are this format's signature. */
+  isSignature(bytes: Uint8Array): boolean;
+  /** Whether the encoder can write it losslessly (`lossless=true`). */
+  lossless: boolean;
+  /** Whether it keeps transparency (JPEG output is flattened onto white). */
+  alpha: boolean;
+  /** The qualities a smart search may choose from (a palette PNG searches palette sizes instead). */
+  smartQualityRange?: [number, number];
+  /** The longest side its encoder writes: past it the encoder aborts, so it is a refusal. */
+  maxOutputSide: number;
+  cost: {
+    decodePerMegapixel: number;
+    /** At a fixed quality (a palette PNG: quantising and dithering included). */
+    encodePerMegapixel: number;
+    encodeLosslessPerMegapixel: number;
+    /** Time every row costs whatever its width (1×N images). */
+    perRow: number;
+    /** One trial of a smart search, per megapixel of its scoring sample: encode, decode, score. */
+    trialPerMegapixel: number;
+  };
+}
+
+export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
+  jpeg: {
+    mime: 'image/jpeg',
+    extension: 'jpg',
+    isSignature: (bytes) => bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === JpegMarker.SOI && bytes[2] === 0xff,
+    lossless: false,
+    alpha: false,
+    smartQualityRange: [10, 100],
+    // mozjpeg's JPEG_MAX_DIMENSION.
+    maxOutputSide: 65_500,
+    cost: { decodePerMegapixel: 0.06, encodePerMegapixel: 0.2, encodeLosslessPerMegapixel: 0.2, perRow: 1.5e-6, trialPerMegapixel: 1.3 },
+  },
+  png: {
+    mime: 'image/png',
+    extension: 'png',
+    isSignature: (bytes) => startsWith(bytes, PNG_SIGNATURE),
+    lossless: true,
+    alpha: true,
+    maxOutputSide: 2 ** 31 - 1,
+    // perRow is oxipng's, up to OXIPNG_MAX_ROWS; taller images are deflated by the runtime (cost.ts).
+    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.2, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 1.6 },
+  },
+  webp: {
+    mime: 'image/webp',
+    extension: 'webp',
+    isSignature: (bytes) => riffForm(bytes) === 'WEBP',
+    lossless: true,
+    alpha: true,
+    smartQualityRange: [10, 100],
+    // VP8's 14-bit frame sizes.
+    maxOutputSide: 16_383,
+    cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.4 },
+  },
+  avif: {
+    mime: 'image/avif',
+    extension: 'avif',
+    isSignature: (bytes) => {
+      const [first] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
+      return first?.type === 'ftyp' && /avi[fs]/.test(ascii(first.data));
+    },
+    lossless: true,
+    alpha: true,
+    smartQualityRange: [10, 100],
+    // AV1's 16-bit frame sizes.
+    maxOutputSide: 65_536,
+    cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.4, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 3.5 },
+  },
+};
+
+export const mimeType = (format: ImageFormat) => IMAGE_FORMATS[format].mime;
