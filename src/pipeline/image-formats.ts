@@ -12,8 +12,6 @@ import type { ImageFormat } from '../schemas/options';
  */
 export interface ImageFormatDescriptor {
   mime: string;
-  /** The usual file extension, for naming outputs. */
-  extension: string;
   /** Whether the leading bytes are this format's signature. */
   isSignature(bytes: Uint8Array): boolean;
   /** Whether the encoder can write it losslessly (`lossless=true`). */
@@ -39,7 +37,6 @@ export interface ImageFormatDescriptor {
 export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
   jpeg: {
     mime: 'image/jpeg',
-    extension: 'jpg',
     isSignature: (bytes) => bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === JpegMarker.SOI && bytes[2] === 0xff,
     lossless: false,
     alpha: false,
@@ -50,7 +47,6 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
   },
   png: {
     mime: 'image/png',
-    extension: 'png',
     isSignature: (bytes) => startsWith(bytes, PNG_SIGNATURE),
     lossless: true,
     alpha: true,
@@ -60,7 +56,6 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
   },
   webp: {
     mime: 'image/webp',
-    extension: 'webp',
     isSignature: (bytes) => riffForm(bytes) === 'WEBP',
     lossless: true,
     alpha: true,
@@ -71,7 +66,6 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
   },
   avif: {
     mime: 'image/avif',
-    extension: 'avif',
     isSignature: (bytes) => {
       const [first] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
       return first?.type === 'ftyp' && /avi[fs]/.test(ascii(first.data));
