@@ -16,7 +16,7 @@ interface AvifEncoderExports {
   setThrew(threw: number, value: number): void;
   avif_malloc(size: number): number;
   avif_free(pointer: number): void;
-  avif_picture_new(width: number, height: number, lossless: number): number;
+  avif_picture_new(width: number, height: number, lossless: number, fullChroma: number): number;
   avif_picture_free(picture: number): void;
   avif_picture_import_rows(picture: number, rgba: number, top: number, rows: number): number;
   avif_encoder_new(speed: number, quality: number, qualityAlpha: number): number;
@@ -130,7 +130,10 @@ export function avifEncoderOn(module: WebAssembly.Module, { bandPixels = BAND_PI
 
   function encodeOn(w: AvifEncoderExports, { data, width, height }: RawImage, settings: AvifEncodeSettings): Uint8Array {
     const quality = settings.lossless ? 100 : settings.quality;
-    const picture = w.avif_picture_new(width, height, settings.lossless ? 1 : 0) >>> 0;
+    const cellSize = settings.cellSize ?? 0;
+    // MIAF wants a 4:2:0 grid's width and height even; an odd-sized grid keeps full chroma.
+    const fullChroma = cellSize > 0 && (width > cellSize || height > cellSize) && (width % 2 === 1 || height % 2 === 1);
+    const picture = w.avif_picture_new(width, height, settings.lossless ? 1 : 0, fullChroma ? 1 : 0) >>> 0;
     if (!picture) throw new Error('AVIF encoder: out of memory for the picture');
     const encoder = w.avif_encoder_new(settings.speed, quality, quality) >>> 0;
     const bandRows = Math.min(height, bandRowsFor(width, bandPixels));
@@ -154,7 +157,7 @@ export function avifEncoderOn(module: WebAssembly.Module, { bandPixels = BAND_PI
         w.avif_free(valuePointer);
         if (!accepted) throw new Error(`AVIF encoder: option ${key}=${value} refused`);
       }
-      output = w.avif_encode(encoder, picture, settings.cellSize ?? 0) >>> 0;
+      output = w.avif_encode(encoder, picture, cellSize) >>> 0;
       if (!output) throw new Error('AVIF encoder: out of memory');
       const result = w.avif_output_result(output);
       if (result) throw new Error(`AVIF encoder failed: ${readCString(w.avif_result_name(result) >>> 0)}`);

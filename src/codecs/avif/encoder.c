@@ -20,10 +20,11 @@ EXPORT void* avif_malloc(size_t size) { return malloc(size); }
 EXPORT void avif_free(void* pointer) { free(pointer); }
 
 // A picture of width x height: YUV 4:2:0 with BT.601 coefficients for lossy encodes (as
-// jSquash's), 4:4:4 with the identity matrix for lossless ones (RGB kept exactly). Full range.
-// No alpha plane until a band brings a pixel that is not opaque.
-EXPORT avifImage* avif_picture_new(int width, int height, int lossless) {
-  avifImage* image = avifImageCreate((uint32_t)width, (uint32_t)height, 8, lossless ? AVIF_PIXEL_FORMAT_YUV444 : AVIF_PIXEL_FORMAT_YUV420);
+// jSquash's; 4:4:4 when `full_chroma`), 4:4:4 with the identity matrix for lossless ones (RGB
+// kept exactly). Full range. No alpha plane until a band brings a pixel that is not opaque.
+EXPORT avifImage* avif_picture_new(int width, int height, int lossless, int full_chroma) {
+  const avifPixelFormat format = lossless || full_chroma ? AVIF_PIXEL_FORMAT_YUV444 : AVIF_PIXEL_FORMAT_YUV420;
+  avifImage* image = avifImageCreate((uint32_t)width, (uint32_t)height, 8, format);
   if (image == NULL) return NULL;
   image->yuvRange = AVIF_RANGE_FULL;
   image->matrixCoefficients = lossless ? AVIF_MATRIX_COEFFICIENTS_IDENTITY : AVIF_MATRIX_COEFFICIENTS_BT601;
