@@ -32,7 +32,7 @@ if (positionals.length === 0) {
   process.exit(1);
 }
 const SSIMULACRA2 = process.env.SSIMULACRA2 ?? '/opt/jxl/bin/ssimulacra2';
-const ssim = { tune: 'ssim' };
+const ssim = { tune: 'ssim', 'enable-intrabc': '0' };
 
 /** Settings by name: our encoder's levers. Quality is filled in per run. */
 const VARIANTS: Record<string, Omit<AvifEncodeSettings, 'quality'>> = {
@@ -41,9 +41,10 @@ const VARIANTS: Record<string, Omit<AvifEncodeSettings, 'quality'>> = {
   'speed-7': { lossless: false, speed: 7, options: ssim },
   'speed-8': { lossless: false, speed: 8, options: ssim },
   'speed-9': { lossless: false, speed: 9, options: ssim },
-  'no-palette': { lossless: false, speed: 6, options: { ...ssim, 'enable-palette': '0', 'enable-intrabc': '0' } },
+  'intrabc-on': { lossless: false, speed: 6, options: { tune: 'ssim' }, cellSize: 1024 },
+  'no-palette': { lossless: false, speed: 6, options: { ...ssim, 'enable-palette': '0' } },
   'deltaq-0': { lossless: false, speed: 6, options: { ...ssim, 'deltaq-mode': '0' } },
-  'tune-psnr': { lossless: false, speed: 6, options: {} },
+  'tune-psnr': { lossless: false, speed: 6, options: { 'enable-intrabc': '0' } },
   'grid-1024': { lossless: false, speed: 6, options: ssim, cellSize: 1024 },
   'grid-2048': { lossless: false, speed: 6, options: ssim, cellSize: 2048 },
   'grid-1024-s7': { lossless: false, speed: 7, options: ssim, cellSize: 1024 },
