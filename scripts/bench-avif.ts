@@ -7,7 +7,8 @@
  * CPU time of the encode, the encoder's WebAssembly memory after it (a fresh instance per
  * encode, so its peak), output bytes, and SSIMULACRA 2 of the output decoded by sharp against
  * the pixels given (libjxl's `ssimulacra2`, `SSIMULACRA2` to use another path). jSquash's
- * encoder runs as `jsquash` (its Emscripten heap, same measurements).
+ * encoder runs as `jsquash` (its Emscripten heap, same measurements); `--wasm <file>` measures
+ * another build of ours as `<variant>@other`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,8 @@ const { values, positionals } = parseArgs({
     variants: { type: 'string', default: 'jsquash,ours' },
     quality: { type: 'string', default: '50' },
     runs: { type: 'string', default: '1' },
-    verbose: { type: 'boolean', default: false },
+    /** Another build of the module to measure (e.g. one without SIMD), as variant `<name>@other`. */
+    wasm: { type: 'string', default: '' },
   },
 });
 if (positionals.length === 0) {
@@ -55,6 +57,7 @@ const VARIANTS: Record<string, Omit<AvifEncodeSettings, 'quality'>> = {
 };
 
 const module = new WebAssembly.Module(readFileSync(new URL('../src/codecs/avif/avif_enc.wasm', import.meta.url)));
+const otherModule = values.wasm ? new WebAssembly.Module(readFileSync(values.wasm)) : undefined;
 const folder = mkdtempSync(join(tmpdir(), 'bench-avif-'));
 
 interface Measured {
@@ -89,8 +92,8 @@ async function jsquash(pixels: Uint8Array, width: number, height: number, qualit
   return { bytes: new Uint8Array(out), cpuMs: elapsed, memoryMiB: (memory?.buffer.byteLength ?? 0) / 2 ** 20 };
 }
 
-function ours(pixels: Uint8Array, width: number, height: number, settings: AvifEncodeSettings): Measured {
-  const encoder = avifEncoderOn(module);
+function ours(pixels: Uint8Array, width: number, height: number, settings: AvifEncodeSettings, on = module): Measured {
+  const encoder = avifEncoderOn(on);
   const start = cpuMs();
   const bytes = encoder.encode({ data: pixels, width, height }, settings);
   const elapsed = cpuMs() - start;
@@ -122,7 +125,9 @@ for (const file of positionals) {
     for (const quality of qualities) {
       for (const variant of values.variants.split(',')) {
         for (let run = 0; run < Number(values.runs); run++) {
-          const measured = variant === 'jsquash' ? await jsquash(pixels, info.width, info.height, quality) : ours(pixels, info.width, info.height, { ...VARIANTS[variant], quality });
+          const [variantName, build] = variant.split('@');
+          const settings = { ...VARIANTS[variantName as string], quality } as AvifEncodeSettings;
+          const measured = variant === 'jsquash' ? await jsquash(pixels, info.width, info.height, quality) : ours(pixels, info.width, info.height, settings, build === 'other' && otherModule ? otherModule : module);
           const s2 = await score(reference, measured.bytes);
           const name = file.split('/').pop();
           console.log([name, ((info.width * info.height) / 1e6).toFixed(2), variant, quality, measured.cpuMs.toFixed(0), measured.memoryMiB.toFixed(1), measured.bytes.length, s2.toFixed(2)].join('\t'));
