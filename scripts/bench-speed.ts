@@ -26,9 +26,8 @@
  * replacement, so a codec's first real image can run partly in baseline code.
  *
  * Inputs over --max-megapixels are scaled down with sharp first (our per-format memory
- * limits answer 413 above 1.58 MP for AVIF, 0.57 MP for transparent AVIF, 0.51 MP for AVIF of
- * screen content, 3.4 MP for lossless WebP; the default 1.2 fits all four for opaque photos,
- * 0.5 every image) and re-encoded in their own format at high quality (JPEG q95, WebP q95, AVIF
+ * limits answer 413 above 4.57 MP for AVIF, 1.52 MP for transparent AVIF, 3.4 MP for lossless
+ * WebP; the default 1.2 fits every image) and re-encoded in their own format at high quality (JPEG q95, WebP q95, AVIF
  * q80, PNG lossless), so decoding still costs what that format costs. Both sides get the
  * same bytes.
  *
@@ -50,8 +49,9 @@
  *   `webp({ quality, effort: 4 })` (effort is libwebp's method; the rest are its defaults).
  *   Lossless: ours `lossless: 1, quality: 100, exact: 0`, method 4; sharp
  *   `webp({ lossless: true, quality: 100, effort: 4 })`.
- * - AVIF: ours libavif + libaom, single-threaded, @jsquash/avif's defaults: speed 6, 8 bit,
- *   4:2:0, tune left to libavif, which asks libaom for SSIM tuning.
+ * - AVIF: ours libavif 1.3 + libaom 3.12 (our SIMD build, src/codecs/avif/), single-threaded:
+ *   speed 6, 8 bit, 4:2:0, SSIM tuning from quality 50, IntraBC off, 1024 px grid cells above
+ *   2.1 MP (docs/avif.md).
  *   sharp (libheif + libaom): `avif({ quality, effort: 3, chromaSubsampling, bitdepth: 8,
  *   tune: 'ssim' })`: libvips sets aom's speed to 9 − effort = 6; both map quality to the
  *   quantiser as (100 − q) × 63 / 100. Outputs come within ~10% of each other in bytes at

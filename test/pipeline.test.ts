@@ -7,7 +7,6 @@ import { HEAVY_PAIR_MARGIN_MIB, MEMORY_BUDGET_MIB, maxInputPixelsWithinBudget, m
 import { MemoryGate, reservationMiB } from '../src/limits/isolate-memory';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp } from '../src/pipeline/detect';
 import { looksLikeScreenContent } from '../src/pipeline/pixels';
-import { scoringSample } from '../src/pipeline/smart';
 import { planResize } from '../src/pipeline/geometry';
 import { resizeInStrips } from '../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
@@ -222,7 +221,7 @@ const codecsRecording = (image: RawImage, tried: ImageFormat[]) => ({
 /** Opaque pixels with many values in every block: a photo, to libaom's screen-content test. */
 const noise = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) });
 
-describe('screen content and memory (libaom codes flat-colour artwork with IntraBC, whose tables are large)', () => {
+describe('screen content and memory (libaom would code flat-colour artwork with IntraBC, whose tables are large)', () => {
   /** Bands of three flat colours 8 pixels wide, crossing every 16×16 block: screenshots and line art look like this to libaom. */
   const flatColours = (width: number, height: number, alpha = 255) => {
     const palette = [[250, 250, 250], [30, 60, 200], [200, 40, 40]];
@@ -262,80 +261,43 @@ describe('screen content and memory (libaom codes flat-colour artwork with Intra
     return image;
   };
 
-  it('refuses screen content over its AVIF limit once decoded, before encoding; a photo of that size is encoded', async () => {
-    const limit = pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: false, screen: true });
-    expect(limit).toBe(maxPixelsWithinBudget('avif-screen'));
-    const [width, height] = [1000, 800]; // 0.8 MP: over the screen-content limit, within AVIF's
-    expect(width * height).toBeGreaterThan(limit);
-    expect(width * height).toBeLessThan(pixelLimit('avif', { maxPixels: 40e6 }));
-    const png = pngClaiming(width, height, 2);
-    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toMatchObject({
-      code: 'image_too_large',
-      message: expect.stringMatching(/screen-content/),
-    });
-    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(noise(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
-    // Lossless too (177 MiB at 1 MP), and a transparent image whose alpha plane is screen content.
-    await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
-    const [w, h] = [640, 560]; // 0.36 MP: within transparent AVIF's limit, over transparent screen content's
-    await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(hardEdgedAlpha(w, h)), { maxPixels: 40e6 })).rejects.toMatchObject({
-      code: 'image_too_large',
-      message: expect.stringMatching(/with transparency \(libaom's screen-content tools\)/),
-    });
-    const softAlpha = noise(w, h);
-    for (let i = 3; i < softAlpha.data.length; i += 4) softAlpha.data[i] = 64 + ((i >> 2) % 128);
-    await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(softAlpha), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
-    // format=auto leaves AVIF out instead.
-    const tried: ImageFormat[] = [];
-    const auto = { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] as ImageFormat[] };
-    await compressImage(png, auto, codecsRecording(flatColours(width, height), tried), { maxPixels: 40e6 });
-    expect(tried).toEqual(['png', 'webp']);
-  });
-
-  it("tests smart quality's sample too, which libaom also encodes", async () => {
-    // 1280×1024: the sample is four 384 px tiles; the top left one is columns 128–511, rows 64–447.
-    const [width, height] = [1280, 1024];
-    const image = noise(width, height);
-    // 350 flat blocks inside the sample: over its thresholds (4/5 of libaom's), under the whole image's.
-    const flat = flatColours(16, 16);
-    for (let block = 0; block < 350; block++) {
-      const [left, top] = [128 + (block % 24) * 16, 64 + Math.floor(block / 24) * 16];
-      for (let row = 0; row < 16; row++) image.data.set(flat.data.subarray(row * 64, row * 64 + 64), ((top + row) * width + left) * 4);
+  it('screen content gets the AVIF limits of a photo: our build has IntraBC off, whose tables were the cost', async () => {
+    for (const alpha of [false, true]) {
+      expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha, screen: true })).toBe(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha }));
     }
-    expect(looksLikeScreenContent(image)).toBe(false);
-    expect(looksLikeScreenContent(scoringSample(image))).toBe(true);
-    await expect(compressImage(pngClaiming(width, height, 2), options({ format: 'avif' }), codecsDecodingTo(image), { maxPixels: 40e6 })).rejects.toMatchObject({
-      message: expect.stringMatching(/screen-content/),
-    });
+    const [width, height] = [2000, 1500]; // 3 MP: over every limit the screen-content lines set
+    const png = pngClaiming(width, height, 2);
+    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    const [w, h] = [1000, 1000]; // 1 MP: within transparent AVIF's limit
+    await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(hardEdgedAlpha(w, h)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
   });
 
-  it('the gate reserves for screen content where it would be admitted', async () => {
+  it('the gate reserves a photo\'s memory for what may be screen content', async () => {
     const small = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-screen');
+    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif');
     const pixels = small.input.width * small.input.height;
-    expect(reservationMiB(small, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif-screen', pixels));
-    // Over its limit it would be refused once decoded, so a photo's memory is reserved.
-    const large = await inspectImage(pngClaiming(1000, 800, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
+    expect(reservationMiB(small, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif', pixels));
   });
 });
 
 describe('transparency and memory (AVIF encodes an alpha plane with a second encoder)', () => {
-  // 1000×800 is 0.8 MP: within AVIF's limit for an opaque image, over it for a transparent one.
+  // 2000×1000 is 2 MP: within AVIF's limit for an opaque image, over it for a transparent one.
   const decodedAs = (alpha: number) => {
-    const data = new Uint8Array(1000 * 800 * 4).fill(200);
+    const data = new Uint8Array(2000 * 1000 * 4).fill(200);
     for (let i = 3; i < data.length; i += 4) data[i] = alpha;
-    return { data, width: 1000, height: 800 };
+    return { data, width: 2000, height: 1000 };
   };
 
   it('limits transparency by the decoded pixels, refused before encoding; a header declaring alpha over opaque pixels gets the opaque limit', async () => {
-    expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: true })).toBeLessThan(1000 * 800);
-    expect(pixelLimit('avif', { maxPixels: 40e6 })).toBeGreaterThan(1000 * 800);
+    expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: true })).toBeLessThan(2000 * 1000);
+    expect(pixelLimit('avif', { maxPixels: 40e6 })).toBeGreaterThan(2000 * 1000);
     // RGBA (most PNGs, opaque or not) and RGB headers alike: the pixels decide.
     for (const colourType of [6, 2] as const) {
-      const png = pngClaiming(1000, 800, colourType);
+      const png = pngClaiming(2000, 1000, colourType);
       await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(128)), { maxPixels: 40e6 })).rejects.toMatchObject({
         code: 'image_too_large',
-        message: expect.stringMatching(/the limit is 0\.45 MP for avif output with transparency/),
+        message: expect.stringMatching(/the limit is 1\.5 MP for avif output with transparency/),
       });
       await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(255)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
     }
@@ -344,7 +306,7 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   it('format=auto leaves AVIF out for a transparent image over its limit, and keeps it for an opaque one', async () => {
     const tried = async (alpha: number, colourType: 2 | 6) => {
       const encoded: ImageFormat[] = [];
-      await compressImage(pngClaiming(1000, 800, colourType), { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecsRecording(decodedAs(alpha), encoded), { maxPixels: 40e6 });
+      await compressImage(pngClaiming(2000, 1000, colourType), { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecsRecording(decodedAs(alpha), encoded), { maxPixels: 40e6 });
       return encoded;
     };
     expect(await tried(255, 2)).toEqual(['png', 'avif', 'webp']);
@@ -365,7 +327,7 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   });
 
   it("format=auto gives way to a format that fits when the input's own does not", async () => {
-    const avif: Inspection = { input: { format: 'avif', size: 5000, width: 1000, height: 800 }, orientation: 1, inputKind: 'avif', outputFormat: 'avif', outputSize: { width: 1000, height: 800 } };
+    const avif: Inspection = { input: { format: 'avif', size: 5000, width: 1200, height: 1000 }, orientation: 1, inputKind: 'avif', outputFormat: 'avif', outputSize: { width: 1200, height: 1000 } };
     const auto = (accept: ImageFormat[]) => ({ ...options({ format: 'auto' }), accept });
     expect(possibleOutputFormats(avif, auto(['webp']), true)).toEqual(['webp']);
     expect(possibleOutputFormats(avif, auto([]), true)).toEqual(['avif']);
@@ -375,15 +337,15 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   });
 
   it('reserves memory for transparency for any input but JPEG (known only once decoded), where it would be admitted', async () => {
-    // 0.32 MP: within the limit of transparent screen content, the heaviest AVIF there is.
-    const small = await inspectImage(pngClaiming(600, 540, 6), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-screen-alpha');
-    const rgb = await inspectImage(pngClaiming(600, 540, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-screen-alpha');
+    // 1 MP: within transparent AVIF's limit, where its line is over the opaque one.
+    const small = await inspectImage(pngClaiming(1000, 1000, 6), options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
+    const rgb = await inspectImage(pngClaiming(1000, 1000, 2), options({ format: 'avif' }), LIMITS);
+    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
     const jpeg = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif-screen');
+    expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif');
     // Over the transparent limit it would be refused once decoded, so an opaque output's memory is reserved.
-    const large = await inspectImage(pngClaiming(1000, 800, 2), options({ format: 'avif' }), LIMITS);
+    const large = await inspectImage(pngClaiming(2000, 1000, 2), options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
     expect(reservedProfile(small, options({ format: 'webp', lossless: true }), 'webp')).toBe('webp-lossless');
   });
@@ -442,8 +404,8 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
   });
 
   it('an AVIF input with an alpha plane has its own input limit, and AVIF output from it the transparent limit, from the header', async () => {
-    // 0.8 MP: within the alpha-plane input's limit and AVIF from AVIF's, over transparent AVIF output's.
-    const alphaPlane = avifClaiming(1000, 800, fixtures.alphaAvif);
+    // 1.3 MP: within the alpha-plane input's limit, over transparent AVIF output's (with a heavy pair's margin).
+    const alphaPlane = avifClaiming(1300, 1000, fixtures.alphaAvif);
     expect((await inspectImage(alphaPlane, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('avif-alpha');
     await expect(compressImage(alphaPlane, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
     await expect(compressImage(alphaPlane, options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
@@ -712,7 +674,7 @@ describe('found in review', () => {
     expect(possibleOutputFormats(plan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual(['jpeg', 'avif', 'webp']);
     const png = await inspectImage(fixtures.goldfishPng, options({ format: 'auto', lossless: true }), LIMITS);
     expect(possibleOutputFormats(png, { ...options({ format: 'auto', lossless: true }), accept: ['avif', 'webp'] }, false)).toEqual(['png']);
-    const big = pngClaiming(2000, 1500); // 3 MP: over AVIF's memory limit, within WebP's
+    const big = pngClaiming(3000, 2000); // 6 MP: over AVIF's memory limit, within WebP's
     const bigPlan = await inspectImage(big, options({ format: 'auto' }), LIMITS);
     expect(possibleOutputFormats(bigPlan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual(['png', 'webp']);
   });

@@ -12,7 +12,8 @@
  *
  * The resizer's wasm-bindgen glue keeps one instance per isolate; strips bound its memory
  * (`src/pipeline/resize.ts`). oxipng and the PNG decoder get an instance per call. The WebP
- * encoder is libwebp in our own build (`./webp/`), session-scoped like the Emscripten ones.
+ * and AVIF encoders are our own builds of libwebp (`./webp/`) and libavif + libaom (`./avif/`),
+ * session-scoped like the Emscripten ones.
  */
 import mozjpegDecoderFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import mozjpegDecoderWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
@@ -23,9 +24,6 @@ import webpDecoderFactory from '@jsquash/webp/codec/dec/webp_dec.js';
 import webpDecoderWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import avifDecoderFactory from '@jsquash/avif/codec/dec/avif_dec.js';
 import avifDecoderWasm from '@jsquash/avif/codec/dec/avif_dec.wasm';
-import avifEncoderFactory from '@jsquash/avif/codec/enc/avif_enc.js';
-import avifEncoderWasm from '@jsquash/avif/codec/enc/avif_enc.wasm';
-import { defaultOptions as avifDefaults } from '@jsquash/avif/meta.js';
 // @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
 import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
 import { initSync as initResize } from '@jsquash/resize/lib/resize/pkg/squoosh_resize.js';
@@ -37,6 +35,7 @@ import { joinJpegStrips } from './jpeg-join';
 import { optimisePixels, optimisePng } from './oxipng';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
 import { createWebpEncoder, type WebpEncoder } from './webp/encoder';
+import { createAvifEncoder, type ServiceAvifEncoder } from './avif/encoder';
 
 /**
  * Where the memory-lean paths take over, in pixels. Above `jpegStrips` JPEG is encoded in
@@ -118,10 +117,6 @@ const resizeExports = (): ResizeExports => (resizer ??= initResize(resizeWasm) a
  */
 const mozjpegOptions = (quality: number) => ({ ...mozjpegDefaults, quality, auto_subsample: false, chroma_subsample: quality >= 90 ? 1 : 2 });
 
-/** Lossy AVIF is 4:2:0, jSquash's and Squoosh's default (odd sizes included: tested); lossless keeps full chroma. */
-const AVIF_CHROMA_444 = 3;
-const AVIF_CHROMA_420 = 1;
-
 /**
  * Codecs for one compression. Emscripten instances are made on first use and reused; a decoder
  * that hands out a large image in its own memory is retired (never called again) instead.
@@ -133,6 +128,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     return instances.get(factory) as Promise<M>;
   };
   let webpEncoder: WebpEncoder | undefined;
+  let avifEncoder: ServiceAvifEncoder | undefined;
 
   const decoderFactories = { jpeg: mozjpegDecoderFactory, webp: webpDecoderFactory, avif: avifDecoderFactory } as const;
 
@@ -226,13 +222,9 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
         }
       }
       case 'avif': {
-        const encoder = await reused(avifEncoderFactory, avifEncoderWasm);
-        const options = lossless
-          ? { ...avifDefaults, lossless: true, quality: 100, qualityAlpha: -1, subsample: AVIF_CHROMA_444 }
-          : { ...avifDefaults, quality, subsample: AVIF_CHROMA_420 };
-        const out = encoder.encode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, options);
-        if (!out) throw new Error('AVIF encoder failed');
-        return new Uint8Array(out);
+        // Lossy AVIF is 4:2:0 (odd sizes included: tested); lossless is 4:4:4 with RGB kept exactly.
+        avifEncoder ??= createAvifEncoder();
+        return avifEncoder.encode(image, { quality, lossless });
       }
       case 'png': {
         if (width * height > thresholds.pngStream || height > OXIPNG_MAX_ROWS) return encodePngStreaming(data, width, height);

@@ -220,8 +220,6 @@ function outputDescription(format: ImageFormat, profile: MemoryProfile): string 
   if (profile === 'webp-lossless') return `lossless ${format} output`;
   if (profile === 'avif-alpha') return `${format} output with transparency`;
   if (profile === 'avif-from-avif') return `${format} output from an AVIF input`;
-  if (profile === 'avif-screen') return `${format} output of flat-colour artwork or a screenshot (libaom's screen-content tools)`;
-  if (profile === 'avif-screen-alpha') return `${format} output of flat-colour artwork with transparency (libaom's screen-content tools)`;
   return `${format} output`;
 }
 
@@ -316,8 +314,8 @@ export async function compressImage(
 
 /**
  * The formats to try, now that transparency and screen content are known: what the image
- * would not fit an isolate's memory as stays out (AVIF's alpha plane takes a second encoder,
- * screen content libaom's IntraBC tables), and a modern AVIF stays out when it would lose an
+ * would not fit an isolate's memory as stays out (AVIF's alpha plane takes a second encoder),
+ * and a modern AVIF stays out when it would lose an
  * ICC profile (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
 function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, { transparent, screen }: { transparent: boolean; screen: boolean }, limits: ImageLimits): ImageFormat[] {

@@ -8,16 +8,19 @@ const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.flo
 /**
  * What decides a compression's memory: the output format, and for two of them more. Lossless
  * WebP runs libwebp's lossless encoder (an ARGB copy, a hash chain and backward references for
- * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane, AVIF
- * of screen content libaom's IntraBC hash tables, and AVIF from AVIF holds both libavif heaps.
+ * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane, and
+ * AVIF from AVIF holds both libavif heaps.
  */
-export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif-from-avif' | 'avif-screen' | 'avif-screen-alpha';
+export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif-from-avif';
 
 export interface OutputTraits {
   lossless: boolean;
   /** Whether the image has transparency (known once decoded; the limits before decoding assume not). */
   alpha: boolean;
-  /** Whether libaom will treat it as screen content (`looksLikeScreenContent`; known once decoded, likewise). */
+  /**
+   * Whether libaom would treat it as screen content (`looksLikeScreenContent`). It no longer
+   * changes AVIF's memory: our build has IntraBC off (docs/avif.md).
+   */
   screen?: boolean;
   /** The input, where its decoding holds more than a JPEG's or PNG's. */
   input?: InputKind;
@@ -27,9 +30,8 @@ export interface OutputTraits {
  * AVIF from AVIF holds both libavif heaps at once: the session's decoder keeps its high-water
  * mark from the input while the encoder runs (1.6 MP read 130 MiB, over AVIF's own line).
  */
-export function memoryProfile(format: ImageFormat, { lossless, alpha, input, screen }: OutputTraits): MemoryProfile {
+export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: OutputTraits): MemoryProfile {
   if (format === 'webp' && lossless) return 'webp-lossless';
-  if (format === 'avif' && screen) return alpha ? 'avif-screen-alpha' : 'avif-screen';
   if (format === 'avif' && alpha) return 'avif-alpha';
   if (format === 'avif' && (input === 'avif' || input === 'avif-alpha')) return 'avif-from-avif';
   return format;
@@ -48,22 +50,14 @@ export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
   webp: { fixed: 72, perMegapixel: 4.5 },
   'webp-lossless': { fixed: 31, perMegapixel: 28 },
   png: { fixed: 108, perMegapixel: 1.6 },
-  // Photos and artwork without screen content: 56.2 MiB at 0.5 MP, 87.2 at 1.0, 86.1–103.3 at
-  // 1.2 (PNG inputs), 106.0 at 1.3, 122.2–125.2 at 1.6.
-  avif: { fixed: 33, perMegapixel: 60 },
-  // The special AVIF lines below were measured while smart quality scored with SSIM; scoring
-  // with SSIMULACRA 2 added 24 MiB to screen content at 0.48 MP (139.4), so each gets 24 more.
-  'avif-alpha': { fixed: 34, perMegapixel: 205 },
+  // Our libavif + libaom build (grid cells above 2.1 MP, IntraBC off; docs/avif.md), photos,
+  // artwork and screenshots alike, smart quality: 102.1 MiB at 1 MP, 101.6 at 2, 149.4 at 8.7
+  // (flat-colour PNG), 167.7 at 12, 179.3 at 12 (screenshot PNG).
+  avif: { fixed: 96, perMegapixel: 7 },
+  // With transparency: 71.5 at 0.45, 113.2 at 1.0, 138.0 at 2.0, 237.9 at 12.
+  'avif-alpha': { fixed: 90, perMegapixel: 25 },
   // Readings 81.5 MiB at 1 MP and 130.3 at 1.6 (AVIF photo to AVIF).
   'avif-from-avif': { fixed: 24, perMegapixel: 82 },
-  // libaom's IntraBC hash tables. Opaque artwork: 86.0 MiB at 0.25 MP, 114.8–116.9 at 0.5,
-  // 127.5–133.0 at 0.55, 150.1 at 0.75, 180.3–185.5 at 1.0, 199.0–206.6 at 1.2, 257.6–263.7 at
-  // 1.58; from a JPEG or WebP input 127.6 and 123.2 at 0.55; from an AVIF input 114.2 at 0.5 and
-  // 153.2 at 0.8; lossless 51 at 0.5, 177.4 at 1.0, 246.1 at 1.58.
-  'avif-screen': { fixed: 71, perMegapixel: 157 },
-  // With transparency (a second encoder for the alpha plane): 56.8 at 0.2, 91.8 at 0.3,
-  // 115.9–117.2 at 0.4, 127.4 at 0.45, 126.1 at 0.5, 142.1 at 0.57.
-  'avif-screen-alpha': { fixed: 48, perMegapixel: 237 },
 };
 
 /**
@@ -108,7 +102,7 @@ export function maxInputPixelsWithinBudget(kind: InputKind | undefined, budgetMi
  * AVIF was measured as a profile of its own.
  */
 export const HEAVY_PAIR_MARGIN_MIB = 10;
-const HEAVY_OUTPUTS: ReadonlySet<MemoryProfile> = new Set(['webp-lossless', 'avif', 'avif-alpha', 'avif-screen', 'avif-screen-alpha']);
+const HEAVY_OUTPUTS: ReadonlySet<MemoryProfile> = new Set(['webp-lossless', 'avif', 'avif-alpha']);
 
 export function pairMarginMiB(profile: MemoryProfile, input: InputKind | undefined): number {
   return input && HEAVY_OUTPUTS.has(profile) ? HEAVY_PAIR_MARGIN_MIB : 0;
@@ -129,15 +123,13 @@ const MEASURED_UP_TO_PIXELS = 12_000_000;
 export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_000, png: 8_000_000, webp: 8_000_000, avif: 1_000_000 };
 
 /**
- * The profile a special one adds to: lossless WebP, transparent AVIF and screen content were
- * measured from 0.2 MP up, and below that their lines fall under those of the work they include.
+ * The profile a special one adds to: lossless WebP and transparent AVIF were measured from
+ * 0.2 MP up, and below that their lines fall under those of the work they include.
  */
 const BASE_PROFILES: Partial<Record<MemoryProfile, MemoryProfile[]>> = {
   'webp-lossless': ['webp'],
   'avif-alpha': ['avif'],
   'avif-from-avif': ['avif'],
-  'avif-screen': ['avif-from-avif'],
-  'avif-screen-alpha': ['avif-alpha', 'avif-screen'],
 };
 
 /** A profile's line and those of the profiles it adds to, down to its format's. */
