@@ -9,12 +9,12 @@ import { type ResizePlan, type Size, planResize } from './geometry';
 import { ENLARGED_MAX_PIXELS, type InputKind, MEMORY_BUDGET_MIB, type MemoryProfile, type OutputTraits, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, memoryProfile, pairMarginMiB, predictedPeakMiB } from './memory';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
-import { type AomPlane, compositeOnWhite, looksLikeScreenContent } from './pixels';
+import { compositeOnWhite } from './pixels';
 import { hasAlpha } from '../codecs/alpha';
 import { resizeInStrips } from './resize';
 import { lowestMeeting } from './search';
 import { paletteBuilder } from './quantize';
-import { type Encoded, PALETTE_STEPS, colorsForQuality, palettePng, scoringSample, smartLossy, smartPng } from './smart';
+import { type Encoded, PALETTE_STEPS, colorsForQuality, palettePng, smartLossy, smartPng } from './smart';
 
 export interface ImageLimits {
   /** Largest decoded or output image, in pixels. */
@@ -110,11 +110,10 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
  * transparent whatever its pixels: its decoder holds that plane beside the encoder, a pair
  * measured only with transparent pixels.
  */
-const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean, screen = false): OutputTraits => ({
+const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({
   lossless: options.lossless,
   alpha: alpha || plan.inputKind === 'avif-alpha',
   input: plan.inputKind,
-  screen,
 });
 
 /** No plan's ceiling: what fits an isolate's memory alone. */
@@ -136,20 +135,20 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
 /**
  * The memory to reserve for an output of `format`: the heaviest of what is known only once
  * decoded and would then be admitted (a larger one is refused once decoded, before any
- * encoding): transparency for any input but JPEG, and screen content.
+ * encoding): transparency, for any input but JPEG.
  */
 export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
-  const [opaque, ...others] = undecidedCases(plan).map(({ alpha, screen }) => traitsOf(plan, options, alpha, screen));
+  const [opaque, ...others] = undecidedCases(plan).map(({ alpha }) => traitsOf(plan, options, alpha));
   const peak = (profile: MemoryProfile) => predictedPeakMiB(profile, workPixels(plan)) + pairMarginMiB(profile, plan.inputKind);
   return [opaque!, ...others.filter((traits) => fitsMemory(plan, format, traits))]
     .map((traits) => memoryProfile(format, traits))
     .reduce((heaviest, profile) => (peak(profile) > peak(heaviest) ? profile : heaviest));
 }
 
-/** What only decoding tells, each way it can turn out, the plain case first: transparency (never in a JPEG) and screen content. */
-function undecidedCases(plan: Inspection): { alpha: boolean; screen: boolean }[] {
+/** What only decoding tells, each way it can turn out, the plain case first: transparency (never in a JPEG). */
+function undecidedCases(plan: Inspection): { alpha: boolean }[] {
   const alphas = IMAGE_FORMATS[plan.input.format].alpha ? [false, true] : [false];
-  return alphas.flatMap((alpha) => [false, true].map((screen) => ({ alpha, screen })));
+  return alphas.map((alpha) => ({ alpha }));
 }
 
 /**
@@ -157,13 +156,13 @@ function undecidedCases(plan: Inspection): { alpha: boolean; screen: boolean }[]
  * client accepts AVIF or WebP: then those compete with it, each at its own calibrated target
  * for the mode, and the smallest wins (as image CDNs negotiate). A modern format over its
  * memory limit stays out, and so does the input's own format when another one fits;
- * everything but the input's format stays out for `lossless`. `alpha` and `screen`: whether the
- * image is transparent, and screen content (both known once decoded).
+ * everything but the input's format stays out for `lossless`. `alpha`: whether the image is
+ * transparent (known once decoded).
  */
-export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha: boolean, screen = false): ImageFormat[] {
+export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha: boolean): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   // Not lossless from here on (that returned above).
-  const traits = traitsOf(plan, options, alpha, screen);
+  const traits = traitsOf(plan, options, alpha);
   const modern = options.accept.filter((format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, traits));
   const own = fitsMemory(plan, plan.outputFormat, traits) || modern.length === 0 ? [plan.outputFormat] : [];
   return [...own, ...modern];
@@ -175,7 +174,7 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
  * (an RGBA PNG may be opaque): every way is counted.
  */
 export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
-  const everyWay = new Set(undecidedCases(plan).flatMap(({ alpha, screen }) => possibleOutputFormats(plan, options, alpha, screen)));
+  const everyWay = new Set(undecidedCases(plan).flatMap(({ alpha }) => possibleOutputFormats(plan, options, alpha)));
   return Math.max(...[...everyWay].map((format) => figure(format, workPixels(plan))));
 }
 
@@ -290,8 +289,7 @@ export async function compressImage(
   // before any encoding. JPEG has no alpha: what is transparent would otherwise come out as
   // whatever colour happens to be stored under it, usually black (encodeBest flattens a copy).
   const transparent = IMAGE_FORMATS[input.format].alpha && hasAlpha(image);
-  const screen = possibleOutputFormats(plan, options, transparent).includes('avif') && mayBeScreenContent(image, transparent, options.lossless);
-  const candidates = autoCandidates(plan, options, metadata, { transparent, screen }, limits);
+  const candidates = autoCandidates(plan, options, metadata, transparent, limits);
   const { format: chosenFormat, encoded } = await encodeBest(codecs, candidates, image, transparent, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
@@ -313,28 +311,17 @@ export async function compressImage(
 }
 
 /**
- * The formats to try, now that transparency and screen content are known: what the image
+ * The formats to try, now that transparency is known: what the image
  * would not fit an isolate's memory as stays out (AVIF's alpha plane takes a second encoder),
  * and a modern AVIF stays out when it would lose an
  * ICC profile (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
-function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, { transparent, screen }: { transparent: boolean; screen: boolean }, limits: ImageLimits): ImageFormat[] {
-  const traits = traitsOf(plan, options, transparent, screen);
-  const formats = possibleOutputFormats(plan, options, transparent, screen).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
+function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
+  const traits = traitsOf(plan, options, transparent);
+  const formats = possibleOutputFormats(plan, options, transparent).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
   const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
   if (problem) throw problem;
   return formats;
-}
-
-/**
- * Whether libaom may code any plane it gets of this image as screen content: the image, and
- * smart quality's sample of it, which is encoded too; its colour plane as lossy or lossless
- * AVIF converts it, and its alpha plane, which has an encoder of its own.
- */
-function mayBeScreenContent(image: RawImage, transparent: boolean, lossless: boolean): boolean {
-  const sample = scoringSample(image);
-  const planes: AomPlane[] = [lossless ? 'green' : 'luma', ...(transparent ? (['alpha'] as const) : [])];
-  return [image, ...(sample === image ? [] : [sample])].some((pixels) => planes.some((plane) => looksLikeScreenContent(pixels, plane)));
 }
 
 async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, transparent: boolean, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {

@@ -17,11 +17,6 @@ export interface OutputTraits {
   lossless: boolean;
   /** Whether the image has transparency (known once decoded; the limits before decoding assume not). */
   alpha: boolean;
-  /**
-   * Whether libaom would treat it as screen content (`looksLikeScreenContent`). It no longer
-   * changes AVIF's memory: our build has IntraBC off (docs/avif.md).
-   */
-  screen?: boolean;
   /** The input, where its decoding holds more than a JPEG's or PNG's. */
   input?: InputKind;
 }

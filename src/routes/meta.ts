@@ -53,14 +53,8 @@ export const metaRoutes = new Hono<AppEnv>()
         ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true, alpha: false }) }),
         // JPEG output is flattened, so transparency does not change its limit.
         ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true }) }),
-        // AVIF from AVIF holds both libavif heaps at once; screen content libaom's IntraBC tables.
-        ...(format === 'avif'
-          ? {
-              max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }),
-              max_pixels_screen_content: pixelLimit(format, ceiling, { lossless: false, alpha: false, screen: true }),
-              max_pixels_screen_content_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true, screen: true }),
-            }
-          : {}),
+        // AVIF from AVIF holds both libavif heaps at once.
+        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }) } : {}),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any', override: canonicalForm }) as Record<string, unknown>,
       ...(account ? { limits: planLimits(account.plan) } : {}),

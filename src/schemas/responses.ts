@@ -213,8 +213,6 @@ export const formatsSchema = z.object({
       max_pixels_lossless: pixelLimit.optional(),
       max_pixels_with_transparency: pixelLimit.optional(),
       max_pixels_from_avif_input: pixelLimit.optional(),
-      max_pixels_screen_content: pixelLimit.optional(),
-      max_pixels_screen_content_with_transparency: pixelLimit.optional(),
     }),
   ),
   options: z.record(z.string(), z.unknown()).describe('JSON Schema of the compression options'),
