@@ -6,7 +6,7 @@ import { jobStub } from '../src/jobs/access';
 import { compressAnswerSchema, formatsSchema, healthSchema, jobViewSchema, usageSchema } from '../src/schemas/responses';
 import { AUTH, api, compress, createKey, expectError, expectShape, fixtures, similarity } from './helpers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
-import { maxInputPixelsWithinBudget, maxPixelsWithinBudget } from '../src/pipeline/memory';
+import { maxInputPixelsWithinBudget, maxPixelsWithinBudget } from '../src/pipeline/admission';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SYNC_COMPUTE_SECONDS } from '../src/pipeline/cost';
-import { type Inspection, type PipelineOptions, predictedSeconds } from '../src/pipeline/compress';
+import type { Inspection, PipelineOptions } from '../src/pipeline/compress';
+import { predictedSeconds } from '../src/pipeline/admission';
 import { compressOptionsSchema } from '../src/schemas/options';
 import type { ImageFormat } from '../src/schemas/options';
 

@@ -1,4 +1,4 @@
-import { compressWithinMemory } from '../limits/isolate-memory';
+import { compressWithinMemory } from '../compression';
 import { codecFaultMessage, describeFault, isCodecFault } from '../codecs/faults';
 import { ApiError } from '../errors';
 import { describeImage, outputName } from '../pipeline/description';

@@ -1,7 +1,8 @@
 import type { Account } from '../auth/keys';
 import { ApiError } from '../errors';
 import { UNKNOWN_WORK, computeSeconds, estimateSeconds } from '../pipeline/cost';
-import { inspectImage, predictedSeconds } from '../pipeline/compress';
+import { inspectImage } from '../pipeline/compress';
+import { predictedSeconds } from '../pipeline/admission';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { accountStub, jobStub } from './access';
 import { monthOf } from '../accounts/usage';

@@ -1,6 +1,4 @@
-import { codecSource } from '../codecs/wasm';
-import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, enlarges, inspectImage, reservedProfile, worstOverFormats } from '../pipeline/compress';
-import { MEMORY_BUDGET_MIB, pairMarginMiB, predictedInputPeakMiB, predictedPeakMiB } from '../pipeline/memory';
+import { MEMORY_BUDGET_MIB } from '../pipeline/admission';
 
 /**
  * Admits work while the predicted peaks of everything running in this isolate fit a budget;
@@ -37,35 +35,3 @@ export class MemoryGate {
 
 /** One per isolate: module state lives as long as the isolate does. */
 export const isolateMemory = new MemoryGate(MEMORY_BUDGET_MIB);
-
-/**
- * A compression with fresh codecs, admitted by the isolate's memory gate at its predicted
- * peak. `plan` saves reading the header again when the caller has already inspected it.
- */
-export async function compressWithinMemory(
-  bytes: Uint8Array,
-  options: PipelineOptions,
-  limits: ImageLimits,
-  onProgress?: ProgressListener,
-  plan?: Inspection,
-): Promise<CompressResult> {
-  plan ??= await inspectImage(bytes, options, limits);
-  return isolateMemory.run(reservationMiB(plan, options), () => compressImage(bytes, options, codecSource.create(), limits, onProgress));
-}
-
-/**
- * What a compression reserves at the gate: the worst over the formats its output may take of
- * that output's line (the heavier of opaque and transparent, if the latter would be admitted,
- * known only once decoded: `reservedProfile`) or its input's decoding
- * line, whichever is higher, plus the margin of a heavy decoder and encoder together. An
- * enlargement reserves the whole budget: its readings are bounded only at its own limits
- * (`ENLARGED_MAX_PIXELS`), and some ran over the lines there (AVIF 87–102 MiB at 1.0 MP against 90).
- */
-export function reservationMiB(plan: Inspection, options: PipelineOptions): number {
-  if (enlarges(plan.resize, plan.input)) return MEMORY_BUDGET_MIB;
-  const inputPeak = predictedInputPeakMiB(plan.inputKind, plan.input.width * plan.input.height);
-  return worstOverFormats(plan, options, (format, pixels) => {
-    const profile = reservedProfile(plan, options, format);
-    return Math.max(predictedPeakMiB(profile, pixels), inputPeak) + pairMarginMiB(profile, plan.inputKind);
-  });
-}

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { compressWithinMemory } from '../limits/isolate-memory';
+import { compressWithinMemory } from '../compression';
 import { acceptedFormats, compressAnswer } from '../http/answer';
 import { fileTooLarge } from '../http/body';
 import { fetchImage } from '../http/fetch-image';
@@ -7,7 +7,8 @@ import { hostCheckFor } from '../http/resolve';
 import { parseWebhookUrl } from '../http/public-url';
 import { isRawBody, parseOptions, readSubmission } from '../http/submission';
 import { type JobInput, acceptedAnswer, submitJobs } from '../jobs/submit';
-import { type CompressResult, inspectImage, predictedSeconds } from '../pipeline/compress';
+import { type CompressResult, inspectImage } from '../pipeline/compress';
+import { predictedSeconds } from '../pipeline/admission';
 import { DEFAULT_SYNC_COMPUTE_SECONDS } from '../pipeline/cost';
 import { ApiError } from '../errors';
 import { accountStub } from '../jobs/access';
