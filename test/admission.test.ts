@@ -5,7 +5,7 @@ import type { InputKind } from '../src/pipeline/admission';
 import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
 
 const PRO = { maxPixels: 40e6 };
-const FREE = { maxPixels: 25e6 };
+const FREE = { maxPixels: 8e6 };
 
 /** A header's facts and a request, as literal as the table below reads. */
 function verdict(input: [ImageFormat, number, number, InputKind?], asked: Record<string, unknown>, limits = PRO, output?: [number, number]) {
@@ -35,7 +35,8 @@ describe('memory admission, from the header alone', () => {
     ['a 1 MP JPEG to AVIF: a JPEG has no transparency to wait for', verdict(['jpeg', 2000, 1500], { format: 'avif' }), 'yes'],
     ['a 4 MP PNG to lossless WebP', verdict(['png', 2310, 1732], { format: 'webp', lossless: true }), 'no: The input image is 2310×1732 (4.0 MP); the limit is 3.4 MP for lossless webp output (what one compression may use of a Worker\'s memory)'],
     ['a 1×70,000 PNG to JPEG (past mozjpeg\'s longest side)', verdict(['png', 1, 70_000], { format: 'jpeg' }), 'no: The output would be 1×70000; jpeg images can be at most 65500 pixels on a side'],
-    ['a 30 MP photo on the free plan', verdict(['jpeg', 6000, 5000], {}, FREE), 'no: The input image is 6000×5000 (30.0 MP); the limit is 12.0 MP for jpeg output (what one compression may use of a Worker\'s memory)'],
+    ['a 10 MP photo on the free plan (its own ceiling binds, not memory)', verdict(['jpeg', 3651, 2739], {}, FREE), 'no: The input image is 3651×2739 (10.0 MP); the limit is 8.0 MP'],
+    ['the same photo on the pro plan', verdict(['jpeg', 3651, 2739], {}), 'yes'],
     ['a 3 MP AVIF with an alpha plane to JPEG (its decoder holds both planes)', verdict(['avif', 2000, 1500, 'avif-alpha'], { format: 'jpeg' }), 'no: The input image is 2000×1500 (3.0 MP); the limit is 1.5 MP for an AVIF input with an alpha plane (what decoding it may use of a Worker\'s memory)'],
     ['a 2 MP photo enlarged to 10 MP (a new full-size output beside the source)', verdict(['jpeg', 1633, 1225], { format: 'jpeg' }, PRO, [3651, 2739]), 'no: The output image is 3651×2739 (10.0 MP); the limit is 8.0 MP for an enlarged jpeg output (what one compression may use of a Worker\'s memory)'],
   ])('%s', (_, answer, expected) => {

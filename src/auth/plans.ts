@@ -5,7 +5,10 @@ export interface Plan {
   requestsPerMinute: number;
   /** Largest accepted input, in bytes. */
   maxFileBytes: number;
-  /** Largest input or output image, in pixels. Each output format also has a tighter limit from its measured memory use (src/pipeline/memory.ts). */
+  /**
+   * Largest input or output image, in pixels: what the plan pays for. Each output format also
+   * has a limit from its measured memory use (`pipeline/admission.ts`); the tighter one binds.
+   */
   maxPixels: number;
   /** Queued plus running jobs at once; a batch needs one per item. */
   maxConcurrentJobs: number;
@@ -25,7 +28,7 @@ export const PLANS: Record<PlanName, Plan> = {
     name: 'free',
     requestsPerMinute: 30,
     maxFileBytes: 5 * MB,
-    maxPixels: 25_000_000,
+    maxPixels: 8_000_000,
     maxConcurrentJobs: 5,
     monthlyCompressions: 500,
     outputTtlSeconds: 3600,
