@@ -36,6 +36,19 @@ static void fail_to_host(j_common_ptr cinfo) {
   jpeg_fail(encode->message);
 }
 
+// DC steps rounded to whole 8-bit levels (a DC step of 8 is one level of a block's mean).
+// jpegli's finer, fractional steps shift flat areas by up to a level once decoders round
+// twice, which our banding check counts; whole steps score better at the same bytes
+// (docs/measurements.md, "JPEG encoder").
+static void round_dc_steps_to_levels(jpeg_compress_struct* cinfo) {
+  for (int t = 0; t < NUM_QUANT_TBLS; ++t) {
+    JQUANT_TBL* table = cinfo->quant_tbl_ptrs[t];
+    if (table == nullptr) continue;
+    const int step = (table->quantval[0] + 4) / 8 * 8;
+    table->quantval[0] = step < 8 ? 8 : step > 248 ? 248 : step;  // baseline tables are 8-bit
+  }
+}
+
 // Warnings are not errors; jpegli would print them to stderr.
 static void ignore_message(j_common_ptr) {}
 
@@ -58,11 +71,13 @@ EXPORT JpegEncode* jpeg_encode_start(int width, int height, int quality, int sub
   cinfo->input_components = 4;
   cinfo->in_color_space = JCS_EXT_RGBA;
   jpegli_set_defaults(cinfo);
-  jpegli_set_quality(cinfo, quality, TRUE);
+  // Sampling first: jpegli's quantisation tables depend on it.
   const int factor = subsample ? 2 : 1;
   cinfo->comp_info[0].h_samp_factor = factor;
   cinfo->comp_info[0].v_samp_factor = factor;
   for (int c = 1; c < 3; ++c) cinfo->comp_info[c].h_samp_factor = cinfo->comp_info[c].v_samp_factor = 1;
+  jpegli_set_quality(cinfo, quality, TRUE);
+  round_dc_steps_to_levels(cinfo);
   jpegli_set_progressive_level(cinfo, progressive ? 2 : 0);
   cinfo->optimize_coding = progressive ? TRUE : FALSE;
   jpegli_start_compress(cinfo, TRUE);
