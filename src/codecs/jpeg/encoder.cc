@@ -36,16 +36,17 @@ static void fail_to_host(j_common_ptr cinfo) {
   jpeg_fail(encode->message);
 }
 
-// DC steps rounded to whole 8-bit levels (a DC step of 8 is one level of a block's mean).
-// jpegli's finer, fractional steps shift flat areas by up to a level once decoders round
-// twice, which our banding check counts; whole steps score better at the same bytes
-// (docs/measurements.md, "JPEG encoder").
+// DC steps of 6 and up (below about q80) rounded to whole 8-bit levels (a DC step of 8 is one
+// level of a block's mean). jpegli's fractional steps there shift flat areas by up to a level
+// once decoders round, which our banding check counts; whole steps also score better at the
+// same bytes. The finer steps of higher qualities are kept (docs/measurements.md, "JPEG encoder").
 static void round_dc_steps_to_levels(jpeg_compress_struct* cinfo) {
   for (int t = 0; t < NUM_QUANT_TBLS; ++t) {
     JQUANT_TBL* table = cinfo->quant_tbl_ptrs[t];
     if (table == nullptr) continue;
+    if (table->quantval[0] < 6) continue;
     const int step = (table->quantval[0] + 4) / 8 * 8;
-    table->quantval[0] = step < 8 ? 8 : step > 248 ? 248 : step;  // baseline tables are 8-bit
+    table->quantval[0] = step > 248 ? 248 : step;  // baseline tables are 8-bit
   }
 }
 
