@@ -33,16 +33,14 @@
  *
  * Matched settings (ours: src/codecs/wasm.ts, src/pipeline/compress.ts, src/pipeline/smart.ts):
  *
- * - JPEG: ours mozjpeg 3.3.1 with @jsquash/jpeg's meta defaults: progressive with mozjpeg's
- *   scan optimisation, optimised Huffman, quant table 3 (ImageMagick), trellis quantisation
- *   (mozjpeg's default profile); transparency flattened onto white. sharp:
+ * - JPEG: ours jpegli (libjxl 0.11.2, our build in src/codecs/jpeg/): progressive, optimised
+ *   Huffman, jpegli's quantisation and adaptive quantisation, DC steps in whole levels;
+ *   baseline strips above 4 MP; transparency flattened onto white. sharp:
  *   `jpeg({ quality, mozjpeg: true })` = trellis, overshoot deringing, scan optimisation,
  *   quant table 3, progressive; `flatten({ background: white })` when there is alpha.
- *   Chroma: jSquash's `auto_subsample` (cjpeg's set_quality_ratings heuristic) picks 4:2:0
- *   below q80, 4:2:2 for q80–89 and 4:4:4 from q90; sharp gets 4:2:0 below q90 and 4:4:4
- *   from q90. libvips cannot write 4:2:2, so q80–89 is not matched (ours codes a third more
- *   chroma blocks there): the default is q75, where both write the same file to within a
- *   few bytes.
+ *   Chroma on both: 4:2:0 below q90, 4:4:4 from q90. The encoders differ, so equal quality
+ *   numbers give different files (at q75 within a few per cent in bytes); bytes at an equal
+ *   score are in docs/measurements.md, "JPEG encoder".
  * - WebP: ours libwebp 1.5.0 (our SIMD build, src/codecs/webp/) with libwebp's defaults:
  *   method 4, sns 50, filter 60, segments 4, one pass, alpha quality 100, no sharp YUV; a
  *   transparent image above 1 MP has its alpha written by our own coder. sharp:

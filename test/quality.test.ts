@@ -386,7 +386,8 @@ describe('format=auto negotiates with Accept', () => {
       const explicit = await compressImage(fixtures.photoJpeg, options({ format }), wasmCodecs, LIMITS);
       expect(size, `${chosen} against ${format}`).toBeLessThanOrEqual(explicit.bytes.byteLength);
     }
-    expect(['webp', 'avif']).toContain(chosen);
+    // JPEG is a candidate too, and on this photo it can be the smallest.
+    expect(['jpeg', 'webp', 'avif']).toContain(chosen);
   });
 
   it('an enlarged output leaves out the modern formats it would be too large for', async () => {

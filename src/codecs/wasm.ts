@@ -12,14 +12,12 @@
  *
  * The resizer's wasm-bindgen glue keeps one instance per isolate; strips bound its memory
  * (`src/pipeline/resize.ts`). oxipng and the PNG decoder get an instance per call. The WebP
- * and AVIF encoders are our own builds of libwebp (`./webp/`) and libavif + libaom (`./avif/`),
+ * encoders of WebP, JPEG and AVIF are our own builds of libwebp (`./webp/`), jpegli (`./jpeg/`)
+ * and libavif + libaom (`./avif/`),
  * session-scoped like the Emscripten ones.
  */
 import mozjpegDecoderFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import mozjpegDecoderWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
-import mozjpegEncoderFactory from '@jsquash/jpeg/codec/enc/mozjpeg_enc.js';
-import mozjpegEncoderWasm from '@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm';
-import { defaultOptions as mozjpegDefaults } from '@jsquash/jpeg/meta.js';
 import webpDecoderFactory from '@jsquash/webp/codec/dec/webp_dec.js';
 import webpDecoderWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import avifDecoderFactory from '@jsquash/avif/codec/dec/avif_dec.js';
@@ -34,6 +32,7 @@ import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type 
 import { joinJpegStrips } from './jpeg-join';
 import { optimisePixels, optimisePng } from './oxipng';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
+import { createJpegEncoder, type JpegEncoder } from './jpeg/encoder';
 import { createWebpEncoder, type WebpEncoder } from './webp/encoder';
 import { createAvifEncoder, type ServiceAvifEncoder } from './avif/encoder';
 
@@ -111,11 +110,11 @@ const resizeExports = (): ResizeExports => (resizer ??= initResize(resizeWasm) a
 
 
 /**
- * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. jSquash's
- * `auto_subsample` (cjpeg's heuristic) writes 4:2:2 from q80: about 20% more bytes in that
- * band for colour detail the eye barely resolves.
+ * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. cjpeg's
+ * heuristic writes 4:2:2 from q80: about 20% more bytes in that band for colour detail the
+ * eye barely resolves.
  */
-const mozjpegOptions = (quality: number) => ({ ...mozjpegDefaults, quality, auto_subsample: false, chroma_subsample: quality >= 90 ? 1 : 2 });
+const jpegSubsampled = (quality: number) => quality < 90;
 
 /**
  * Codecs for one compression. Emscripten instances are made on first use and reused; a decoder
@@ -127,6 +126,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     if (!instances.has(factory)) instances.set(factory, instantiate(factory, wasm));
     return instances.get(factory) as Promise<M>;
   };
+  let jpegEncoder: JpegEncoder | undefined;
   let webpEncoder: WebpEncoder | undefined;
   let avifEncoder: ServiceAvifEncoder | undefined;
 
@@ -198,19 +198,24 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
     const { data, width, height } = image;
     switch (format) {
       case 'jpeg': {
-        const encoder = await reused(mozjpegEncoderFactory, mozjpegEncoderWasm);
-        if (width * height <= thresholds.jpegStrips) return new Uint8Array(encoder.encode(data, width, height, mozjpegOptions(quality)));
-        // The encoder copies its input twice and keeps two coefficient planes: ~16 bytes a
-        // pixel. In strips of 256 rows that is a few MB, whatever the image's height.
-        const options = { ...mozjpegOptions(quality), progressive: false };
-        const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-        const strips: Uint8Array[] = [];
-        const stripRows = jpegStripRows(width, options.chroma_subsample === 2 ? 16 : 8);
-        for (let y = 0; y < height; y += stripRows) {
-          const rows = Math.min(stripRows, height - y);
-          strips.push(new Uint8Array(encoder.encode(bytes.subarray(y * width * 4, (y + rows) * width * 4), width, rows, options)));
+        jpegEncoder ??= createJpegEncoder();
+        const subsample = jpegSubsampled(quality);
+        try {
+          if (width * height <= thresholds.jpegStrips) return jpegEncoder.encode(image, { quality, subsample, progressive: true });
+          // A progressive encode holds the image's coefficients (3 bytes a pixel at 4:2:0);
+          // baseline strips of 256 rows hold a few rows of blocks, whatever the image's height.
+          const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+          const strips: Uint8Array[] = [];
+          const stripRows = jpegStripRows(width, subsample ? 16 : 8);
+          for (let y = 0; y < height; y += stripRows) {
+            const rows = Math.min(stripRows, height - y);
+            strips.push(jpegEncoder.encode({ data: bytes.subarray(y * width * 4, (y + rows) * width * 4), width, height: rows }, { quality, subsample, progressive: false }));
+          }
+          return joinJpegStrips(strips, height);
+        } catch (error) {
+          jpegEncoder = undefined; // its heap may be in any state
+          throw error;
         }
-        return joinJpegStrips(strips, height);
       }
       case 'webp': {
         webpEncoder ??= createWebpEncoder();
