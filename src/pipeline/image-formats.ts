@@ -52,7 +52,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     alpha: true,
     maxOutputSide: 2 ** 31 - 1,
     // perRow is oxipng's, up to OXIPNG_MAX_ROWS; taller images are deflated by the runtime (cost.ts).
-    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.2, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 1.6 },
+    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.3, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 0.8 },
   },
   webp: {
     mime: 'image/webp',
@@ -62,7 +62,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     smartQualityRange: [10, 100],
     // VP8's 14-bit frame sizes.
     maxOutputSide: 16_383,
-    cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.4 },
+    cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.0 },
   },
   avif: {
     mime: 'image/avif',
@@ -75,7 +75,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     smartQualityRange: [10, 100],
     // AV1's 16-bit frame sizes.
     maxOutputSide: 65_536,
-    cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.4, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 3.5 },
+    cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.1, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 1.8 },
   },
 };
 
