@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findBox, isobmffBoxes } from '../../src/formats/isobmff';
-import { fixtures } from '../helpers';
+import { findBox, isobmffBoxes } from '../../../src/formats/isobmff';
+import { fixtures } from '../../helpers';
 
 const summary = (bytes: Uint8Array) => Array.from(isobmffBoxes(bytes), ({ type, offset, size, data }) => [type, offset, size, data.length]);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JpegMarker, JpegStructureError, jpegSegment, jpegSegments, setJpegFrameHeight } from '../../src/formats/jpeg';
+import { JpegMarker, JpegStructureError, jpegSegment, jpegSegments, setJpegFrameHeight } from '../../../src/formats/jpeg';
 
 // biome-ignore format: one segment a line
 /** SOI, APP0 "JFIF", one fill byte, SOF0 (8×16, one component), SOS, entropy data with a stuffed 0xFF, EOI. */

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { wasmCodecs } from '../src/codecs/wasm';
-import { ERROR_STATUS } from '../src/errors';
-import { AUTH, api, fixtures } from './helpers';
+import { wasmCodecs } from '../../src/codecs/wasm';
+import { ERROR_STATUS } from '../../src/errors';
+import { AUTH, api, fixtures } from '../helpers';
 
 /** Damaged images of every format, with random options: never a 5xx, always the contract's JSON. */
 describe('fuzz: damaged inputs and random options', () => {

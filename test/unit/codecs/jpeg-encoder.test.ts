@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createWasmCodecs, wasmCodecs } from '../src/codecs/wasm';
-import { createJpegEncoder } from '../src/codecs/jpeg/encoder';
-import { fixtures, similarity } from './helpers';
+import { createWasmCodecs, wasmCodecs } from '../../../src/codecs/wasm';
+import { createJpegEncoder } from '../../../src/codecs/jpeg/encoder';
+import { fixtures, similarity } from '../../helpers';
 
 /** Start-of-frame marker: SOF0 baseline, SOF2 progressive. */
 function frameMarker(jpeg: Uint8Array): number | undefined {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SYNC_COMPUTE_SECONDS } from '../src/pipeline/cost';
-import type { Inspection, PipelineOptions } from '../src/pipeline/compress';
-import { predictedSeconds } from '../src/pipeline/admission';
-import { compressOptionsSchema } from '../src/schemas/options';
-import type { ImageFormat } from '../src/schemas/options';
+import { DEFAULT_SYNC_COMPUTE_SECONDS } from '../../../src/pipeline/cost';
+import type { Inspection, PipelineOptions } from '../../../src/pipeline/compress';
+import { predictedSeconds } from '../../../src/pipeline/admission';
+import { compressOptionsSchema } from '../../../src/schemas/options';
+import type { ImageFormat } from '../../../src/schemas/options';
 
 /** An image as its header describes it, and what was asked of it. */
 function work(input: [ImageFormat, number, number], output: { format: ImageFormat; size?: [number, number] }, asked: Record<string, unknown> = {}) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { concat } from '../../src/formats/bytes';
-import { PNG_SIGNATURE, pngChunk, pngChunkLength, pngHeader, readPngChunks, writePngChunk } from '../../src/formats/png';
+import { concat } from '../../../src/formats/bytes';
+import { PNG_SIGNATURE, pngChunk, pngChunkLength, pngHeader, readPngChunks, writePngChunk } from '../../../src/formats/png';
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lowestMeeting } from '../src/pipeline/search';
+import { lowestMeeting } from '../../../src/pipeline/search';
 
 /** Settings 1..100 that meet from `threshold` up; records what was tried. */
 function meetingFrom(threshold: number) {

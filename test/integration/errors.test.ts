@@ -1,31 +1,31 @@
 import { env, exports } from 'cloudflare:workers';
 import { Hono } from 'hono';
-import { requestScope } from '../src/app';
-import type { AppEnv } from '../src/types';
+import { requestScope } from '../../src/app';
+import type { AppEnv } from '../../src/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parsePublicUrl } from '../src/http/public-url';
-import { fetchImage } from '../src/http/fetch-image';
-import { hostCheckFor } from '../src/http/resolve';
-import { postWebhook } from '../src/jobs/webhooks';
-import { OXIPNG_MAX_ROWS, wasmCodecs } from '../src/codecs/wasm';
-import { compressOptionsSchema } from '../src/schemas/options';
-import { encodeIndexedPngStreaming, encodePngStreaming } from '../src/codecs/png-stream';
-import { AUTH, api, compress, expectError, fixtures, multipart } from './helpers';
-import xc1n0g08 from './fixtures/pngsuite/xc1n0g08.png?inline';
-import xc9n2c08 from './fixtures/pngsuite/xc9n2c08.png?inline';
-import xcrn0g04 from './fixtures/pngsuite/xcrn0g04.png?inline';
-import xcsn0g01 from './fixtures/pngsuite/xcsn0g01.png?inline';
-import xd0n2c08 from './fixtures/pngsuite/xd0n2c08.png?inline';
-import xd3n2c08 from './fixtures/pngsuite/xd3n2c08.png?inline';
-import xd9n2c08 from './fixtures/pngsuite/xd9n2c08.png?inline';
-import xdtn0g01 from './fixtures/pngsuite/xdtn0g01.png?inline';
-import xhdn0g08 from './fixtures/pngsuite/xhdn0g08.png?inline';
-import xlfn0g04 from './fixtures/pngsuite/xlfn0g04.png?inline';
-import xs1n0g01 from './fixtures/pngsuite/xs1n0g01.png?inline';
-import xs2n0g01 from './fixtures/pngsuite/xs2n0g01.png?inline';
-import xs4n0g01 from './fixtures/pngsuite/xs4n0g01.png?inline';
-import xs7n0g01 from './fixtures/pngsuite/xs7n0g01.png?inline';
-import { createKey, fromDataUri, pngClaiming, waitFor } from './helpers';
+import { parsePublicUrl } from '../../src/http/public-url';
+import { fetchImage } from '../../src/http/fetch-image';
+import { hostCheckFor } from '../../src/http/resolve';
+import { postWebhook } from '../../src/jobs/webhooks';
+import { OXIPNG_MAX_ROWS, wasmCodecs } from '../../src/codecs/wasm';
+import { compressOptionsSchema } from '../../src/schemas/options';
+import { encodeIndexedPngStreaming, encodePngStreaming } from '../../src/codecs/png-stream';
+import { AUTH, api, compress, expectError, fixtures, multipart } from '../helpers';
+import xc1n0g08 from '../fixtures/pngsuite/xc1n0g08.png?inline';
+import xc9n2c08 from '../fixtures/pngsuite/xc9n2c08.png?inline';
+import xcrn0g04 from '../fixtures/pngsuite/xcrn0g04.png?inline';
+import xcsn0g01 from '../fixtures/pngsuite/xcsn0g01.png?inline';
+import xd0n2c08 from '../fixtures/pngsuite/xd0n2c08.png?inline';
+import xd3n2c08 from '../fixtures/pngsuite/xd3n2c08.png?inline';
+import xd9n2c08 from '../fixtures/pngsuite/xd9n2c08.png?inline';
+import xdtn0g01 from '../fixtures/pngsuite/xdtn0g01.png?inline';
+import xhdn0g08 from '../fixtures/pngsuite/xhdn0g08.png?inline';
+import xlfn0g04 from '../fixtures/pngsuite/xlfn0g04.png?inline';
+import xs1n0g01 from '../fixtures/pngsuite/xs1n0g01.png?inline';
+import xs2n0g01 from '../fixtures/pngsuite/xs2n0g01.png?inline';
+import xs4n0g01 from '../fixtures/pngsuite/xs4n0g01.png?inline';
+import xs7n0g01 from '../fixtures/pngsuite/xs7n0g01.png?inline';
+import { createKey, fromDataUri, pngClaiming, waitFor } from '../helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -422,7 +422,7 @@ describe('url sources', () => {
 
 describe('internal faults', () => {
   it('a codec crash is a 500 compression_failed that does not invite a retry, and is not counted as usage', async () => {
-    const { codecSource, wasmCodecs } = await import('../src/codecs/wasm');
+    const { codecSource, wasmCodecs } = await import('../../src/codecs/wasm');
     const key = await createKey('pro');
     vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')) });
     const body = await expectError(await compress(fixtures.photoJpeg, {}, key.auth), 500, 'compression_failed');
@@ -436,7 +436,7 @@ describe('internal faults', () => {
   });
 
   it('a transient fault (storage, network, memory) is a 500 compression_failed that is safe to retry', async () => {
-    const { codecSource, wasmCodecs } = await import('../src/codecs/wasm');
+    const { codecSource, wasmCodecs } = await import('../../src/codecs/wasm');
     for (const fault of [new Error('Network connection lost'), new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded')]) {
       vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject(fault) });
       const body = await expectError(await compress(fixtures.photoJpeg), 500, 'compression_failed');

@@ -1,12 +1,12 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { wasmCodecs } from '../src/codecs/wasm';
-import { signedFileUrl } from '../src/storage/files';
-import { jobStub } from '../src/jobs/access';
-import { compressAnswerSchema, formatsSchema, healthSchema, jobViewSchema, usageSchema } from '../src/schemas/responses';
-import { AUTH, api, compress, createKey, expectError, expectShape, fixtures, similarity } from './helpers';
+import { wasmCodecs } from '../../../src/codecs/wasm';
+import { signedFileUrl } from '../../../src/storage/files';
+import { jobStub } from '../../../src/jobs/access';
+import { compressAnswerSchema, formatsSchema, healthSchema, jobViewSchema, usageSchema } from '../../../src/schemas/responses';
+import { AUTH, api, compress, createKey, expectError, expectShape, fixtures, similarity } from '../../helpers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
-import { maxInputPixelsWithinBudget, maxPixelsWithinBudget } from '../src/pipeline/admission';
+import { maxInputPixelsWithinBudget, maxPixelsWithinBudget } from '../../../src/pipeline/admission';
 
 afterEach(() => vi.restoreAllMocks());
 

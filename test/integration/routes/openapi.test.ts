@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ROUTES, app } from '../src/app';
-import { openApiDocument } from '../src/routes/openapi';
-import { api } from './helpers';
+import { ROUTES, app } from '../../../src/app';
+import { openApiDocument } from '../../../src/routes/openapi';
+import { api } from '../../helpers';
 
 type Document = { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
 

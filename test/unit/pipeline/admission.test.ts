@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { admit } from '../src/pipeline/admission';
-import type { Inspection, PipelineOptions } from '../src/pipeline/compress';
-import type { InputKind } from '../src/pipeline/admission';
-import { type ImageFormat, compressOptionsSchema } from '../src/schemas/options';
+import { admit } from '../../../src/pipeline/admission';
+import { reservationMiB } from '../../../src/compression';
+import type { Inspection, PipelineOptions } from '../../../src/pipeline/compress';
+import type { InputKind } from '../../../src/pipeline/admission';
+import { type ImageFormat, compressOptionsSchema } from '../../../src/schemas/options';
 
 const PRO = { maxPixels: 40e6 };
 const FREE = { maxPixels: 8e6 };
@@ -41,5 +42,32 @@ describe('memory admission, from the header alone', () => {
     ['a 2 MP photo enlarged to 10 MP (a new full-size output beside the source)', verdict(['jpeg', 1633, 1225], { format: 'jpeg' }, PRO, [3651, 2739]), 'no: The output image is 3651×2739 (10.0 MP); the limit is 8.0 MP for an enlarged jpeg output (what one compression may use of a Worker\'s memory)'],
   ])('%s', (_, answer, expected) => {
     expect(answer).toBe(expected);
+  });
+});
+
+describe('what the memory gate reserves (MiB)', () => {
+  const reserved = (input: [ImageFormat, number, number, InputKind?], asked: Record<string, unknown>, output?: [number, number]) => {
+    const [format, width, height, inputKind] = input;
+    const options = compressOptionsSchema.parse(asked) as PipelineOptions;
+    const plan = {
+      input: { format, width, height, size: 0 },
+      orientation: 1,
+      inputKind,
+      outputFormat: options.format === 'auto' ? format : options.format,
+      outputSize: output ? { width: output[0], height: output[1] } : { width, height },
+      ...(output ? { resize: { size: { width: output[0], height: output[1] } } } : {}),
+    } as Inspection;
+    return reservationMiB(plan, options);
+  };
+
+  it.each([
+    ['a 12 MP photo to JPEG: the JPEG line', reserved(['jpeg', 4000, 3000], { format: 'jpeg' }), 126.2],
+    ['a 1 MP JPEG to AVIF: the opaque AVIF line (a JPEG has no alpha)', reserved(['jpeg', 1000, 1000], { format: 'avif' }), 103],
+    ['a 1 MP PNG to AVIF: the transparent line, since it may turn out transparent', reserved(['png', 1000, 1000], { format: 'avif' }), 115],
+    ['a 3 MP PNG to AVIF: the opaque line (transparent, it would be refused before encoding)', reserved(['png', 2000, 1500], { format: 'avif' }), 117],
+    ['a 1.5 MP lossless WebP to lossless WebP: both heavy, with the pair margin', reserved(['webp', 1500, 1000, 'webp-lossless'], { format: 'webp', lossless: true }), 119.3],
+    ['an enlargement: the whole budget', reserved(['png', 400, 300], { format: 'avif', width: 1000 }, [1000, 750]), 128],
+  ])('%s', (_, mib, expected) => {
+    expect(mib).toBeCloseTo(expected, 5);
   });
 });

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { AUTH, api, fixtures } from './helpers';
+import { AUTH, api, fixtures } from '../../helpers';
 
 // Browsers write boundaries with capitals ("----WebKitFormBoundary…"), and a boundary is case-sensitive.
 it('reads a multipart body whose boundary has capitals, as browsers send it', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compressOptionsSchema } from '../src/schemas/options';
-import { type JobState, cancel, claim, createJob, fail, nextAlarm, release, reportProgress, succeed } from '../src/jobs/state';
+import { compressOptionsSchema } from '../../../src/schemas/options';
+import { type JobState, cancel, claim, createJob, fail, nextAlarm, release, reportProgress, succeed } from '../../../src/jobs/state';
 
 const T0 = 1_800_000_000_000;
 const LEASE = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { riffChunks, riffDeclaredLength, riffFile, riffForm } from '../../src/formats/riff';
+import { riffChunks, riffDeclaredLength, riffFile, riffForm } from '../../../src/formats/riff';
 
 // biome-ignore format: one chunk a line
 /** RIFF/WEBP with a 3-byte chunk (padded to 4) and a 4-byte one: 36 bytes, declared as 28 + 8. */

@@ -1,11 +1,11 @@
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { keyMetadata, keyRecordName } from '../src/auth/key-format';
-import { monthOf } from '../src/accounts/usage';
-import { accountStub } from '../src/jobs/access';
-import { KvShardedRateLimiter, type RateLimitDecision } from '../src/limits/rate-limiter';
-import { api, createKey, expectError, fixtures, waitFor } from './helpers';
+import { keyMetadata, keyRecordName } from '../../src/auth/key-format';
+import { monthOf } from '../../src/accounts/usage';
+import { accountStub } from '../../src/jobs/access';
+import { KvShardedRateLimiter, type RateLimitDecision } from '../../src/limits/rate-limiter';
+import { api, createKey, expectError, fixtures, waitFor } from '../helpers';
 
 
 const usage = async (auth: Record<string, string>) => (await (await api('/v1/usage', { headers: auth })).json()) as Record<string, any>;

@@ -10,7 +10,7 @@ import {
   startsWith,
   writeUint32BE,
   writeUint32LE,
-} from '../../src/formats/bytes';
+} from '../../../src/formats/bytes';
 
 describe('ascii', () => {
   it('maps each byte to one character, 0x80–0xFF included', () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { wasmCodecs } from '../src/codecs/wasm';
-import type { IndexedImage, RawImage } from '../src/codecs/types';
-import { ssimulacra2, ssimulacra2Against } from '../src/pipeline/ssimulacra2';
-import { fromDataUri } from './helpers';
+import { wasmCodecs } from '../../../src/codecs/wasm';
+import type { IndexedImage, RawImage } from '../../../src/codecs/types';
+import { ssimulacra2, ssimulacra2Against } from '../../../src/pipeline/ssimulacra2';
+import { fromDataUri } from '../../helpers';
 
-const files = import.meta.glob('./fixtures/ssimulacra2/*.png', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
+const files = import.meta.glob('../../fixtures/ssimulacra2/*.png', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
 
 function load(name: string): Promise<RawImage> {
-  const uri = files[`./fixtures/ssimulacra2/${name}.png`];
+  const uri = files[`../../fixtures/ssimulacra2/${name}.png`];
   if (!uri) throw new Error(`no fixture ${name}`);
   return wasmCodecs.decode('png', fromDataUri(uri));
 }

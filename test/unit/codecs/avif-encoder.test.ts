@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import avifEncoderWasm from '../src/codecs/avif/avif_enc.wasm';
-import { avifEncoderOn } from '../src/codecs/avif/avif-encoder';
-import { GRID_ABOVE_PIXELS, GRID_CELL_SIZE, avifSettings } from '../src/codecs/avif/encoder';
-import type { RawImage } from '../src/codecs/types';
-import { wasmCodecs } from '../src/codecs/wasm';
-import { ssimulacra2Against } from '../src/pipeline/ssimulacra2';
-import { AUTH, api, fixtures, multipart, similarity } from './helpers';
+import avifEncoderWasm from '../../../src/codecs/avif/avif_enc.wasm';
+import { avifEncoderOn } from '../../../src/codecs/avif/avif-encoder';
+import { GRID_ABOVE_PIXELS, GRID_CELL_SIZE, avifSettings } from '../../../src/codecs/avif/encoder';
+import type { RawImage } from '../../../src/codecs/types';
+import { wasmCodecs } from '../../../src/codecs/wasm';
+import { ssimulacra2Against } from '../../../src/pipeline/ssimulacra2';
+import { AUTH, api, fixtures, multipart, similarity } from '../../helpers';
 
 const WHOLE_IMAGE = Number.MAX_SAFE_INTEGER;
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { wasmCodecs } from '../src/codecs/wasm';
-import type { RawImage } from '../src/codecs/types';
-import { type WebpEncoderTuning, createWebpEncoder } from '../src/codecs/webp/encoder';
-import { riffChunks } from '../src/formats/riff';
-import { writeMetadata } from '../src/pipeline/metadata';
-import { fixtures, similarity } from './helpers';
+import { wasmCodecs } from '../../../src/codecs/wasm';
+import type { RawImage } from '../../../src/codecs/types';
+import { type WebpEncoderTuning, createWebpEncoder } from '../../../src/codecs/webp/encoder';
+import { riffChunks } from '../../../src/formats/riff';
+import { writeMetadata } from '../../../src/pipeline/metadata';
+import { fixtures, similarity } from '../../helpers';
 
 const WHOLE_IMAGE = Number.MAX_SAFE_INTEGER;
 

@@ -1,15 +1,15 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEV_API_KEY, DEV_WEBHOOK_SECRET, authenticate } from '../src/auth/keys';
-import { codecSource, wasmCodecs } from '../src/codecs/wasm';
-import worker from '../src/index';
-import { batchStub, jobStub } from '../src/jobs/access';
-import { stagedInputKey, submitJobs } from '../src/jobs/submit';
-import { webhookSignature } from '../src/jobs/webhooks';
-import { compressOptionsSchema } from '../src/schemas/options';
-import { batchAcceptedSchema, batchViewSchema, jobAcceptedSchema, jobViewSchema } from '../src/schemas/responses';
-import { AUTH, api, createKey, expectError, expectShape, fixtures, waitFor } from './helpers';
+import { DEV_API_KEY, DEV_WEBHOOK_SECRET, authenticate } from '../../src/auth/keys';
+import { codecSource, wasmCodecs } from '../../src/codecs/wasm';
+import worker from '../../src/index';
+import { batchStub, jobStub } from '../../src/jobs/access';
+import { stagedInputKey, submitJobs } from '../../src/jobs/submit';
+import { webhookSignature } from '../../src/jobs/webhooks';
+import { compressOptionsSchema } from '../../src/schemas/options';
+import { batchAcceptedSchema, batchViewSchema, jobAcceptedSchema, jobViewSchema } from '../../src/schemas/responses';
+import { AUTH, api, createKey, expectError, expectShape, fixtures, waitFor } from '../helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
