@@ -43,7 +43,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     smartQualityRange: [10, 100],
     // mozjpeg's JPEG_MAX_DIMENSION.
     maxOutputSide: 65_500,
-    cost: { decodePerMegapixel: 0.06, encodePerMegapixel: 0.2, encodeLosslessPerMegapixel: 0.2, perRow: 1.5e-6, trialPerMegapixel: 1.3 },
+    cost: { decodePerMegapixel: 0.02, encodePerMegapixel: 0.03, encodeLosslessPerMegapixel: 0.03, perRow: 1.5e-6, trialPerMegapixel: 0.7 },
   },
   png: {
     mime: 'image/png',
