@@ -9,7 +9,7 @@ import { ssimulacra2Against } from './ssimulacra2';
 export type Mode = CompressOptions['mode'];
 type LossyFormat = Exclude<ImageFormat, 'png'>;
 
-/** The perceptual metric smart quality is judged by (`ssimulacra2.ts`). */
+/** The perceptual metric smart quality is judged by (`ssimulacra2/`). */
 export const METRIC = 'ssimulacra2';
 
 /**
