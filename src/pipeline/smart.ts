@@ -1,7 +1,8 @@
 import type { Codecs, RawImage } from '../codecs/types';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { IMAGE_FORMATS } from './image-formats';
-import { exactPalette, mapToPalette, paletteBuilder } from './quantize';
+import { mapToPalette } from './palette-mapping';
+import { exactPalette, paletteBuilder } from './quantize';
 import { bandingAgainst, colourShiftAgainst } from './colour-shift';
 import { lowestMeeting } from './search';
 import { ssimulacra2Against } from './ssimulacra2';
