@@ -22,7 +22,7 @@ import encodeWebp, { init as initWebpEncoder } from '@jsquash/webp/encode.js';
 import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import sharp from 'sharp';
 import type { RawImage } from '../src/codecs/types.ts';
-import { ssimulacra2 } from '../src/pipeline/ssimulacra2.ts';
+import { ssimulacra2 } from '../src/pipeline/ssimulacra2/index.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

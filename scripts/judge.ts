@@ -1,5 +1,5 @@
 /**
- * The judges the quality benchmarks share: SSIMULACRA 2 (our port, `src/pipeline/ssimulacra2.ts`,
+ * The judges the quality benchmarks share: SSIMULACRA 2 (our port, `src/pipeline/ssimulacra2/`,
  * held to libjxl's tool by `test/ssimulacra2.test.ts`) and butteraugli (libjxl's
  * `butteraugli_main`, Debian's `libjxl-devtools`; another path in `BUTTERAUGLI`), an
  * independent judge that smart quality never consults.
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { ssimulacra2Against } from '../src/pipeline/ssimulacra2.ts';
+import { ssimulacra2Against } from '../src/pipeline/ssimulacra2/index.ts';
 
 const run = promisify(execFile);
 const BUTTERAUGLI = process.env.BUTTERAUGLI ?? 'butteraugli_main';

@@ -1,5 +1,6 @@
 // Lets a Node script import the Worker's modules, whose relative imports name no extension
-// (the bundler resolves them): an unresolved relative import is retried with `.ts`.
+// (the bundler resolves them): an unresolved relative import is retried with `.ts`, then as a
+// folder's `index.ts`.
 import { register } from 'node:module';
 
 register(
@@ -9,8 +10,12 @@ export async function resolve(specifier, context, next) {
   try {
     return await next(specifier, context);
   } catch (error) {
-    if (specifier.startsWith('.') && !/\\.[a-z]+$/.test(specifier)) return next(specifier + '.ts', context);
-    throw error;
+    if (!specifier.startsWith('.') || /\\.[a-z]+$/.test(specifier)) throw error;
+    try {
+      return await next(specifier + '.ts', context);
+    } catch {
+      return next(specifier + '/index.ts', context);
+    }
   }
 }`),
   import.meta.url,

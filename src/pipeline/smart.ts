@@ -1,7 +1,8 @@
 import type { Codecs, RawImage } from '../codecs/types';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
 import { IMAGE_FORMATS } from './image-formats';
-import { exactPalette, mapToPalette, paletteBuilder } from './quantize';
+import { mapToPalette } from './palette-mapping';
+import { exactPalette, paletteBuilder } from './quantize';
 import { bandingAgainst, colourShiftAgainst } from './colour-shift';
 import { lowestMeeting } from './search';
 import { ssimulacra2Against } from './ssimulacra2';
@@ -9,7 +10,7 @@ import { ssimulacra2Against } from './ssimulacra2';
 export type Mode = CompressOptions['mode'];
 type LossyFormat = Exclude<ImageFormat, 'png'>;
 
-/** The perceptual metric smart quality is judged by (`ssimulacra2.ts`). */
+/** The perceptual metric smart quality is judged by (`ssimulacra2/`). */
 export const METRIC = 'ssimulacra2';
 
 /**

@@ -6,7 +6,8 @@ import { type PipelineOptions, compressImage, inspectImage } from '../../../src/
 import { possibleOutputFormats } from '../../../src/pipeline/admission';
 import { readMetadata, writeMetadata } from '../../../src/pipeline/metadata';
 import { applyOrientation } from '../../../src/pipeline/orientation';
-import { mapToPalette, paletteBuilder } from '../../../src/pipeline/quantize';
+import { mapToPalette } from '../../../src/pipeline/palette-mapping';
+import { paletteBuilder } from '../../../src/pipeline/quantize';
 import { wuPalettes } from '../../../src/pipeline/wu';
 import { colourShiftAgainst } from '../../../src/pipeline/colour-shift';
 import { ssimulacra2, ssimulacra2Against } from '../../../src/pipeline/ssimulacra2';
