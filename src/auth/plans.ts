@@ -7,7 +7,7 @@ export interface Plan {
   maxFileBytes: number;
   /**
    * Largest input or output image, in pixels: what the plan pays for. Each output format also
-   * has a limit from its measured memory use (`pipeline/admission.ts`); the tighter one binds.
+   * has a limit from its measured memory use (`pipeline/admission/`); the tighter one binds.
    */
   maxPixels: number;
   /** Queued plus running jobs at once; a batch needs one per item. */

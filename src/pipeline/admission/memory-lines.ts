@@ -1,0 +1,143 @@
+import type { ImageFormat } from '../../schemas/options';
+
+// The measured memory lines (docs/measurements.md, "Memory"): what one compression adds to an isolate at its peak.
+
+/** A fitted line: peak MiB ≈ fixed + perMegapixel × MP. */
+type Line = { fixed: number; perMegapixel: number };
+const lineAt = ({ fixed, perMegapixel }: Line, pixels: number) => fixed + (perMegapixel * pixels) / 1e6;
+const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6);
+
+/**
+ * What decides a compression's memory: the output format, and for two of them more. Lossless
+ * WebP runs libwebp's lossless encoder (an ARGB copy, a hash chain and backward references for
+ * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane, and
+ * AVIF from AVIF holds both libavif heaps.
+ */
+export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif-from-avif';
+
+export interface OutputTraits {
+  lossless: boolean;
+  /** Whether the image has transparency (known once decoded; the limits before decoding assume not). */
+  alpha: boolean;
+  /** The input, where its decoding holds more than a JPEG's or PNG's. */
+  input?: InputKind;
+}
+
+/**
+ * AVIF from AVIF holds both libavif heaps at once: the session's decoder keeps its high-water
+ * mark from the input while the encoder runs (1.6 MP read 130 MiB, over AVIF's own line).
+ */
+export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: OutputTraits): MemoryProfile {
+  if (format === 'webp' && lossless) return 'webp-lossless';
+  if (format === 'avif' && alpha) return 'avif-alpha';
+  if (format === 'avif' && (input === 'avif' || input === 'avif-alpha')) return 'avif-from-avif';
+  return format;
+}
+
+/**
+ * Peak memory one compression adds to an isolate, as an upper bound fitted to
+ * `npm run bench:memory` readings (docs/measurements.md, "Memory"): peak MiB ≈ fixed + perMegapixel × MP,
+ * with every reading at or under the line. JPEG, PNG and lossy WebP are nearly flat because
+ * large images take the memory-lean paths (`MEMORY_THRESHOLDS` in `src/codecs/wasm.ts`, the
+ * banded WebP encoder and its alpha coder); lossless WebP and AVIF hold whole images several
+ * times over. Re-measure after changing any of it.
+ */
+export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
+  jpeg: { fixed: 107, perMegapixel: 1.6 },
+  webp: { fixed: 72, perMegapixel: 4.5 },
+  'webp-lossless': { fixed: 31, perMegapixel: 28 },
+  png: { fixed: 108, perMegapixel: 1.6 },
+  // Our libavif + libaom build (grid cells above 2.1 MP, IntraBC off; docs/avif.md), photos,
+  // artwork and screenshots alike, smart quality: 102.1 MiB at 1 MP, 101.6 at 2, 149.4 at 8.7
+  // (flat-colour PNG), 167.7 at 12, 179.3 at 12 (screenshot PNG).
+  avif: { fixed: 96, perMegapixel: 7 },
+  // With transparency: 71.5 at 0.45, 113.2 at 1.0, 138.0 at 2.0, 237.9 at 12.
+  'avif-alpha': { fixed: 90, perMegapixel: 25 },
+  // Readings 81.5 MiB at 1 MP and 130.3 at 1.6 (AVIF photo to AVIF).
+  'avif-from-avif': { fixed: 24, perMegapixel: 82 },
+};
+
+/**
+ * Inputs whose decoding holds more than a JPEG's or PNG's (on which the lines above were
+ * measured): libavif's decoder keeps the AV1 frame, its reference buffers and the RGB
+ * conversion, with a second plane for alpha; libwebp's lossless decoder keeps ARGB and its
+ * transforms' buffers. Their own lines, fitted to whole compressions of such inputs to JPEG,
+ * PNG and WebP (docs/measurements.md, "Memory"), bound the input's pixels.
+ */
+export type InputKind = 'avif' | 'avif-alpha' | 'webp-lossless';
+
+export const INPUT_PEAK_MEMORY_MIB: Record<InputKind, Line> = {
+  // Readings 44–67 MiB at 1 MP, 53–88 at 1.6, 123 at 2, 174–191 at 4, 199–234 at 8, 276–322 at 12.
+  avif: { fixed: 72, perMegapixel: 28 },
+  // 75–90 MiB at 1 MP, 93–110 at 1.6, 152–156 at 2, 231–247 at 4.
+  'avif-alpha': { fixed: 40, perMegapixel: 56 },
+  // 35–71 MiB at 2 MP, 51–125 at 4, 72–82 at 6, 122 at 8, 154 at 12.
+  'webp-lossless': { fixed: 100, perMegapixel: 6.2 },
+};
+
+export function inputKind(format: ImageFormat, { alpha, lossless }: { alpha: boolean; lossless: boolean }): InputKind | undefined {
+  if (format === 'avif') return alpha ? 'avif-alpha' : 'avif';
+  if (format === 'webp' && lossless) return 'webp-lossless';
+  return undefined;
+}
+
+/** What decoding an input of `kind` and `pixels` is predicted to add at the compression's peak. */
+export function predictedInputPeakMiB(kind: InputKind | undefined, pixels: number): number {
+  return kind ? lineAt(INPUT_PEAK_MEMORY_MIB[kind], pixels) : 0;
+}
+
+/** The largest input of `kind` that fits the budget (any input of another kind: no limit of its own). */
+export function maxInputPixelsWithinBudget(kind: InputKind | undefined, budgetMiB = MEMORY_BUDGET_MIB): number {
+  return kind ? Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, lineLimit(INPUT_PEAK_MEMORY_MIB[kind], budgetMiB))) : Infinity;
+}
+
+/**
+ * A heavy decoder and a heavy encoder in one compression hold both heaps at once, and the
+ * larger of their two lines fell short by up to 9 MiB (a transparent 0.57 MP AVIF to AVIF read
+ * 135.7 against 126.9; a 2 MP AVIF to lossless WebP 128.7 against 128; a transparent 3.4 MP
+ * lossless WebP to lossless WebP 126.8 against 126.2). Such pairs add this margin. AVIF from
+ * AVIF was measured as a profile of its own.
+ */
+export const HEAVY_PAIR_MARGIN_MIB = 10;
+const HEAVY_OUTPUTS: ReadonlySet<MemoryProfile> = new Set(['webp-lossless', 'avif', 'avif-alpha']);
+
+export function pairMarginMiB(profile: MemoryProfile, input: InputKind | undefined): number {
+  return input && HEAVY_OUTPUTS.has(profile) ? HEAVY_PAIR_MARGIN_MIB : 0;
+}
+
+/** What one compression may use: an isolate's 128 MB, read as MiB as Cloudflare's limits are, the bound the performance issue sets for peak growth. */
+export const MEMORY_BUDGET_MIB = 128;
+
+/** Readings went up to 12 MP; limits do not extrapolate past what was measured. */
+const MEASURED_UP_TO_PIXELS = 12_000_000;
+
+/**
+ * Enlarging costs more than decoding an image of the output's size: the source's decode and a
+ * new full-size output are both held. Readings with an enlarging `width` (docs/measurements.md, "Memory"):
+ * JPEG and PNG 84–110 MiB up to 8.2 MP, 136–167 from 9.6 MP; WebP 90–97 at 8 MP, 104–115 at
+ * 10.7; AVIF 102 at 1.0 MP, 132 at 1.3. An enlarged output is held to these sizes.
+ */
+export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_000, png: 8_000_000, webp: 8_000_000, avif: 1_000_000 };
+
+/**
+ * The profile a special one adds to: lossless WebP and transparent AVIF were measured from
+ * 0.2 MP up, and below that their lines fall under those of the work they include.
+ */
+const BASE_PROFILES: Partial<Record<MemoryProfile, MemoryProfile[]>> = {
+  'webp-lossless': ['webp'],
+  'avif-alpha': ['avif'],
+  'avif-from-avif': ['avif'],
+};
+
+/** A profile's line and those of the profiles it adds to, down to its format's. */
+const linesOf = (profile: MemoryProfile): Line[] => [PEAK_MEMORY_MIB[profile], ...(BASE_PROFILES[profile] ?? []).flatMap(linesOf)];
+
+/** What compressing an image of `pixels` (the larger of input and output) with `profile` is predicted to add to an isolate at its peak. */
+export function predictedPeakMiB(profile: MemoryProfile, pixels: number): number {
+  return Math.max(...linesOf(profile).map((line) => lineAt(line, pixels)));
+}
+
+/** The largest image (input or output, in pixels) whose compression with `profile` fits the budget. */
+export function maxPixelsWithinBudget(profile: MemoryProfile, budgetMiB = MEMORY_BUDGET_MIB): number {
+  return Math.max(0, Math.min(MEASURED_UP_TO_PIXELS, ...linesOf(profile).map((line) => lineLimit(line, budgetMiB))));
+}
