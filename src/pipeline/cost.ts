@@ -25,9 +25,15 @@ export interface Work {
 
 const PER_MP = 1e-6;
 
-/** oxipng's per-row cost stops where the row-streaming writer takes over (`OXIPNG_MAX_ROWS`). */
+/**
+ * oxipng's costs stop where the runtime's deflate takes over (`OXIPNG_MAX_ROWS` and
+ * `MEMORY_THRESHOLDS` in codecs/wasm.ts): past 8,192 rows, and past 2 MP lossless or 5 MP as a
+ * palette, PNG costs what quantising and the row-streaming writer cost.
+ */
 const PNG_COSTLY_ROWS = 8192;
 const STREAMED_PNG_PER_ROW = 2e-7;
+const OXIPNG_MAX_PIXELS = { lossless: 2e6, palette: 5e6 };
+const STREAMED_PNG_PER_MEGAPIXEL = 0.15;
 const RESIZE = 0.1;
 /** The sample a smart search scores (`scoringSample`): four 384 px tiles, or the whole image when small or narrow. */
 const TILE = 384;
@@ -48,7 +54,9 @@ export function computeSeconds(work: Work): number {
     format === 'png'
       ? cost.perRow * Math.min(work.outputRows, PNG_COSTLY_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
       : cost.perRow * work.outputRows;
-  const encodeOnce = (work.lossless ? cost.encodeLosslessPerMegapixel : cost.encodePerMegapixel) * work.outputPixels * PER_MP + rows;
+  const streamed = format === 'png' && work.outputPixels > OXIPNG_MAX_PIXELS[work.lossless ? 'lossless' : 'palette'];
+  const perMegapixel = streamed ? STREAMED_PNG_PER_MEGAPIXEL : work.lossless ? cost.encodeLosslessPerMegapixel : cost.encodePerMegapixel;
+  const encodeOnce = perMegapixel * work.outputPixels * PER_MP + rows;
   if (work.lossless) return decode + resize + encodeOnce;
   if (work.targetSize) return decode + resize + TARGET_SIZE_TRIALS * encodeOnce;
   if (!work.smart) return decode + resize + encodeOnce;
