@@ -144,7 +144,13 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   };
 }
 
-const FLAG_OF: Record<string, string> = { format: '--format', mode: '--mode', quality: '--quality', max_width: '--max-width', max_height: '--max-height' };
+const FLAG_OF: Record<string, string> = {
+  format: '--format',
+  mode: '--mode',
+  quality: '--quality',
+  max_width: '--max-width',
+  max_height: '--max-height',
+};
 
 /** Validated with the API's own schema, so a mistake is caught before any upload, with the server's wording. */
 function compressFields(o: Record<string, string | boolean | undefined>): CompressFields {
@@ -160,7 +166,9 @@ function compressFields(o: Record<string, string | boolean | undefined>): Compre
   }
   const checked = compressOptionsSchema.safeParse(fields);
   if (!checked.success) {
-    throw new UsageError(checked.error.issues.map((issue) => `${FLAG_OF[String(issue.path[0])] ?? issue.path.join('.')}: ${issue.message}`).join('\n'));
+    throw new UsageError(
+      checked.error.issues.map((issue) => `${FLAG_OF[String(issue.path[0])] ?? issue.path.join('.')}: ${issue.message}`).join('\n'),
+    );
   }
   const v = checked.data;
   return {

@@ -66,25 +66,35 @@ export async function compressBytes(
    * body arrives is as transient as one refused. `read` sees only final answers (not 429/5xx,
    * unless the tries are spent) and throws FileFailure for the ones that end the file.
    */
-  const exchange = async <T>(describe: string, request: () => { url: string; init: RequestInit }, read: (response: Response) => Promise<T>): Promise<T> => {
+  const exchange = async <T>(
+    describe: string,
+    request: () => { url: string; init: RequestInit },
+    read: (response: Response) => Promise<T>,
+  ): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
       const { url, init } = request();
       let response: Response | undefined;
       let reason: string;
       try {
         // Accept steers format=auto and the answer's form: */* asks for neither a newer format nor JSON.
-        response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${settings.key}`, Accept: '*/*' } });
+        response = await fetch(url, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${settings.key}`, Accept: '*/*' },
+        });
         const transient = response.status === 429 || response.status >= 500;
-        const tooLong = response.status === 429 && (retryAfterSeconds(response.headers.get('retry-after'), Date.now()) ?? 0) > MAX_RETRY_AFTER_SECONDS;
+        const tooLong =
+          response.status === 429 && (retryAfterSeconds(response.headers.get('retry-after'), Date.now()) ?? 0) > MAX_RETRY_AFTER_SECONDS;
         if (!transient || tooLong || attempt >= settings.retries) return await read(response);
         reason = await errorSummary(response);
       } catch (error) {
         if (error instanceof FileFailure) throw error;
         reason = describeNetworkError(error);
         response = undefined;
-        if (attempt >= settings.retries) throw new FileFailure('network_error', `${describe}: ${reason} (gave up after ${attempt + 1} tries)`);
+        if (attempt >= settings.retries)
+          throw new FileFailure('network_error', `${describe}: ${reason} (gave up after ${attempt + 1} tries)`);
       }
-      const wait = (response?.status === 429 && retryAfterSeconds(response.headers.get('retry-after'), Date.now())) || backoffSeconds(attempt);
+      const wait =
+        (response?.status === 429 && retryAfterSeconds(response.headers.get('retry-after'), Date.now())) || backoffSeconds(attempt);
       retries++;
       onEvent({ kind: 'retry', reason, waitSeconds: wait, retry: attempt + 1, of: settings.retries });
       await sleep(wait * 1000);
@@ -114,9 +124,11 @@ export async function compressBytes(
     async (response) => {
       await failUnlessOk(response);
       if (response.status === 202) return { kind: 'job', ...(await acceptedJob(response, settings.server)) };
-      if (response.status !== 200) throw new FileFailure('unexpected_answer', `the server answered ${response.status} to the upload`, response.status);
+      if (response.status !== 200)
+        throw new FileFailure('unexpected_answer', `the server answered ${response.status} to the upload`, response.status);
       const format = response.headers.get('x-format') ?? '';
-      if (!FORMATS.has(format)) throw new FileFailure('unexpected_answer', `the server answered 200 without a known X-Format (${format || 'none'})`, 200);
+      if (!FORMATS.has(format))
+        throw new FileFailure('unexpected_answer', `the server answered 200 without a known X-Format (${format || 'none'})`, 200);
       const output = await readBody(response, (received, total) => onEvent({ kind: 'download', received, total }));
       const before = Number(response.headers.get('x-original-size'));
       return {
@@ -142,30 +154,39 @@ export async function compressBytes(
   for (;;) {
     await sleep(delay);
     delay = Math.min(delay * 1.5, 3000);
-    job = await exchange('job status', () => ({ url: pollUrl, init: {} }), async (response) => {
-      await failUnlessOk(response);
-      return (await response.json()) as JobView;
-    });
+    job = await exchange(
+      'job status',
+      () => ({ url: pollUrl, init: {} }),
+      async (response) => {
+        await failUnlessOk(response);
+        return (await response.json()) as JobView;
+      },
+    );
     onEvent({ kind: 'job', status: job.status, progress: job.progress ?? 0 });
     if (job.status === 'succeeded') break;
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new FileFailure(job.error?.code ?? job.status, job.error?.message ?? `job ${id} was ${job.status}`);
     }
-    if (Date.now() > deadline) throw new FileFailure('timeout', `job ${id} was still ${job.status} after ${JOB_DEADLINE_MS / 60_000} minutes`);
+    if (Date.now() > deadline)
+      throw new FileFailure('timeout', `job ${id} was still ${job.status} after ${JOB_DEADLINE_MS / 60_000} minutes`);
   }
 
   const format = job.output?.format ?? '';
   if (!FORMATS.has(format)) throw new FileFailure('unexpected_answer', `job ${id} succeeded without an output format`);
   // The download route redirects to the job's signed link, which fetch follows.
-  const output = await exchange('download', () => ({ url: `${pollUrl}/download`, init: {} }), async (response) => {
-    await failUnlessOk(response);
-    const received = await readBody(response, (got, total) => onEvent({ kind: 'download', received: got, total }));
-    // A short body is a cut connection: thrown as a plain error, so the download is tried again.
-    if (job.output?.size !== undefined && job.output.size !== received.byteLength) {
-      throw new Error(`job ${id}'s output is ${job.output.size} bytes but ${received.byteLength} arrived`);
-    }
-    return received;
-  });
+  const output = await exchange(
+    'download',
+    () => ({ url: `${pollUrl}/download`, init: {} }),
+    async (response) => {
+      await failUnlessOk(response);
+      const received = await readBody(response, (got, total) => onEvent({ kind: 'download', received: got, total }));
+      // A short body is a cut connection: thrown as a plain error, so the download is tried again.
+      if (job.output?.size !== undefined && job.output.size !== received.byteLength) {
+        throw new Error(`job ${id}'s output is ${job.output.size} bytes but ${received.byteLength} arrived`);
+      }
+      return received;
+    },
+  );
   return {
     bytes: output,
     format: format as ImageFormat,

@@ -66,7 +66,14 @@ async function compressAll(files: PlannedFile[], settings: Settings, display: Di
       const index = next++;
       const file = files[index]!;
       if (refusedKey) {
-        results[index] = { input: file.display, status: 'failed', before: file.size, retries: 0, seconds: 0, error: { code: 'not_sent', message: `not sent, the server refused the key: ${refusedKey.message}` } };
+        results[index] = {
+          input: file.display,
+          status: 'failed',
+          before: file.size,
+          retries: 0,
+          seconds: 0,
+          error: { code: 'not_sent', message: `not sent, the server refused the key: ${refusedKey.message}` },
+        };
         continue;
       }
       results[index] = await compressOne(file, settings, display.start(file));
@@ -190,7 +197,12 @@ function barDisplay(files: PlannedFile[]): Display {
     { format: ' {bar} {percentage}% | {name} | {phase}', barsize: 24, hideCursor: true, clearOnComplete: false, autopadding: true },
     Presets.shades_classic,
   );
-  const overall = multibar.create(files.length, 0, { name: `0/${files.length} files`, phase: '' }, { format: ' {bar} {percentage}% | {name} | {phase}' });
+  const overall = multibar.create(
+    files.length,
+    0,
+    { name: `0/${files.length} files`, phase: '' },
+    { format: ' {bar} {percentage}% | {name} | {phase}' },
+  );
   let done = 0;
   let before = 0;
   let after = 0;

@@ -32,7 +32,14 @@ export function totalsOf(results: FileResult[]): Totals {
   const done = results.filter((r) => r.status === 'succeeded');
   const before = done.reduce((sum, r) => sum + r.before, 0);
   const after = done.reduce((sum, r) => sum + (r.after ?? 0), 0);
-  return { files: results.length, succeeded: done.length, failed: results.length - done.length, before, after, saved_percent: savedPercent(before, after) };
+  return {
+    files: results.length,
+    succeeded: done.length,
+    failed: results.length - done.length,
+    before,
+    after,
+    saved_percent: savedPercent(before, after),
+  };
 }
 
 export function formatBytes(bytes: number): string {
@@ -58,13 +65,20 @@ export function summaryTable(results: FileResult[], color: boolean): string {
   });
   for (const r of results) {
     if (r.status === 'succeeded') {
-      table.push([r.input + (r.compressed === false ? ' (kept as is)' : ''), formatBytes(r.before), formatBytes(r.after!), `${r.saved_percent!.toFixed(1)}%`]);
+      table.push([
+        r.input + (r.compressed === false ? ' (kept as is)' : ''),
+        formatBytes(r.before),
+        formatBytes(r.after!),
+        `${r.saved_percent!.toFixed(1)}%`,
+      ]);
     } else {
       table.push([r.input, formatBytes(r.before), 'failed', '']);
     }
   }
   const totals = totalsOf(results);
-  const label = totals.failed ? `total (${totals.succeeded} of ${totals.files} files)` : `total (${totals.files} ${totals.files === 1 ? 'file' : 'files'})`;
+  const label = totals.failed
+    ? `total (${totals.succeeded} of ${totals.files} files)`
+    : `total (${totals.files} ${totals.files === 1 ? 'file' : 'files'})`;
   table.push([label, formatBytes(totals.before), formatBytes(totals.after), `${totals.saved_percent.toFixed(1)}%`]);
   return table.toString();
 }

@@ -77,7 +77,13 @@ export async function planFiles(inputs: string[], outDir: string, format: string
     if (info.isDirectory()) {
       for await (const file of walk(path, [out, outReal])) {
         const rel = relative(path, file.path);
-        found.push({ source: file.path, display: join(relative(process.cwd(), path) || '.', rel), relativeOut: rel, size: file.size, walked: true });
+        found.push({
+          source: file.path,
+          display: join(relative(process.cwd(), path) || '.', rel),
+          relativeOut: rel,
+          size: file.size,
+          walked: true,
+        });
       }
     } else if (info.isFile()) {
       found.push({ source: path, display: input, relativeOut: basename(path), size: info.size, walked: false });

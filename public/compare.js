@@ -61,7 +61,8 @@ export function openComparison(entry) {
   before.decode().then(
     () => {
       if (before.naturalWidth !== result.width || before.naturalHeight !== result.height) {
-        $('compare-caption').textContent += ` The original, ${before.naturalWidth}×${before.naturalHeight}, is scaled to the result's size.`;
+        $('compare-caption').textContent +=
+          ` The original, ${before.naturalWidth}×${before.naturalHeight}, is scaled to the result's size.`;
       }
     },
     () => {},

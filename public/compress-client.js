@@ -63,7 +63,11 @@ export const acceptHeader = ({ format }) => (format === 'auto' ? 'image/avif,ima
 
 /** The name the server gives an output: the input's base name, the output format as extension. */
 export function outputName(inputName, format) {
-  const base = inputName.split(/[\\/]/).pop().replace(/\.[^.]*$/, '').trim();
+  const base = inputName
+    .split(/[\\/]/)
+    .pop()
+    .replace(/\.[^.]*$/, '')
+    .trim();
   return `${base || 'image'}.${format}`;
 }
 
@@ -135,7 +139,8 @@ async function followJob(id, inputName, { key, onStage, signal }) {
     if (job.status === 'succeeded') break;
     if (job.status === 'failed' || job.status === 'canceled') {
       const code = job.error?.code;
-      const message = job.error?.message ?? (job.status === 'canceled' ? 'The job was canceled' : 'The job failed without an error message');
+      const message =
+        job.error?.message ?? (job.status === 'canceled' ? 'The job was canceled' : 'The job failed without an error message');
       throw new ApiFailure(message, { status: STATUS_OF_CODE[code], code });
     }
     onStage({ stage: job.status, percent: job.progress ?? 0, jobId: id });
@@ -189,7 +194,9 @@ async function request(url, init) {
 }
 
 const networkFailure = () =>
-  new ApiFailure('Network error: the server could not be reached, or the connection broke before its answer arrived. Check the connection and retry.');
+  new ApiFailure(
+    'Network error: the server could not be reached, or the connection broke before its answer arrived. Check the connection and retry.',
+  );
 
 /** The contract's JSON error as an ApiFailure; any other body still gives a sentence. */
 async function failureOf(status, blob, retryAfter) {

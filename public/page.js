@@ -238,10 +238,14 @@ async function compressWaitingOutRateLimits(entry) {
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new DOMException('Canceled', 'AbortError'));
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new DOMException('Canceled', 'AbortError'));
+      },
+      { once: true },
+    );
   });
 }
 
@@ -296,7 +300,10 @@ function removeEntry(entry) {
   entry.controller?.abort();
   // A job still running on the server is canceled there too, so it stops using the plan's job slots.
   if (entry.state === 'working' && entry.jobId) {
-    fetch(`/v1/jobs/${encodeURIComponent(entry.jobId)}`, { method: 'DELETE', headers: { Authorization: `Bearer ${keyInput.value.trim()}` } }).catch(() => {});
+    fetch(`/v1/jobs/${encodeURIComponent(entry.jobId)}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${keyInput.value.trim()}` },
+    }).catch(() => {});
   }
   URL.revokeObjectURL(entry.originalUrl);
   if (entry.outputUrl) URL.revokeObjectURL(entry.outputUrl);
@@ -323,7 +330,10 @@ function updateSummary() {
   const before = done.reduce((sum, e) => sum + e.result.inputSize, 0);
   const after = done.reduce((sum, e) => sum + e.result.outputSize, 0);
   const parts = [];
-  if (done.length) parts.push(`${done.length} done: ${formatBytes(before)} → ${formatBytes(after)}, ${percentText(before ? ((before - after) / before) * 100 : 0)} saved`);
+  if (done.length)
+    parts.push(
+      `${done.length} done: ${formatBytes(before)} → ${formatBytes(after)}, ${percentText(before ? ((before - after) / before) * 100 : 0)} saved`,
+    );
   if (pending) parts.push(`${pending} in progress`);
   if (failed) parts.push(`${failed} failed`);
   summary.textContent = `${parts.join('; ')}.`;

@@ -122,16 +122,35 @@ for (const file of positionals) {
       .toBuffer({ resolveWithObject: true });
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
     const reference = join(folder, 'reference.png');
-    writeFileSync(reference, await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer());
+    writeFileSync(
+      reference,
+      await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 4 } })
+        .png({ compressionLevel: 1 })
+        .toBuffer(),
+    );
     for (const quality of qualities) {
       for (const variant of values.variants.split(',')) {
         for (let run = 0; run < Number(values.runs); run++) {
           const [variantName, build] = variant.split('@');
           const settings = { ...VARIANTS[variantName as string], quality } as AvifEncodeSettings;
-          const measured = variant === 'jsquash' ? await jsquash(pixels, info.width, info.height, quality) : ours(pixels, info.width, info.height, settings, build === 'other' && otherModule ? otherModule : module);
+          const measured =
+            variant === 'jsquash'
+              ? await jsquash(pixels, info.width, info.height, quality)
+              : ours(pixels, info.width, info.height, settings, build === 'other' && otherModule ? otherModule : module);
           const s2 = await score(reference, measured.bytes);
           const name = file.split('/').pop();
-          console.log([name, ((info.width * info.height) / 1e6).toFixed(2), variant, quality, measured.cpuMs.toFixed(0), measured.memoryMiB.toFixed(1), measured.bytes.length, s2.toFixed(2)].join('\t'));
+          console.log(
+            [
+              name,
+              ((info.width * info.height) / 1e6).toFixed(2),
+              variant,
+              quality,
+              measured.cpuMs.toFixed(0),
+              measured.memoryMiB.toFixed(1),
+              measured.bytes.length,
+              s2.toFixed(2),
+            ].join('\t'),
+          );
         }
       }
     }

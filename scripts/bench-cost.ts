@@ -56,8 +56,19 @@ async function photoCases(folder: string): Promise<Case[]> {
     const { width, height } = await source.clone().metadata();
     for (const mp of values.sizes.split(',').map(Number)) {
       const scale = Math.min(1, Math.sqrt((mp * 1e6) / (width! * height!)));
-      const { data, info } = await source.clone().resize(Math.round(width! * scale)).jpeg({ quality: 92 }).toBuffer({ resolveWithObject: true });
-      cases.push({ name: `${file.slice(0, -extname(file).length)}@${mp}`, bytes: data, type: 'image/jpeg', inputFormat: 'jpeg', width: info.width, height: info.height });
+      const { data, info } = await source
+        .clone()
+        .resize(Math.round(width! * scale))
+        .jpeg({ quality: 92 })
+        .toBuffer({ resolveWithObject: true });
+      cases.push({
+        name: `${file.slice(0, -extname(file).length)}@${mp}`,
+        bytes: data,
+        type: 'image/jpeg',
+        inputFormat: 'jpeg',
+        width: info.width,
+        height: info.height,
+      });
     }
   }
   return cases;
@@ -102,7 +113,11 @@ const AUTH = { Authorization: 'Bearer ck_dev_local' };
 
 async function timed(body: Buffer, type: string, query: string): Promise<{ status: number; ms: number }> {
   const start = performance.now();
-  const response = await fetch(`${server.url}/v1/compress?${query}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': type }, body: new Uint8Array(body) });
+  const response = await fetch(`${server.url}/v1/compress?${query}`, {
+    method: 'POST',
+    headers: { ...AUTH, 'Content-Type': type },
+    body: new Uint8Array(body),
+  });
   await response.arrayBuffer();
   return { status: response.status, ms: performance.now() - start };
 }
@@ -141,7 +156,9 @@ try {
         const measured = Math.max(ms - overhead.ms, 1) / 1000;
         const predicted = computeSeconds(work);
         (ratios[`${format} ${quality === 'smart' ? 'smart' : 'fixed'}`] ??= []).push(predicted / measured);
-        console.log(`| ${c.name} | ${mp.toFixed(2)} | ${format} | ${quality} | ${measured.toFixed(2)} | ${predicted.toFixed(2)} | ${(predicted / measured).toFixed(2)} |`);
+        console.log(
+          `| ${c.name} | ${mp.toFixed(2)} | ${format} | ${quality} | ${measured.toFixed(2)} | ${predicted.toFixed(2)} | ${(predicted / measured).toFixed(2)} |`,
+        );
       }
     }
   }
@@ -149,7 +166,9 @@ try {
   console.log('|---|---|---|---|---|');
   for (const [key, list] of Object.entries(ratios)) {
     const sorted = [...list].sort((a, b) => a - b);
-    console.log(`| ${key} | ${sorted.length} | ${sorted[0]!.toFixed(2)} | ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} | ${sorted.at(-1)!.toFixed(2)} |`);
+    console.log(
+      `| ${key} | ${sorted.length} | ${sorted[0]!.toFixed(2)} | ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} | ${sorted.at(-1)!.toFixed(2)} |`,
+    );
   }
 } finally {
   server.stop();

@@ -81,7 +81,8 @@ const budget = { remaining: Infinity, resetsAt: 0, throttled: 0 };
 function noteBudget(response: Response): void {
   const remaining = response.headers.get('x-ratelimit-remaining');
   const reset = response.headers.get('x-ratelimit-reset');
-  if (remaining !== null && reset !== null) Object.assign(budget, { remaining: Number(remaining), resetsAt: Date.now() + Number(reset) * 1000 });
+  if (remaining !== null && reset !== null)
+    Object.assign(budget, { remaining: Number(remaining), resetsAt: Date.now() + Number(reset) * 1000 });
 }
 
 /** Waits for the key's next window unless `needed` requests (and a margin for the load) fit in this one. */
@@ -89,7 +90,9 @@ async function reserve(url: string, needed: number): Promise<void> {
   noteBudget(await fetch(`${url}/v1/usage`, { headers: auth }));
   if (budget.remaining >= needed + 20) return;
   const wait = budget.resetsAt - Date.now() + 1000;
-  console.log(`  (waiting ${(wait / 1000).toFixed(0)} s for the key's next minute: ${budget.remaining} requests left in this one, ${needed} needed)`);
+  console.log(
+    `  (waiting ${(wait / 1000).toFixed(0)} s for the key's next minute: ${budget.remaining} requests left in this one, ${needed} needed)`,
+  );
   await sleep(wait);
 }
 
@@ -167,10 +170,13 @@ function loadRequests(): LoadRequest[] {
   return images.map((image, i) => {
     const path = `/v1/compress${query}`;
     // Alternate the two upload shapes: a raw body, and a multipart form with a `file` field.
-    if (i % 2 === 0) return { method: 'POST', path, headers: { ...auth, 'content-type': 'application/octet-stream' }, body: image.bytes, onResponse };
+    if (i % 2 === 0)
+      return { method: 'POST', path, headers: { ...auth, 'content-type': 'application/octet-stream' }, body: image.bytes, onResponse };
     const boundary = `----bench-load-${i}`;
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${image.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${image.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
       image.bytes,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
@@ -254,8 +260,7 @@ async function poll(url: string, job: Job): Promise<boolean> {
   else if (response.status !== 200) {
     job.pollErrors++;
     job.error = `poll: HTTP ${response.status} ${body.error?.code ?? ''}`;
-  }
-  else job.status = body.status ?? 'unknown';
+  } else job.status = body.status ?? 'unknown';
   if (body.error && job.status === 'failed') job.error = `${body.error.code}: ${body.error.message}`;
   if (FINAL.has(job.status) || job.status === 'expired') {
     job.finalAt = Date.now();
@@ -305,7 +310,9 @@ function attribute(profile: Profile, scriptUrls: Map<string, string>, bundles: M
     else if (name === '(idle)' || name === '(root)') found = { bucket: 'idle', module: name, fn: name };
     else {
       const url = scriptUrls.get(callFrame.scriptId) ?? callFrame.url;
-      const module = url ? (bundles.get(callFrame.scriptId)?.moduleOf(callFrame.lineNumber) ?? (url.startsWith('wasm:') ? 'wasm' : url)) : undefined;
+      const module = url
+        ? (bundles.get(callFrame.scriptId)?.moduleOf(callFrame.lineNumber) ?? (url.startsWith('wasm:') ? 'wasm' : url))
+        : undefined;
       const parent = parents.get(id);
       const caller = parent === undefined ? undefined : locate(parent);
       if (module && module !== BUNDLE_PRELUDE) found = { bucket: bucketOf(module), module, fn: `${name || '(anonymous)'} (${module})` };
@@ -351,7 +358,11 @@ function mostCommon(numbers: number[]): number {
 }
 
 /** Runs `count` calls of `request`, `concurrency` at a time, and returns each one's milliseconds. */
-async function run(count: number, concurrency: number, request: (i: number) => Promise<Response>): Promise<{ latencies: number[]; failures: string[] }> {
+async function run(
+  count: number,
+  concurrency: number,
+  request: (i: number) => Promise<Response>,
+): Promise<{ latencies: number[]; failures: string[] }> {
   const latencies: number[] = [];
   const failures: string[] = [];
   let next = 0;
@@ -394,7 +405,9 @@ async function profileOwnCode(url: string, workerdPid: number): Promise<Profiled
       return { label, count, ...outcome, profile };
     };
     const phases = [
-      await record(`POST /v1/compress, 4 at a time`, compressions, 4, (i) => api(url, `/v1/compress${query}`, compressBody(images[i % images.length]!))),
+      await record(`POST /v1/compress, 4 at a time`, compressions, 4, (i) =>
+        api(url, `/v1/compress${query}`, compressBody(images[i % images.length]!)),
+      ),
       await record('GET /v1/usage, one at a time', NO_CODEC_REQUESTS, 1, () => api(url, '/v1/usage')),
     ];
 
@@ -435,7 +448,9 @@ async function warm(url: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------- main
 
-console.log(`images: ${images.map((image) => `${image.name} (${image.bytes.byteLength} B)`).join(', ')}${values.options ? `; options ${values.options}` : ''}`);
+console.log(
+  `images: ${images.map((image) => `${image.name} (${image.bytes.byteLength} B)`).join(', ')}${values.options ? `; options ${values.options}` : ''}`,
+);
 const server = await startDevServer(port);
 let failed = false;
 try {
@@ -443,7 +458,9 @@ try {
   await reserve(server.url, 300);
   const before = await usage(server.url);
 
-  console.log(`\nload: ${values.connections} connections for ${values.duration} s, ${values.jobs} async jobs submitted ${Number(values.duration) / 4} s in`);
+  console.log(
+    `\nload: ${values.connections} connections for ${values.duration} s, ${values.jobs} async jobs submitted ${Number(values.duration) / 4} s in`,
+  );
   const load = runLoad(server.url);
   await sleep((Number(values.duration) * 1000) / 4);
   const jobs = await submitJobs(server.url, Number(values.jobs));
@@ -462,18 +479,44 @@ try {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const { latency } = result;
   const perSecond = (completed / result.duration).toFixed(1);
-  row(completed, perSecond, latency.p50, latency.p90, latency.p99, latency.max, result.non2xx, throttledLoad, result.errors, result.timeouts, unanswered);
+  row(
+    completed,
+    perSecond,
+    latency.p50,
+    latency.p90,
+    latency.p99,
+    latency.max,
+    result.non2xx,
+    throttledLoad,
+    result.errors,
+    result.timeouts,
+    unanswered,
+  );
   for (const [kind, { count, example }] of loadFailures) console.log(`  ${count} × ${kind}: ${example}`);
 
   await awaitJobs(server.url, jobs);
   const count = (status: string) => jobs.filter((job) => job.status === status).length;
   const lost = jobs.filter((job) => job.id && !FINAL.has(job.status) && job.status !== 'expired');
-  const turnaround = jobs.filter((job) => job.finalAt).map((job) => (job.finalAt! - job.submittedAt) / 1000).sort((a, b) => a - b);
+  const turnaround = jobs
+    .filter((job) => job.finalAt)
+    .map((job) => (job.finalAt! - job.submittedAt) / 1000)
+    .sort((a, b) => a - b);
   console.log('\n| jobs submitted | succeeded | failed | canceled | expired | lost | not accepted | time to final p50 (s) | max |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   const [median, slowest] = [percentile(turnaround, 50), turnaround.at(-1)].map((seconds) => seconds?.toFixed(1) ?? '-');
-  row(jobs.length, count('succeeded'), count('failed'), count('canceled'), count('expired'), lost.length, count('not submitted'), median, slowest);
-  for (const job of jobs.filter((job) => job.error || lost.includes(job))) console.log(`  ${job.id ?? '-'} (${job.image}): ${job.status} ${job.error ?? ''}`);
+  row(
+    jobs.length,
+    count('succeeded'),
+    count('failed'),
+    count('canceled'),
+    count('expired'),
+    lost.length,
+    count('not submitted'),
+    median,
+    slowest,
+  );
+  for (const job of jobs.filter((job) => job.error || lost.includes(job)))
+    console.log(`  ${job.id ?? '-'} (${job.image}): ${job.status} ${job.error ?? ''}`);
 
   // The account's books: every compression answered 200 or succeeded as a job counts once, as
   // may those still open when the load stopped (the server finishes them); every job has left
@@ -486,15 +529,22 @@ try {
   console.log(`  active jobs ${before.activeJobs} before, ${after.activeJobs} after${booksOk ? '' : '  <-- MISMATCH'}`);
 
   restarted ||= server.runtimePid() !== server.workerdPid ? 'while the jobs ran' : '';
-  if (restarted) console.log(`\nwrangler restarted the runtime ${restarted} (a file the bundle was built from changed): the numbers above span two isolates.`);
+  if (restarted)
+    console.log(
+      `\nwrangler restarted the runtime ${restarted} (a file the bundle was built from changed): the numbers above span two isolates.`,
+    );
   let profileFailed = false;
   const phases = await profileRetrying(server).catch((error: Error) => {
     console.log(`\nthe own-code profile failed: ${error.message}`);
     profileFailed = true;
     return [];
   });
-  console.log(`\nCPU per request in the Worker's isolate (ms/request): V8 sampling profiler over the inspector, self time by bundle module`);
-  console.log('| requests | count | latency p50 (ms) | codecs | pipeline around them | **own code** | own code, gaps charged | GC | native, no JS | sampled share of wall time |');
+  console.log(
+    `\nCPU per request in the Worker's isolate (ms/request): V8 sampling profiler over the inspector, self time by bundle module`,
+  );
+  console.log(
+    '| requests | count | latency p50 (ms) | codecs | pipeline around them | **own code** | own code, gaps charged | GC | native, no JS | sampled share of wall time |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const phase of phases) {
     const { ms: sampled, withGaps, profiledMs } = phase.attribution;
@@ -510,7 +560,8 @@ try {
       '  unsampled gap (I/O wait, the local storage simulators, a starved sampler) to the sample before it: an upper bound.',
   );
   for (const phase of phases) {
-    if (phase.failures.length) console.log(`  ${phase.label}: ${phase.failures.length} failed (${[...new Set(phase.failures)].join(', ')})`);
+    if (phase.failures.length)
+      console.log(`  ${phase.label}: ${phase.failures.length} failed (${[...new Set(phase.failures)].join(', ')})`);
     const top = (entries: Map<string, number>, n: number) =>
       [...entries]
         .sort((a, b) => b[1] - a[1])
@@ -523,7 +574,10 @@ try {
     if (functions.pipeline.size) console.log(`  pipeline by function:\n    ${top(functions.pipeline, 4)}`);
   }
 
-  const reported = server.output().split('\n').filter((line) => /\[ERROR\]|Uncaught|failed:/.test(line));
+  const reported = server
+    .output()
+    .split('\n')
+    .filter((line) => /\[ERROR\]|Uncaught|failed:/.test(line));
   if (reported.length) console.log(`\nwrangler reported ${reported.length} error line(s), the last:\n  ${reported.slice(-3).join('\n  ')}`);
 
   const throttled = throttledLoad + budget.throttled;
@@ -532,11 +586,12 @@ try {
   const pollErrors = jobs.reduce((sum, job) => sum + job.pollErrors, 0);
   const profileErrors = phases.reduce((sum, phase) => sum + phase.failures.length, 0);
   failed = loadErrors + failedJobs + lost.length + pollErrors + profileErrors > 0 || !booksOk || profileFailed || restarted !== '';
-  if (restarted) console.log(`\nINVALID RUN: wrangler restarted the runtime ${restarted}; errors and counts above may come from that. Run again.`);
+  if (restarted)
+    console.log(`\nINVALID RUN: wrangler restarted the runtime ${restarted}; errors and counts above may come from that. Run again.`);
   console.log(
     failed
       ? `\nFAILED: ${loadErrors} load errors, ${failedJobs} failed or refused jobs, ${lost.length} lost jobs, ${pollErrors} failed polls, ` +
-        `${profileErrors} failed profiled requests${booksOk ? '' : ', usage mismatch'}${profileFailed ? ', no profile' : ''}`
+          `${profileErrors} failed profiled requests${booksOk ? '' : ', usage mismatch'}${profileFailed ? ', no profile' : ''}`
       : '\nOK: no errors, every job final',
   );
 } finally {

@@ -51,7 +51,10 @@ async function compress(url: string, image: Buffer, format: string, options = va
   const { id } = (await response.json()) as { id: string };
   for (;;) {
     await new Promise((r) => setTimeout(r, 250));
-    const job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers: auth })).json()) as { status: string; output?: { width: number; height: number } };
+    const job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers: auth })).json()) as {
+      status: string;
+      output?: { width: number; height: number };
+    };
     if (!['queued', 'processing'].includes(job.status)) {
       const megapixels = job.output ? ((job.output.width * job.output.height) / 1e6).toFixed(1) : '?';
       return { status: `job ${job.status}`, ms: performance.now() - started, megapixels };
@@ -81,7 +84,9 @@ for (const image of images) {
       resetPeak(server.workerdPid);
       const result = await compress(server.url, image.bytes, format);
       const growth = memory(server.workerdPid).hwm - before;
-      console.log(`| ${image.name} | ${result.megapixels} | ${format} | ${result.status} | ${growth.toFixed(1)} | ${result.ms.toFixed(0)} |`);
+      console.log(
+        `| ${image.name} | ${result.megapixels} | ${format} | ${result.status} | ${growth.toFixed(1)} | ${result.ms.toFixed(0)} |`,
+      );
     } finally {
       server.stop();
     }

@@ -21,7 +21,17 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { lowestMeeting } from '../src/pipeline/search.ts';
 import { startDevServer } from './dev-server.ts';
-import { type Format, type Pixels, SHARP_DEFAULTS, compressWithWorker, eachLimited, judgeAgainst, loadInput, median, rgba } from './judge.ts';
+import {
+  type Format,
+  type Pixels,
+  SHARP_DEFAULTS,
+  compressWithWorker,
+  eachLimited,
+  judgeAgainst,
+  loadInput,
+  median,
+  rgba,
+} from './judge.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,13 +44,16 @@ const { values, positionals } = parseArgs({
   },
 });
 if (positionals.length !== 1) {
-  console.error('usage: npm run bench:quality -- <folder> [--formats jpeg,webp,avif,png] [--modes size,balanced,quality] [--max-megapixels 1.5] [--equal-score png|all|none]');
+  console.error(
+    'usage: npm run bench:quality -- <folder> [--formats jpeg,webp,avif,png] [--modes size,balanced,quality] [--max-megapixels 1.5] [--equal-score png|all|none]',
+  );
   process.exit(2);
 }
 sharp.concurrency(1);
 const formats = values.formats.split(',') as Format[];
 const modes = values.modes.split(',');
-const equalScoreFormats = values['equal-score'] === 'all' ? formats : values['equal-score'] === 'none' ? [] : values['equal-score'].split(',');
+const equalScoreFormats =
+  values['equal-score'] === 'all' ? formats : values['equal-score'] === 'none' ? [] : values['equal-score'].split(',');
 
 interface Output {
   image: string;
@@ -55,13 +68,25 @@ interface Output {
 }
 
 const settingOf = (headers: Headers) =>
-  headers.get('x-quality') ? `q${headers.get('x-quality')}` : headers.get('x-colors') ? `${headers.get('x-colors')} colours` : headers.get('x-compressed') === 'false' ? 'input kept' : 'lossless';
+  headers.get('x-quality')
+    ? `q${headers.get('x-quality')}`
+    : headers.get('x-colors')
+      ? `${headers.get('x-colors')} colours`
+      : headers.get('x-compressed') === 'false'
+        ? 'input kept'
+        : 'lossless';
 
 async function ours(url: string, input: Uint8Array, query: string) {
   const started = performance.now();
   const response = await compressWithWorker(url, input, query);
-  if (response.status !== 200) throw new Error(`${query}: HTTP ${response.status} ${new TextDecoder().decode(response.bytes.slice(0, 200))}`);
-  return { bytes: response.bytes, ms: performance.now() - started, setting: settingOf(response.headers), targetMet: response.headers.get('x-target-met') ?? undefined };
+  if (response.status !== 200)
+    throw new Error(`${query}: HTTP ${response.status} ${new TextDecoder().decode(response.bytes.slice(0, 200))}`);
+  return {
+    bytes: response.bytes,
+    ms: performance.now() - started,
+    setting: settingOf(response.headers),
+    targetMet: response.headers.get('x-target-met') ?? undefined,
+  };
 }
 
 /** Our lowest explicit quality (PNG: palette) whose SSIMULACRA 2 is at least `target`; quality 100 when none is. */
@@ -77,14 +102,18 @@ async function atEqualScore(url: string, input: Uint8Array, reference: Pixels, f
 }
 
 const percent = (ours: number, theirs: number) => `${((ours / theirs - 1) * 100).toFixed(1)}%`;
-const files = readdirSync(positionals[0]!).filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f))).sort();
+const files = readdirSync(positionals[0]!)
+  .filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f)))
+  .sort();
 const server = await startDevServer(Number(values.port));
 const results: Output[] = [];
 const inputBytes = { total: 0, defaultOutput: 0 };
 const equalScore: Record<string, { ours: number; sharp: number; n: number; below: number }> = {};
 
 try {
-  console.log(`inputs scaled to at most ${values['max-megapixels']} MP; SSIMULACRA 2 (higher is better, ~90 visually lossless), butteraugli 3-norm (lower is better, <1 invisible at 1:1)\n`);
+  console.log(
+    `inputs scaled to at most ${values['max-megapixels']} MP; SSIMULACRA 2 (higher is better, ~90 visually lossless), butteraugli 3-norm (lower is better, <1 invisible at 1:1)\n`,
+  );
   console.log('| image | MP | format | encoder | setting | bytes | vs sharp | SSIMULACRA 2 | butteraugli | target met | ms |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const file of files) {
@@ -104,7 +133,12 @@ try {
       for (const mode of modes) {
         // The default request already is this one when the input keeps its format.
         const same = mode === 'balanced' && format === kept;
-        outputs.push({ image: file, format, who: mode, ...(same ? defaultRequest : await ours(server.url, input, `format=${format}&mode=${mode}`)) });
+        outputs.push({
+          image: file,
+          format,
+          who: mode,
+          ...(same ? defaultRequest : await ours(server.url, input, `format=${format}&mode=${mode}`)),
+        });
       }
     }
     const judge = await judgeAgainst(reference);
@@ -127,12 +161,16 @@ try {
       t.sharp += theirs.bytes.byteLength;
       t.n++;
       if (found.score < theirs.s2!) t.below++;
-      console.log(`| ${basename(file)} | | ${format} | ours at sharp's score | ${format === 'png' ? `quality ${found.quality}` : `q${found.quality}`} | ${found.bytes} | ${percent(found.bytes, theirs.bytes.byteLength)} | ${found.score.toFixed(1)} | | | |`);
+      console.log(
+        `| ${basename(file)} | | ${format} | ours at sharp's score | ${format === 'png' ? `quality ${found.quality}` : `q${found.quality}`} | ${found.bytes} | ${percent(found.bytes, theirs.bytes.byteLength)} | ${found.score.toFixed(1)} | | | |`,
+      );
     }
     results.push(...outputs);
   }
 
-  console.log('\n| format | encoder | images | total bytes | vs sharp | SSIMULACRA 2 median | min | butteraugli median | worst | targets missed | seconds |');
+  console.log(
+    '\n| format | encoder | images | total bytes | vs sharp | SSIMULACRA 2 median | min | butteraugli median | worst | targets missed | seconds |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const summary = (format: Format, who: string) => {
     const rows = results.filter((r) => r.format === format && r.who === who);
@@ -149,19 +187,30 @@ try {
       );
     }
   }
-  console.log(`\nDefault request (no options): ${inputBytes.total} input bytes → ${inputBytes.defaultOutput}, ${((1 - inputBytes.defaultOutput / inputBytes.total) * 100).toFixed(1)}% saved in total.`);
+  console.log(
+    `\nDefault request (no options): ${inputBytes.total} input bytes → ${inputBytes.defaultOutput}, ${((1 - inputBytes.defaultOutput / inputBytes.total) * 100).toFixed(1)}% saved in total.`,
+  );
   for (const [format, t] of Object.entries(equalScore)) {
-    console.log(`At sharp's SSIMULACRA 2, ${format}: ${t.ours} bytes against sharp's ${t.sharp} (${percent(t.ours, t.sharp)}) over ${t.n} images${t.below ? `; ${t.below} never reached sharp's score` : ''}.`);
+    console.log(
+      `At sharp's SSIMULACRA 2, ${format}: ${t.ours} bytes against sharp's ${t.sharp} (${percent(t.ours, t.sharp)}) over ${t.n} images${t.below ? `; ${t.below} never reached sharp's score` : ''}.`,
+    );
   }
   if (modes.includes('balanced')) {
-    console.log('\nGoals for `balanced` (bytes against sharp; butteraugli median no worse than sharp\'s, worst no worse than sharp\'s worst):');
-    for (const [format, goal] of [['jpeg', 0.8], ['webp', 0.85]] as const) {
+    console.log(
+      "\nGoals for `balanced` (bytes against sharp; butteraugli median no worse than sharp's, worst no worse than sharp's worst):",
+    );
+    for (const [format, goal] of [
+      ['jpeg', 0.8],
+      ['webp', 0.85],
+    ] as const) {
       if (!formats.includes(format)) continue;
       const peer = summary(format, 'sharp');
       const s = summary(format, 'balanced');
       const ratio = s.total / peer.total;
       const verdict = ratio <= goal && median(s.ba) <= median(peer.ba) && Math.max(...s.ba) <= Math.max(...peer.ba);
-      console.log(`- ${format}: ${ratio.toFixed(3)}× sharp's bytes (goal ≤ ${goal}); butteraugli median ${median(s.ba).toFixed(2)} vs ${median(peer.ba).toFixed(2)}, worst ${Math.max(...s.ba).toFixed(2)} vs ${Math.max(...peer.ba).toFixed(2)}: ${verdict ? 'met' : 'not met'}`);
+      console.log(
+        `- ${format}: ${ratio.toFixed(3)}× sharp's bytes (goal ≤ ${goal}); butteraugli median ${median(s.ba).toFixed(2)} vs ${median(peer.ba).toFixed(2)}, worst ${Math.max(...s.ba).toFixed(2)} vs ${Math.max(...peer.ba).toFixed(2)}: ${verdict ? 'met' : 'not met'}`,
+      );
     }
   }
 } finally {

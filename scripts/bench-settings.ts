@@ -107,8 +107,13 @@ type Point = { quality: number; bytes: number; score: number; chroma: number };
 async function curve(image: RawImage, options: (quality: number) => Options): Promise<Point[]> {
   const points: Point[] = [];
   for (const quality of QUALITIES) {
-    const imageData = { ...image, data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length), colorSpace: 'srgb' } as ImageData;
-    const encoded = values.format === 'jpeg' ? await encodeJpeg(imageData, options(quality)) : await encodeWebp(imageData, options(quality));
+    const imageData = {
+      ...image,
+      data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length),
+      colorSpace: 'srgb',
+    } as ImageData;
+    const encoded =
+      values.format === 'jpeg' ? await encodeJpeg(imageData, options(quality)) : await encodeWebp(imageData, options(quality));
     const decoded = values.format === 'jpeg' ? await decodeJpeg(encoded) : await decodeWebp(encoded);
     const back = { data: decoded.data, width: decoded.width, height: decoded.height };
     points.push({ quality, bytes: encoded.byteLength, score: ssimulacra2(image, back), chroma: chromaPsnr(image, back) });
@@ -157,5 +162,7 @@ for (const [name, change] of Object.entries(ALTERNATIVES)) {
     });
     cells.push(mine ? `${((theirs / mine - 1) * 100).toFixed(1)}%` : 'out of range');
   }
-  console.log(`| ${name} | ${cells.join(' | ')} | ${chromaCount ? `${(chromaChange / chromaCount).toFixed(2)} dB` : 'no image in range'} |`);
+  console.log(
+    `| ${name} | ${cells.join(' | ')} | ${chromaCount ? `${(chromaChange / chromaCount).toFixed(2)} dB` : 'no image in range'} |`,
+  );
 }

@@ -8,74 +8,7 @@
  *
  * Extra pseudo-formats for --formats: `png-lossless` and `webp-lossless` (our `lossless=true`).
  *
- * What is timed, per image and output format:
- *
- * - Ours: `POST /v1/compress?format=<f>&quality=<q>` with the image bytes to `wrangler dev`
- *   (workerd), sequentially, wall time from sending the request to having read the answer.
- *   Fixed quality, never `quality=smart` (that is a search, not one encode). A request's
- *   wall time also holds what is not compression: loopback HTTP both ways, key lookup, rate
- *   limiter, the account Durable Object's admission. That is measured per image with a
- *   request of the same length that fails fast (zeros: 415 after all of the above, before
- *   any pixel work) and subtracted: "net" = wall − overhead. Both are printed.
- * - sharp: `sharp(bytes)…toBuffer()` in this process, buffer in, buffer out (decode + encode),
- *   with `sharp.concurrency(1)` (one libvips thread, one encoder thread) and `sharp.cache(false)`.
- *
- * Each figure is the median of --runs. Before timing, each side compresses a tiny image to
- * every format (code loaded, modules compiled) and then the first input once per format:
- * V8 tiers WebAssembly up from Liftoff to TurboFan per function, without on-stack
- * replacement, so a codec's first real image can run partly in baseline code.
- *
- * Inputs over --max-megapixels are scaled down with sharp first (our per-format memory
- * limits answer 413 above 4.57 MP for AVIF, 1.52 MP for transparent AVIF, 3.4 MP for lossless
- * WebP; the default 1.2 fits every image) and re-encoded in their own format at high quality (JPEG q95, WebP q95, AVIF
- * q80, PNG lossless), so decoding still costs what that format costs. Both sides get the
- * same bytes.
- *
- * Matched settings (ours: src/codecs/wasm.ts, src/pipeline/compress.ts, src/pipeline/smart.ts):
- *
- * - JPEG: ours jpegli (libjxl 0.11.2, our build in src/codecs/jpeg/): progressive, optimised
- *   Huffman, jpegli's quantisation and adaptive quantisation, DC steps in whole levels;
- *   baseline strips above 4 MP; transparency flattened onto white. sharp:
- *   `jpeg({ quality, mozjpeg: true })` = trellis, overshoot deringing, scan optimisation,
- *   quant table 3, progressive; `flatten({ background: white })` when there is alpha.
- *   Chroma on both: 4:2:0 below q90, 4:4:4 from q90. The encoders differ, so equal quality
- *   numbers give different files (at q75 within a few per cent in bytes); bytes at an equal
- *   score are in docs/measurements.md, "JPEG encoder".
- * - WebP: ours libwebp 1.5.0 (our SIMD build, src/codecs/webp/) with libwebp's defaults:
- *   method 4, sns 50, filter 60, segments 4, one pass, alpha quality 100, no sharp YUV; a
- *   transparent image above 1 MP has its alpha written by our own coder. sharp:
- *   `webp({ quality, effort: 4 })` (effort is libwebp's method; the rest are its defaults).
- *   Lossless: ours `lossless: 1, quality: 100, exact: 0`, method 4; sharp
- *   `webp({ lossless: true, quality: 100, effort: 4 })`.
- * - AVIF: ours libavif 1.3 + libaom 3.12 (our SIMD build, src/codecs/avif/), single-threaded:
- *   speed 6, 8 bit, 4:2:0, SSIM tuning from quality 50, IntraBC off, 1024 px grid cells above
- *   2.1 MP (docs/avif.md).
- *   sharp (libheif + libaom): `avif({ quality, effort: 3, chromaSubsampling, bitdepth: 8,
- *   tune: 'ssim' })`: libvips sets aom's speed to 9 − effort = 6; both map quality to the
- *   quantiser as (100 − q) × 63 / 100. Outputs come within ~10% of each other in bytes at
- *   equal PSNR (libheif's 'auto' tune writes ~40% more).
- * - PNG (quality < 100): ours builds a palette of round(256 × q / 100) colours (Wu's
- *   quantiser on a 64 K-pixel sample, then Lloyd rounds), maps every pixel with Floyd–Steinberg dithering, writes an indexed
- *   PNG and has oxipng level 2 optimise it (up to 5 MP). sharp: `png({ palette: true, colours, dither: 1, quality: 100,
- *   compressionLevel: 9 })`: libimagequant at sharp's default effort (7), full dithering,
- *   zlib level 9 (oxipng level 2 deflates hardest too). libvips writes palettes of 2, 4, 16
- *   or 256 colours only, so at the default q80 ours has 205 colours and sharp up to 256.
- * - PNG lossless (`png-lossless`): ours oxipng level 2 from the pixels (it picks colour type,
- *   bit depth, filters); sharp `png({ compressionLevel: 9, adaptiveFiltering: true })`.
- * - Both keep an embedded ICC profile without converting (ours `keep_icc` defaults to true;
- *   sharp `keepIccProfile()`), and both apply EXIF orientation (sharp `autoOrient()`).
- *
- * Output sizes are printed beside the times as a check that the settings really match.
- *
- * Then (unless --no-native-variants) sharp runs again on the same bytes in child processes
- * with its libraries' SIMD held back (`NATIVE_VARIANTS`): limited to 128-bit SIMD, the widest
- * WebAssembly has, and with none. That splits the gap to native into what SIMD buys natively
- * and what is WebAssembly against native code.
- *
- * `--profile` then samples the Worker's isolate through its inspector (Chrome DevTools
- * Protocol, the `--inspector-addr` of the workerd runtime process) over --profile-runs
- * requests per format on the largest image, and prints self time by where it was spent
- * (each codec's wasm, its JS glue, our modules, other libraries, GC) and the top functions.
+ * What is timed and how the settings are matched: docs/measurements.md, "How `npm run bench` measures".
  */
 import { execFileSync } from 'node:child_process';
 import { globSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,7 +83,11 @@ function sharpPipeline(format: Format, input: Input): Sharp {
   const s = sharp(input.bytes).autoOrient().keepIccProfile();
   switch (format) {
     case 'jpeg':
-      return (input.hasAlpha ? s.flatten({ background: '#ffffff' }) : s).jpeg({ quality: q, mozjpeg: true, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' });
+      return (input.hasAlpha ? s.flatten({ background: '#ffffff' }) : s).jpeg({
+        quality: q,
+        mozjpeg: true,
+        chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0',
+      });
     case 'webp':
       return s.webp({ quality: q, effort: 4 });
     case 'webp-lossless':
@@ -277,7 +214,8 @@ async function wasmNames(): Promise<Map<string, string>> {
   const jsquash = new URL('../node_modules/@jsquash/', import.meta.url).pathname;
   const ours = new URL('../src/codecs/', import.meta.url).pathname;
   // jSquash's as "<codec>: <file>", our own builds as "src/codecs/<path>".
-  const label = (file: string) => (file.startsWith(jsquash) ? `${file.slice(jsquash.length).split('/')[0]}: ${basename(file)}` : `src/codecs/${file.slice(ours.length)}`);
+  const label = (file: string) =>
+    file.startsWith(jsquash) ? `${file.slice(jsquash.length).split('/')[0]}: ${basename(file)}` : `src/codecs/${file.slice(ours.length)}`;
   for (const file of [...globSync(`${jsquash}*/**/*.wasm`), ...globSync(`${ours}**/*.wasm`)]) {
     last = '';
     new WebAssembly.Module(readFileSync(file));
@@ -299,7 +237,10 @@ function placeOfModule(module: string): string {
 
 /** The source where an anonymous function starts, to tell one from another. */
 const snippet = (bundle: Bundle, line: number, column: number) =>
-  (bundle.lines[line] ?? '').slice(column, column + 48).replace(/\|/g, '\\|').replace(/`/g, "'");
+  (bundle.lines[line] ?? '')
+    .slice(column, column + 48)
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, "'");
 
 async function profile(pid: number, url: string, input: Input) {
   trace('profile: naming wasm modules');
@@ -309,7 +250,9 @@ async function profile(pid: number, url: string, input: Input) {
   trace(`profile: connecting to ${target}`);
   const inspector = await Inspector.connect(target, (message) => trace(`profile: ${message}`));
   const profileRuns = Math.max(1, Number(values['profile-runs']));
-  console.log(`\n## Profile: ${input.name} (${fmt(input.megapixels, 2)} MP), ${profileRuns} request(s) per format, sampled every ${values['sampling-us']} µs\n`);
+  console.log(
+    `\n## Profile: ${input.name} (${fmt(input.megapixels, 2)} MP), ${profileRuns} request(s) per format, sampled every ${values['sampling-us']} µs\n`,
+  );
   console.log('Self time in the Worker isolate. "(idle)" is the isolate waiting (request body, Durable Object, response).\n');
   try {
     await inspector.send('Profiler.setSamplingInterval', { interval: Number(values['sampling-us']) });
@@ -348,7 +291,8 @@ async function profile(pid: number, url: string, input: Input) {
         byPlace.set(place, (byPlace.get(place) ?? 0) + us);
         // A built-in is named with its caller, which says more than the built-in alone.
         const parent = parents.get(node.id);
-        const caller = place === 'runtime built-ins' && parent ? ` ← ${parent.callFrame.functionName || '(anonymous)'} (${placeOf(parent)})` : '';
+        const caller =
+          place === 'runtime built-ins' && parent ? ` ← ${parent.callFrame.functionName || '(anonymous)'} (${placeOf(parent)})` : '';
         const { functionName, scriptId, lineNumber, columnNumber } = node.callFrame;
         const bundle = bundles.get(scriptId);
         const anonymous = !functionName && bundle ? `(anonymous: \`${snippet(bundle, lineNumber, columnNumber)}\`)` : '(anonymous)';
@@ -365,7 +309,10 @@ async function profile(pid: number, url: string, input: Input) {
       }
       console.log('\n| top functions (self) | ms per request | share of busy |');
       console.log('|---|---|---|');
-      for (const [fn, us] of [...byFunction].filter(([fn]) => !fn.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+      for (const [fn, us] of [...byFunction]
+        .filter(([fn]) => !fn.startsWith('(idle)'))
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12)) {
         console.log(`| ${fn} | ${fmt(us / 1000 / profileRuns, 1)} | ${fmt((100 * us) / busy, 1)}% |`);
       }
       console.log('');
@@ -399,9 +346,25 @@ function timeSharpVariant(variant: NativeVariant, inputs: Input[]): SharpTime[] 
   const folder = mkdtempSync(join(tmpdir(), 'bench-native-'));
   try {
     // Numbered so the child reads them in this order; their extensions only have to be known ones.
-    inputs.forEach((input, i) => writeFileSync(join(folder, `${String(i).padStart(4, '0')}-${input.name}`), input.bytes));
-    const args = [process.argv[1]!, folder, '--sharp-only', '--formats', formats.join(','), '--runs', String(runs), '--max-megapixels', '1000', '--quality', formats.map((f) => `${f}=${QUALITY[f]}`).join(',')];
-    const out = execFileSync(process.execPath, args, { env: { ...process.env, ...NATIVE_VARIANTS[variant] }, encoding: 'utf8', maxBuffer: 1 << 24 });
+    for (const [i, input] of inputs.entries()) writeFileSync(join(folder, `${String(i).padStart(4, '0')}-${input.name}`), input.bytes);
+    const args = [
+      process.argv[1]!,
+      folder,
+      '--sharp-only',
+      '--formats',
+      formats.join(','),
+      '--runs',
+      String(runs),
+      '--max-megapixels',
+      '1000',
+      '--quality',
+      formats.map((f) => `${f}=${QUALITY[f]}`).join(','),
+    ];
+    const out = execFileSync(process.execPath, args, {
+      env: { ...process.env, ...NATIVE_VARIANTS[variant] },
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
     return out
       .split('\n')
       .filter((line) => line.startsWith('{'))
@@ -490,13 +453,19 @@ try {
 async function timeAll(url: string) {
   type Row = { input: Input; format: Format; ours: Timed & { all: number[] }; overhead: number; sharp: Timed & { all: number[] } };
   const rows: Row[] = [];
-  console.log(`inputs scaled to at most ${values['max-megapixels']} MP; median of ${runs} run(s); quality ${formats.map((f) => `${f} ${QUALITY[f]}`).join(', ')}`);
+  console.log(
+    `inputs scaled to at most ${values['max-megapixels']} MP; median of ${runs} run(s); quality ${formats.map((f) => `${f} ${QUALITY[f]}`).join(', ')}`,
+  );
   console.log('"overhead" = the same-length request failing fast (HTTP, auth, rate limit, admission); "net" = wall − overhead.');
   if (formats.includes('jpeg') && QUALITY.jpeg >= 80 && QUALITY.jpeg < 90) {
-    console.log(`note: at JPEG q${QUALITY.jpeg} ours writes 4:2:2 (jSquash auto_subsample) and sharp 4:2:0: not matched; use q < 80 or ≥ 90`);
+    console.log(
+      `note: at JPEG q${QUALITY.jpeg} ours writes 4:2:2 (jSquash auto_subsample) and sharp 4:2:0: not matched; use q < 80 or ≥ 90`,
+    );
   }
   console.log('');
-  console.log('| image | MP | format | ours wall ms | overhead ms | ours net ms | sharp ms | ours MP/s | sharp MP/s | ours ÷ sharp | ours bytes | sharp bytes |');
+  console.log(
+    '| image | MP | format | ours wall ms | overhead ms | ours net ms | sharp ms | ours MP/s | sharp MP/s | ours ÷ sharp | ours bytes | sharp bytes |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const input of inputs) {
     const body = new Uint8Array(input.bytes);
@@ -504,7 +473,9 @@ async function timeAll(url: string) {
     const overhead = await repeat(runs, () => ours(url, junk, 'format=jpeg&quality=80'));
     if (overhead.status !== 415) {
       // e.g. 202: a body over ASYNC_THRESHOLD_BYTES becomes a job, which this does not time.
-      console.log(`| ${input.name} | ${fmt(input.megapixels, 2)} | | the overhead probe answered HTTP ${overhead.status}, not 415: skipped |`);
+      console.log(
+        `| ${input.name} | ${fmt(input.megapixels, 2)} | | the overhead probe answered HTTP ${overhead.status}, not 415: skipped |`,
+      );
       continue;
     }
     for (const format of formats) {
@@ -520,16 +491,23 @@ async function timeAll(url: string) {
       console.log(
         `| ${input.name} | ${fmt(input.megapixels, 2)} | ${format} | ${fmt(our.ms)} | ${fmt(overhead.ms)} | ${fmt(net)} | ${fmt(their.ms)} | ${fmt(input.megapixels / (net / 1000), 2)} | ${fmt(input.megapixels / (their.ms / 1000), 2)} | ${fmt(net / their.ms, 2)} | ${our.bytes}${our.compressed ? '' : ' (input kept)'} | ${their.bytes} |`,
       );
-      if (values.verbose) console.log(`|  | runs: ours ${our.all.map((x) => fmt(x)).join(' ')}; overhead ${overhead.all.map((x) => fmt(x)).join(' ')}; sharp ${their.all.map((x) => fmt(x)).join(' ')} |`);
+      if (values.verbose)
+        console.log(
+          `|  | runs: ours ${our.all.map((x) => fmt(x)).join(' ')}; overhead ${overhead.all.map((x) => fmt(x)).join(' ')}; sharp ${their.all.map((x) => fmt(x)).join(' ')} |`,
+        );
     }
   }
 
   const timed = [...new Set(rows.map((r) => r.input))];
-  const variants = values['native-variants'] ? (Object.keys(NATIVE_VARIANTS) as NativeVariant[]).map((variant) => ({ variant, times: timeSharpVariant(variant, timed) })) : [];
+  const variants = values['native-variants']
+    ? (Object.keys(NATIVE_VARIANTS) as NativeVariant[]).map((variant) => ({ variant, times: timeSharpVariant(variant, timed) }))
+    : [];
   const variantMs = (times: SharpTime[]) => (r: Row) => times.find((t) => t.name === r.input.name && t.format === r.format)?.ms ?? NaN;
 
   console.log('\nPer format (sums over the images above):\n');
-  console.log('| format | images | MP | ours wall s | ours net s | sharp s | ours MP/s | sharp MP/s | ours ÷ sharp | goal | ours bytes ÷ sharp bytes |');
+  console.log(
+    '| format | images | MP | ours wall s | ours net s | sharp s | ours MP/s | sharp MP/s | ours ÷ sharp | goal | ours bytes ÷ sharp bytes |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const sums = formats.flatMap((format) => {
     const mine = rows.filter((r) => r.format === format);
@@ -547,12 +525,21 @@ async function timeAll(url: string) {
     );
   }
   if (!variants.length) return;
-  const env = (variant: NativeVariant) => Object.entries(NATIVE_VARIANTS[variant]).map(([k, v]) => `${k}=${v}`).join(' ');
-  console.log(`\nsharp with its SIMD held back (${variants.map(({ variant }) => `${variant}: ${env(variant)}`).join('; ')}), same bytes, in child processes:\n`);
-  console.log(`| format | sharp s | ${variants.map(({ variant }) => `sharp ${variant} s`).join(' | ')} | ours net s | ${variants.map(({ variant }) => `ours ÷ sharp ${variant}`).join(' | ')} |`);
+  const env = (variant: NativeVariant) =>
+    Object.entries(NATIVE_VARIANTS[variant])
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+  console.log(
+    `\nsharp with its SIMD held back (${variants.map(({ variant }) => `${variant}: ${env(variant)}`).join('; ')}), same bytes, in child processes:\n`,
+  );
+  console.log(
+    `| format | sharp s | ${variants.map(({ variant }) => `sharp ${variant} s`).join(' | ')} | ours net s | ${variants.map(({ variant }) => `ours ÷ sharp ${variant}`).join(' | ')} |`,
+  );
   console.log(`|---|---|${variants.map(() => '---|').join('')}---|${variants.map(() => '---|').join('')}`);
   for (const { format, net, native, variants: held } of sums) {
-    console.log(`| ${format} | ${fmt(native, 2)} | ${held.map((t) => fmt(t, 2)).join(' | ')} | ${fmt(net, 2)} | ${held.map((t) => fmt(net / t, 2)).join(' | ')} |`);
+    console.log(
+      `| ${format} | ${fmt(native, 2)} | ${held.map((t) => fmt(t, 2)).join(' | ')} | ${fmt(net, 2)} | ${held.map((t) => fmt(net / t, 2)).join(' | ')} |`,
+    );
   }
 }
 
@@ -563,6 +550,10 @@ function printMachine() {
     .join(', ');
   const wrangler = JSON.parse(readFileSync(new URL('../node_modules/wrangler/package.json', import.meta.url), 'utf8')).version;
   const v = sharp.versions;
-  console.log(`\nmachine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB; ${process.platform} ${process.arch}`);
-  console.log(`versions: node ${process.versions.node}; wrangler ${wrangler}; @jsquash ${jsquash}; sharp ${v.sharp} (libvips ${v.vips}, mozjpeg ${v.mozjpeg}, libwebp ${v.webp}, libheif ${v.heif}, aom ${v.aom}, libimagequant ${v.imagequant}, libpng ${v.png}, zlib-ng ${v['zlib-ng']})`);
+  console.log(
+    `\nmachine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB; ${process.platform} ${process.arch}`,
+  );
+  console.log(
+    `versions: node ${process.versions.node}; wrangler ${wrangler}; @jsquash ${jsquash}; sharp ${v.sharp} (libvips ${v.vips}, mozjpeg ${v.mozjpeg}, libwebp ${v.webp}, libheif ${v.heif}, aom ${v.aom}, libimagequant ${v.imagequant}, libpng ${v.png}, zlib-ng ${v['zlib-ng']})`,
+  );
 }

@@ -34,7 +34,8 @@ interface ProductionConfig {
 const config = parse(readFileSync(new URL('../wrangler.toml', import.meta.url), 'utf8')) as unknown as ProductionConfig;
 const production = config.env?.production;
 if (!production) fail('wrangler.toml has no [env.production]');
-if (production.vars?.ENVIRONMENT !== ENVIRONMENT) fail('[env.production.vars] must set ENVIRONMENT = "production" (the dev key exists only in development)');
+if (production.vars?.ENVIRONMENT !== ENVIRONMENT)
+  fail('[env.production.vars] must set ENVIRONMENT = "production" (the dev key exists only in development)');
 if (production.vars && 'SIGNING_SECRET' in production.vars) fail('SIGNING_SECRET must be a secret, not a var of [env.production]');
 
 const queues = [

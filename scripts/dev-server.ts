@@ -39,7 +39,8 @@ export async function startDevServer(port: number, vars: Record<string, string> 
   }
   // wrangler runs two workerd processes: a proxy that owns the port, and the runtime that
   // runs the Worker (started with an inspector). The second is the one to measure.
-  const runtimePid = () => findDescendants(child.pid!, 'workerd').find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--inspector-addr'));
+  const runtimePid = () =>
+    findDescendants(child.pid!, 'workerd').find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--inspector-addr'));
   const workerdPid = runtimePid();
   if (!workerdPid) throw new Error('no workerd runtime process found under wrangler');
   return { url, workerdPid, runtimePid, output: () => output, stop: () => stop(child) };

@@ -132,7 +132,9 @@ export async function inspectorUrl(pid: number): Promise<string> {
       /* not the inspector */
     }
   }
-  throw new Error(`no inspector found on the ports of workerd ${pid} (${ports.join(', ')}); did wrangler restart the runtime after a file change?`);
+  throw new Error(
+    `no inspector found on the ports of workerd ${pid} (${ports.join(', ')}); did wrangler restart the runtime after a file change?`,
+  );
 }
 
 /** esbuild's helpers before the first module. */

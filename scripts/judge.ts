@@ -31,7 +31,12 @@ export async function rgba(bytes: Uint8Array): Promise<Pixels> {
 export async function judgeAgainst(reference: Pixels) {
   const folder = mkdtempSync(join(tmpdir(), 'judge-'));
   const referencePath = join(folder, 'reference.png');
-  writeFileSync(referencePath, await sharp(reference.data, { raw: { width: reference.width, height: reference.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer());
+  writeFileSync(
+    referencePath,
+    await sharp(reference.data, { raw: { width: reference.width, height: reference.height, channels: 4 } })
+      .png({ compressionLevel: 1 })
+      .toBuffer(),
+  );
   const s2 = ssimulacra2Against(reference);
   let next = 0;
   return {
@@ -58,7 +63,10 @@ export async function loadInput(bytes: Uint8Array, maxPixels: number): Promise<{
   const { width = 0, height = 0 } = await sharp(bytes).metadata();
   if (width * height <= maxPixels) return { bytes, megapixels: (width * height) / 1e6 };
   const scale = Math.sqrt(maxPixels / (width * height));
-  const scaled = await sharp(bytes).resize(Math.floor(width * scale)).png().toBuffer();
+  const scaled = await sharp(bytes)
+    .resize(Math.floor(width * scale))
+    .png()
+    .toBuffer();
   const meta = await sharp(scaled).metadata();
   return { bytes: new Uint8Array(scaled), megapixels: (meta.width! * meta.height!) / 1e6 };
 }
@@ -79,14 +87,27 @@ export const median = (values: number[]) => {
 };
 
 /** One compression by the Worker at `url`; inputs over its sync budget become jobs, followed to their output. */
-export async function compressWithWorker(url: string, bytes: Uint8Array, query: string): Promise<{ status: number; bytes: Uint8Array; headers: Headers }> {
+export async function compressWithWorker(
+  url: string,
+  bytes: Uint8Array,
+  query: string,
+): Promise<{ status: number; bytes: Uint8Array; headers: Headers }> {
   const headers = { Authorization: 'Bearer ck_dev_local' };
-  const response = await fetch(`${url}/v1/compress?${query}`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(bytes) });
-  if (response.status !== 202) return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()), headers: response.headers };
+  const response = await fetch(`${url}/v1/compress?${query}`, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/octet-stream' },
+    body: new Uint8Array(bytes),
+  });
+  if (response.status !== 202)
+    return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()), headers: response.headers };
   const { id } = (await response.json()) as { id: string };
   for (;;) {
     await new Promise((r) => setTimeout(r, 250));
-    const job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json()) as { status: string; url?: string; output?: { quality?: number; colors?: number; score?: { value: number }; target_met?: boolean } };
+    const job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json()) as {
+      status: string;
+      url?: string;
+      output?: { quality?: number; colors?: number; score?: { value: number }; target_met?: boolean };
+    };
     if (job.status === 'succeeded') {
       const out = new Headers();
       if (job.output?.quality) out.set('x-quality', String(job.output.quality));
@@ -95,7 +116,8 @@ export async function compressWithWorker(url: string, bytes: Uint8Array, query: 
       if (job.output?.target_met !== undefined) out.set('x-target-met', String(job.output.target_met));
       return { status: 200, bytes: new Uint8Array(await (await fetch(job.url!)).arrayBuffer()), headers: out };
     }
-    if (job.status === 'failed' || job.status === 'canceled') return { status: 500, bytes: new TextEncoder().encode(JSON.stringify(job)), headers: new Headers() };
+    if (job.status === 'failed' || job.status === 'canceled')
+      return { status: 500, bytes: new TextEncoder().encode(JSON.stringify(job)), headers: new Headers() };
   }
 }
 

@@ -82,7 +82,7 @@ program
     if (record.revokedAt) return console.log(`${record.prefix}… was already revoked on ${record.revokedAt}.`);
     putRecord(options, { ...record, revokedAt: new Date().toISOString() });
     console.log(`Revoked ${record.prefix}… ("${record.label}").`);
-    console.log('It stops working at once here, and everywhere within KV\'s propagation time (up to 60 s).');
+    console.log("It stops working at once here, and everywhere within KV's propagation time (up to 60 s).");
   });
 
 await program.parseAsync();

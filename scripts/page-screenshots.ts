@@ -10,7 +10,11 @@ import { type DevServer, startDevServer } from './dev-server.ts';
  *   node scripts/page-screenshots.ts [server url]    # without a url, starts wrangler dev on a free port
  */
 
-const FILES = ['test/fixtures/photos/firstgeneration-480.jpg', 'test/fixtures/photos/goldfish-400.png', 'test/fixtures/natural/bird-384.jpg'];
+const FILES = [
+  'test/fixtures/photos/firstgeneration-480.jpg',
+  'test/fixtures/photos/goldfish-400.png',
+  'test/fixtures/natural/bird-384.jpg',
+];
 /** A text file, so that the desktop shot also shows how an error reads. */
 const NOT_AN_IMAGE = { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('These are notes, not an image.\n') };
 const SHOTS = [
@@ -28,7 +32,10 @@ try {
     await page.selectOption('#format', 'webp');
     await page.setInputFiles('#file-input', FILES);
     if (shot.withError) await page.setInputFiles('#file-input', [NOT_AN_IMAGE]);
-    await page.locator('.result[data-state="done"]').nth(FILES.length - 1).waitFor({ timeout: 120_000 });
+    await page
+      .locator('.result[data-state="done"]')
+      .nth(FILES.length - 1)
+      .waitFor({ timeout: 120_000 });
     if (shot.withError) await page.locator('.result[data-state="failed"]').waitFor();
     await page.screenshot({ path: shot.path, fullPage: true });
     console.log(`wrote ${shot.path}`);
@@ -50,7 +57,7 @@ function freePort(): Promise<number> {
     const probe = createServer();
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
-      const { port } = (probe.address() as { port: number });
+      const { port } = probe.address() as { port: number };
       probe.close(() => resolve(port));
     });
   });

@@ -49,7 +49,9 @@ interface Row {
 
 async function sweep(folder: string): Promise<Row[]> {
   const formats = values.formats.split(',') as Format[];
-  const files = readdirSync(folder).filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f))).sort();
+  const files = readdirSync(folder)
+    .filter((f) => /\.(jpe?g|png|webp|avif)$/i.test(extname(f)))
+    .sort();
   const server = await startDevServer(Number(values.port));
   const rows: Row[] = [];
   try {
@@ -57,21 +59,34 @@ async function sweep(folder: string): Promise<Row[]> {
       const { bytes } = await loadInput(readFileSync(join(folder, file)), Number(values['max-megapixels']) * 1e6);
       // The reference is the decoded input, sent as PNG so that "never larger" cannot hand the input back.
       const reference = await rgba(bytes);
-      const png = await sharp(reference.data, { raw: { width: reference.width, height: reference.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer();
+      const png = await sharp(reference.data, { raw: { width: reference.width, height: reference.height, channels: 4 } })
+        .png({ compressionLevel: 1 })
+        .toBuffer();
       const judge = await judgeAgainst(reference);
       const outputs: { format: Format; encoder: Row['encoder']; quality: number; bytes: Uint8Array }[] = [];
       for (const format of formats) {
         outputs.push({ format, encoder: 'sharp', quality: 0, bytes: new Uint8Array(await SHARP_DEFAULTS[format](sharp(png)).toBuffer()) });
         for (const quality of SWEEP[format]) {
           const response = await compressWithWorker(server.url, png, `format=${format}&quality=${quality}`);
-          if (response.status !== 200) throw new Error(`${file} ${format} q${quality}: HTTP ${response.status} ${new TextDecoder().decode(response.bytes.slice(0, 200))}`);
+          if (response.status !== 200)
+            throw new Error(
+              `${file} ${format} q${quality}: HTTP ${response.status} ${new TextDecoder().decode(response.bytes.slice(0, 200))}`,
+            );
           outputs.push({ format, encoder: 'ours', quality, bytes: response.bytes });
         }
       }
       await eachLimited(outputs, 2, async (o) => {
         const s2 = judge.ssimulacra2(await rgba(o.bytes));
         const { pnorm3 } = await judge.butteraugli(o.bytes);
-        rows.push({ image: basename(file), format: o.format, encoder: o.encoder, quality: o.quality, bytes: o.bytes.byteLength, s2, ba: pnorm3 });
+        rows.push({
+          image: basename(file),
+          format: o.format,
+          encoder: o.encoder,
+          quality: o.quality,
+          bytes: o.bytes.byteLength,
+          s2,
+          ba: pnorm3,
+        });
       });
       judge.close();
       console.error(`${file}: ${outputs.length} outputs scored`);
@@ -91,7 +106,11 @@ function atScore(curve: Row[], target: number): { bytes: number; ba: number; met
     const below = sorted[i - 1];
     if (!below || below.s2 >= here.s2) return { bytes: here.bytes, ba: here.ba, met: true };
     const t = (target - below.s2) / (here.s2 - below.s2);
-    return { bytes: Math.exp(Math.log(below.bytes) + t * (Math.log(here.bytes) - Math.log(below.bytes))), ba: below.ba + t * (here.ba - below.ba), met: true };
+    return {
+      bytes: Math.exp(Math.log(below.bytes) + t * (Math.log(here.bytes) - Math.log(below.bytes))),
+      ba: below.ba + t * (here.ba - below.ba),
+      met: true,
+    };
   }
   const top = sorted.at(-1)!;
   return { bytes: top.bytes, ba: top.ba, met: false };
@@ -102,13 +121,22 @@ function analyse(rows: Row[]) {
     const peers = rows.filter((r) => r.format === format && r.encoder === 'sharp');
     const images = peers.map((r) => r.image);
     const sharpBytes = peers.reduce((sum, r) => sum + r.bytes, 0);
-    console.log(`\n## ${format}: ${images.length} images; sharp's default: median SSIMULACRA 2 ${median(peers.map((r) => r.s2)).toFixed(1)} (min ${Math.min(...peers.map((r) => r.s2)).toFixed(1)}), butteraugli median ${median(peers.map((r) => r.ba)).toFixed(2)}, worst ${Math.max(...peers.map((r) => r.ba)).toFixed(2)}\n`);
+    console.log(
+      `\n## ${format}: ${images.length} images; sharp's default: median SSIMULACRA 2 ${median(peers.map((r) => r.s2)).toFixed(1)} (min ${Math.min(...peers.map((r) => r.s2)).toFixed(1)}), butteraugli median ${median(peers.map((r) => r.ba)).toFixed(2)}, worst ${Math.max(...peers.map((r) => r.ba)).toFixed(2)}\n`,
+    );
     console.log('| target | bytes vs sharp | butteraugli median | worst | images that miss |');
     console.log('|---|---|---|---|---|');
     for (let target = 50; target <= 92; target += 2) {
-      const picks = images.map((image) => atScore(rows.filter((r) => r.format === format && r.encoder === 'ours' && r.image === image), target));
+      const picks = images.map((image) =>
+        atScore(
+          rows.filter((r) => r.format === format && r.encoder === 'ours' && r.image === image),
+          target,
+        ),
+      );
       const bytes = picks.reduce((sum, p) => sum + p.bytes, 0);
-      console.log(`| ${target} | ${(bytes / sharpBytes).toFixed(3)} | ${median(picks.map((p) => p.ba)).toFixed(2)} | ${Math.max(...picks.map((p) => p.ba)).toFixed(2)} | ${picks.filter((p) => !p.met).length} |`);
+      console.log(
+        `| ${target} | ${(bytes / sharpBytes).toFixed(3)} | ${median(picks.map((p) => p.ba)).toFixed(2)} | ${Math.max(...picks.map((p) => p.ba)).toFixed(2)} | ${picks.filter((p) => !p.met).length} |`,
+      );
     }
   }
 }
@@ -123,11 +151,13 @@ if (values.from) {
   });
 } else {
   if (positionals.length !== 1) {
-    console.error('usage: npm run quality:curves -- <folder> [--formats jpeg,webp,avif,png] [--max-megapixels 1.5] [--csv out.csv] | --from out.csv');
+    console.error(
+      'usage: npm run quality:curves -- <folder> [--formats jpeg,webp,avif,png] [--max-megapixels 1.5] [--csv out.csv] | --from out.csv',
+    );
     process.exit(2);
   }
   rows = await sweep(positionals[0]!);
-  writeFileSync(values.csv, [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => r[c]).join(','))].join('\n') + '\n');
+  writeFileSync(values.csv, `${[COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => r[c]).join(','))].join('\n')}\n`);
   console.error(`wrote ${values.csv}`);
 }
 analyse(rows);

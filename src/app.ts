@@ -57,17 +57,25 @@ app.use('/v1/*', async (c, next) => {
   if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith('/v1/files/') || !isKnownPath(c.req.path)) return next();
   const account = await authenticate(c.env, presentedKey(c.req.raw.headers), new URL(c.req.url).hostname);
   c.set('account', account);
-  const decision = await rateLimiterFor(c.env.RATE_LIMITS).hit(account.id, account.plan.requestsPerMinute, (p) => c.executionCtx.waitUntil(p));
+  const decision = await rateLimiterFor(c.env.RATE_LIMITS).hit(account.id, account.plan.requestsPerMinute, (p) =>
+    c.executionCtx.waitUntil(p),
+  );
   const headers = {
     'X-RateLimit-Limit': String(decision.limit),
     'X-RateLimit-Remaining': String(decision.remaining),
     'X-RateLimit-Reset': String(decision.resetSeconds),
   };
   if (!decision.allowed) {
-    throw new ApiError('rate_limit_exceeded', `Over this plan's ${decision.limit} requests per minute; try again in ${decision.resetSeconds} s`, { headers: {
-      ...headers,
-      'Retry-After': String(decision.resetSeconds),
-    } });
+    throw new ApiError(
+      'rate_limit_exceeded',
+      `Over this plan's ${decision.limit} requests per minute; try again in ${decision.resetSeconds} s`,
+      {
+        headers: {
+          ...headers,
+          'Retry-After': String(decision.resetSeconds),
+        },
+      },
+    );
   }
   try {
     await next();
@@ -95,9 +103,11 @@ app.route('/docs', docsRoutes);
 
 for (const [path, methods] of Object.entries(ROUTES)) {
   app.all(path, (c) => {
-    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}`, { headers: {
-      Allow: [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', '),
-    } });
+    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}`, {
+      headers: {
+        Allow: [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', '),
+      },
+    });
   });
 }
 
@@ -120,7 +130,10 @@ export function renderError(error: unknown, requestId: string, path = ''): Respo
     error instanceof ApiError
       ? error
       : path === '/v1/compress'
-        ? new ApiError('compression_failed', isCodecFault(error) ? codecFaultMessage(error) : 'An internal error interrupted the compression; it is safe to retry')
+        ? new ApiError(
+            'compression_failed',
+            isCodecFault(error) ? codecFaultMessage(error) : 'An internal error interrupted the compression; it is safe to retry',
+          )
         : new ApiError('internal_error', 'An internal error interrupted the request; it is safe to retry');
   if (!(error instanceof ApiError)) console.error(`request ${requestId} failed:`, error);
   return Response.json(apiError.toBody(requestId), { status: apiError.status, headers: apiError.headers });

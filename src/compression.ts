@@ -1,7 +1,23 @@
 import { codecSource } from './codecs/wasm';
 import { isolateMemory } from './limits/isolate-memory';
-import { MEMORY_BUDGET_MIB, enlarges, pairMarginMiB, predictedInputPeakMiB, predictedPeakMiB, reservedProfile, worstOverFormats } from './pipeline/admission';
-import { type CompressResult, type ImageLimits, type Inspection, type PipelineOptions, type ProgressListener, compressImage, inspectImage } from './pipeline/compress';
+import {
+  MEMORY_BUDGET_MIB,
+  enlarges,
+  pairMarginMiB,
+  predictedInputPeakMiB,
+  predictedPeakMiB,
+  reservedProfile,
+  worstOverFormats,
+} from './pipeline/admission';
+import {
+  type CompressResult,
+  type ImageLimits,
+  type Inspection,
+  type PipelineOptions,
+  type ProgressListener,
+  compressImage,
+  inspectImage,
+} from './pipeline/compress';
 
 /*
  * The application service: a compression within the isolate's memory. The synchronous route

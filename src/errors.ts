@@ -106,7 +106,9 @@ export class ApiError extends Error {
   static invalidParams(errors: ParamError[]): ApiError {
     const first = errors[0] ?? { param: 'body', message: 'is invalid' };
     const message =
-      errors.length === 1 ? `${first.param}: ${first.message}` : `${errors.length} invalid parameters: ${errors.map((e) => e.param).join(', ')}`;
+      errors.length === 1
+        ? `${first.param}: ${first.message}`
+        : `${errors.length} invalid parameters: ${errors.map((e) => e.param).join(', ')}`;
     return new ApiError('invalid_param', message, { param: first.param, errors: errors.length ? errors : [first] });
   }
 

@@ -108,7 +108,12 @@ export function expectShape(schema: z.ZodType, body: unknown): void {
 
 /** A well-formed PNG that claims width × height but carries no pixel data: only a header check can answer it. */
 export function pngClaiming(width: number, height: number, colourType: 2 | 6 = 2): Uint8Array {
-  return concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(width, height, colourType)), pngChunk('IDAT', new Uint8Array(0)), pngChunk('IEND', new Uint8Array(0))]);
+  return concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', pngHeader(width, height, colourType)),
+    pngChunk('IDAT', new Uint8Array(0)),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** A real API key on the given plan, stored as the key CLI stores it. */

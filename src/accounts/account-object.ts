@@ -52,7 +52,11 @@ export class AccountObject extends DurableObject<Env> {
   }
 
   /** Admits jobs (a batch needs one slot per item) if both the concurrency limit and the quota allow all of them. */
-  async admitJobs(jobs: { id: string; estimatedSeconds: number }[], month: string, limits: { concurrent: number; monthly: number }): Promise<Admission> {
+  async admitJobs(
+    jobs: { id: string; estimatedSeconds: number }[],
+    month: string,
+    limits: { concurrent: number; monthly: number },
+  ): Promise<Admission> {
     const now = Date.now();
     const active = Object.values(this.state.active);
     if (active.length + jobs.length > limits.concurrent) {

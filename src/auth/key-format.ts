@@ -53,11 +53,24 @@ export function keyMetadata(record: KeyRecord): KeyMetadata {
   return { prefix, accountId, plan, label, createdAt, ...(revokedAt ? { revokedAt } : {}) };
 }
 
-export async function newKeyRecord(kind: KeyKind, plan: PlanName, label: string, now = new Date()): Promise<{ key: string; record: KeyRecord }> {
+export async function newKeyRecord(
+  kind: KeyKind,
+  plan: PlanName,
+  label: string,
+  now = new Date(),
+): Promise<{ key: string; record: KeyRecord }> {
   const key = newApiKey(kind);
   const hash = await hashKey(key);
   return {
     key,
-    record: { hash, prefix: keyPrefix(key), accountId: `acct_${hash.slice(0, 20)}`, plan, label, createdAt: now.toISOString(), webhookSecret: newWebhookSecret() },
+    record: {
+      hash,
+      prefix: keyPrefix(key),
+      accountId: `acct_${hash.slice(0, 20)}`,
+      plan,
+      label,
+      createdAt: now.toISOString(),
+      webhookSecret: newWebhookSecret(),
+    },
   };
 }

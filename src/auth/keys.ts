@@ -19,7 +19,8 @@ interface KeyEnv {
 }
 
 /** Loopback names and addresses, and `.test` names (reserved, never on the internet: the test suite's host). */
-export const isLocalHost = (host: string) => ['localhost', '127.0.0.1', '[::1]'].includes(host) || host.endsWith('.localhost') || host.endsWith('.test');
+export const isLocalHost = (host: string) =>
+  ['localhost', '127.0.0.1', '[::1]'].includes(host) || host.endsWith('.localhost') || host.endsWith('.test');
 
 /** Reads the key from `Authorization: Bearer` or `X-API-Key`. */
 export function presentedKey(headers: Headers): string | undefined {

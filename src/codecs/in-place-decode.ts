@@ -29,7 +29,9 @@ export type DecodedImage = { width: number; height: number; data: Uint8ClampedAr
  * freed that buffer, and the allocator keeps its bookkeeping at the buffer's ends, so the
  * pixels' first and last 256 bytes are saved as they were written.
  */
-function capturePixels(run: () => DecodedImage | null): { image: DecodedImage; view?: Uint8Array; head?: Uint8Array; tail?: Uint8Array } | null {
+function capturePixels(
+  run: () => DecodedImage | null,
+): { image: DecodedImage; view?: Uint8Array; head?: Uint8Array; tail?: Uint8Array } | null {
   let view: Uint8Array | undefined;
   let head: Uint8Array | undefined;
   let tail: Uint8Array | undefined;
@@ -39,7 +41,7 @@ function capturePixels(run: () => DecodedImage | null): { image: DecodedImage; v
     tail = pixels.slice(pixels.length - 256);
   };
   (globalThis as { Uint8ClampedArray: unknown }).Uint8ClampedArray = CollectingUint8ClampedArray;
-  let image;
+  let image: DecodedImage | null;
   try {
     image = run();
   } finally {

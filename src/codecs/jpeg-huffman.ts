@@ -41,18 +41,32 @@ export function optimalTable(freqIn: Int32Array): { counts: Uint8Array; values: 
   for (;;) {
     let c1 = -1;
     let v = 1e18;
-    for (let i = 0; i <= 256; i++) if (freq[i]! && freq[i]! <= v) { v = freq[i]!; c1 = i; }
+    for (let i = 0; i <= 256; i++)
+      if (freq[i]! && freq[i]! <= v) {
+        v = freq[i]!;
+        c1 = i;
+      }
     let c2 = -1;
     v = 1e18;
-    for (let i = 0; i <= 256; i++) if (freq[i]! && freq[i]! <= v && i !== c1) { v = freq[i]!; c2 = i; }
+    for (let i = 0; i <= 256; i++)
+      if (freq[i]! && freq[i]! <= v && i !== c1) {
+        v = freq[i]!;
+        c2 = i;
+      }
     if (c2 < 0) break;
     freq[c1] = freq[c1]! + freq[c2]!;
     freq[c2] = 0;
     codesize[c1]++;
-    while (others[c1] >= 0) { c1 = others[c1]; codesize[c1]++; }
+    while (others[c1] >= 0) {
+      c1 = others[c1];
+      codesize[c1]++;
+    }
     others[c1] = c2;
     codesize[c2]++;
-    while (others[c2] >= 0) { c2 = others[c2]; codesize[c2]++; }
+    while (others[c2] >= 0) {
+      c2 = others[c2];
+      codesize[c2]++;
+    }
   }
   const bits = new Array(33).fill(0);
   for (let i = 0; i <= 256; i++) if (codesize[i]) bits[codesize[i]]++;
@@ -90,7 +104,10 @@ export function codesOf(t: { counts: Uint8Array; values: Uint8Array }): { code: 
   return { code, size };
 }
 
-export function dhtSegment(dc: ({ counts: Uint8Array; values: Uint8Array } | undefined)[], ac: ({ counts: Uint8Array; values: Uint8Array } | undefined)[]): Uint8Array {
+export function dhtSegment(
+  dc: ({ counts: Uint8Array; values: Uint8Array } | undefined)[],
+  ac: ({ counts: Uint8Array; values: Uint8Array } | undefined)[],
+): Uint8Array {
   const body: number[] = [];
   for (const [id, t] of dc.entries()) if (t) body.push(0x00 | id, ...t.counts, ...t.values);
   for (const [id, t] of ac.entries()) if (t) body.push(0x10 | id, ...t.counts, ...t.values);

@@ -51,7 +51,14 @@ export function joinJpegStrips(strips: Uint8Array[], totalHeight: number): Uint8
   for (let i = 0; i < parsed.length; i++) {
     const rows = parseFrame(strips[i]!).height;
     const mcus = Math.ceil(rows / (8 * maxV)) * mcusPerRow;
-    walk(parsed[i]!, frame, mcus, (t, sym) => dcFreq[t]![sym]!++, (t, sym) => acFreq[t]![sym]!++, () => {});
+    walk(
+      parsed[i]!,
+      frame,
+      mcus,
+      (t, sym) => dcFreq[t]![sym]!++,
+      (t, sym) => acFreq[t]![sym]!++,
+      () => {},
+    );
   }
   const dcTables = dcFreq.map((f) => (f.some((n) => n > 0) ? optimalTable(f) : undefined));
   const acTables = acFreq.map((f) => (f.some((n) => n > 0) ? optimalTable(f) : undefined));
@@ -190,7 +197,11 @@ function walk(
         if (byte === 0xff) {
           const next = b[pos]!;
           if (next === 0) pos++;
-          else { pos--; byte = 0; pos = end; } // a marker: pad with zeros
+          else {
+            pos--;
+            byte = 0;
+            pos = end;
+          } // a marker: pad with zeros
         }
       }
       acc = ((acc << 8) | byte) >>> 0;

@@ -10,12 +10,24 @@ import oxipngWasm from '@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm';
 interface OxipngExports {
   memory: WebAssembly.Memory;
   optimise(retptr: number, ptr: number, len: number, level: number, interlace: number, optimizeAlpha: number): void;
-  optimise_raw(retptr: number, ptr: number, len: number, width: number, height: number, level: number, interlace: number, optimizeAlpha: number): void;
+  optimise_raw(
+    retptr: number,
+    ptr: number,
+    len: number,
+    width: number,
+    height: number,
+    level: number,
+    interlace: number,
+    optimizeAlpha: number,
+  ): void;
   __wbindgen_add_to_stack_pointer(delta: number): number;
   __wbindgen_malloc(size: number, align: number): number;
 }
 
-function run(input: Uint8Array | Uint8ClampedArray, call: (oxipng: OxipngExports, retptr: number, ptr: number, len: number) => void): Uint8Array {
+function run(
+  input: Uint8Array | Uint8ClampedArray,
+  call: (oxipng: OxipngExports, retptr: number, ptr: number, len: number) => void,
+): Uint8Array {
   let oxipng: OxipngExports | undefined;
   const wbg = {
     __wbindgen_throw(ptr: number, len: number) {
@@ -35,7 +47,8 @@ const INTERLACE = 0;
 const OPTIMIZE_ALPHA = 1;
 
 /** Optimises a PNG file. */
-export const optimisePng = (png: Uint8Array, level: number) => run(png, (o, retptr, ptr, len) => o.optimise(retptr, ptr, len, level, INTERLACE, OPTIMIZE_ALPHA));
+export const optimisePng = (png: Uint8Array, level: number) =>
+  run(png, (o, retptr, ptr, len) => o.optimise(retptr, ptr, len, level, INTERLACE, OPTIMIZE_ALPHA));
 
 /** An optimised PNG straight from RGBA pixels: oxipng picks colour type, bit depth and filters. */
 export const optimisePixels = (pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, level: number) =>

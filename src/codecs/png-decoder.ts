@@ -16,7 +16,8 @@ export function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
   for (const { name } of WebAssembly.Module.imports(pngWasm as WebAssembly.Module)) {
     if (name === '__wbindgen_memory') wbg[name] = () => keep(exports.memory);
     else if (name.startsWith('__wbg_buffer_')) wbg[name] = (i) => keep((objects[i!] as { buffer: ArrayBuffer }).buffer);
-    else if (name.startsWith('__wbg_newwithbyteoffsetandlength_')) wbg[name] = (i, o, n) => keep(new Uint16Array(objects[i!] as ArrayBuffer, o! >>> 0, n! >>> 0));
+    else if (name.startsWith('__wbg_newwithbyteoffsetandlength_'))
+      wbg[name] = (i, o, n) => keep(new Uint16Array(objects[i!] as ArrayBuffer, o! >>> 0, n! >>> 0));
     else if (name === '__wbindgen_object_drop_ref') wbg[name] = () => {};
     else if (name.startsWith('__wbg_newwithownedu8clampedarrayandsh_')) {
       wbg[name] = (ptr, len, width, height) => {
@@ -27,7 +28,10 @@ export function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
       wbg[name] = (ptr, len) => {
         throw new Error(new TextDecoder().decode(new Uint8Array(exports.memory.buffer, ptr, len)));
       };
-    } else wbg[name] = () => { throw new Error(`squoosh_png import ${name} is not provided`); };
+    } else
+      wbg[name] = () => {
+        throw new Error(`squoosh_png import ${name} is not provided`);
+      };
   }
   exports = new WebAssembly.Instance(pngWasm as WebAssembly.Module, { wbg }).exports as typeof exports;
   const ptr = exports.__wbindgen_malloc!(bytes.length, 1) >>> 0;

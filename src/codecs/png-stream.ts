@@ -77,7 +77,7 @@ async function writePng({ width, height, colorType, channels, readRow, header = 
   let previous = new Uint8Array(stride);
   let current = new Uint8Array(stride);
   const filtered = [0, 1, 2, 3, 4].map(() => new Uint8Array(stride));
-  const rowsPerBatch = Math.max(1, Math.floor(256 * 1024 / (stride + 1)));
+  const rowsPerBatch = Math.max(1, Math.floor((256 * 1024) / (stride + 1)));
   const batch = new Uint8Array(rowsPerBatch * (stride + 1));
   let rowsInBatch = 0;
   for (let y = 0; y < height; y++) {
@@ -128,7 +128,9 @@ async function writePng({ width, height, colorType, channels, readRow, header = 
   const idatLength = chunks.reduce((n, c) => n + c.byteLength, 0);
   const ihdr = pngHeader(width, height, colorType);
   const headerLength = header.reduce((n, [, data]) => n + pngChunkLength(data.byteLength), 0);
-  const out = new Uint8Array(PNG_SIGNATURE.length + pngChunkLength(ihdr.length) + headerLength + pngChunkLength(idatLength) + pngChunkLength(0));
+  const out = new Uint8Array(
+    PNG_SIGNATURE.length + pngChunkLength(ihdr.length) + headerLength + pngChunkLength(idatLength) + pngChunkLength(0),
+  );
   out.set(PNG_SIGNATURE);
   let next = writePngChunk(out, PNG_SIGNATURE.length, 'IHDR', ihdr);
   for (const [type, data] of header) next = writePngChunk(out, next, type, data);

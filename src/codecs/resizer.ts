@@ -9,7 +9,18 @@ interface ResizeExports {
   __wbindgen_add_to_stack_pointer(delta: number): number;
   __wbindgen_malloc(size: number, align: number): number;
   __wbindgen_free(ptr: number, size: number, align: number): void;
-  resize(retptr: number, ptr: number, length: number, inputWidth: number, inputHeight: number, outputWidth: number, outputHeight: number, filter: number, premultiply: number, linearRgb: number): void;
+  resize(
+    retptr: number,
+    ptr: number,
+    length: number,
+    inputWidth: number,
+    inputHeight: number,
+    outputWidth: number,
+    outputHeight: number,
+    filter: number,
+    premultiply: number,
+    linearRgb: number,
+  ): void;
 }
 let resizer: ResizeExports | undefined;
 const resizeExports = (): ResizeExports => (resizer ??= initResize(resizeWasm) as unknown as ResizeExports);

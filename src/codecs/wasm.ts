@@ -49,7 +49,12 @@ export interface MemoryThresholds {
   indexedOxipng: number;
   leaveInHeap: number;
 }
-export const MEMORY_THRESHOLDS: MemoryThresholds = { jpegStrips: 4_000_000, pngStream: 2_000_000, indexedOxipng: 5_000_000, leaveInHeap: 2_000_000 };
+export const MEMORY_THRESHOLDS: MemoryThresholds = {
+  jpegStrips: 4_000_000,
+  pngStream: 2_000_000,
+  indexedOxipng: 5_000_000,
+  leaveInHeap: 2_000_000,
+};
 const JPEG_STRIP_ROWS = 256;
 /** oxipng's effort: jSquash's default. */
 const OXIPNG_LEVEL = 2;
@@ -67,7 +72,6 @@ export function jpegStripRows(width: number, mcuSize: number): number {
   const mcusPerRow = Math.ceil(width / mcuSize);
   return Math.max(mcuSize, Math.min(JPEG_STRIP_ROWS, Math.floor(0xffff / mcusPerRow) * mcuSize));
 }
-
 
 /**
  * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. cjpeg's
@@ -145,7 +149,7 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
   async function decode(format: ImageFormat, bytes: Uint8Array): Promise<RawImage> {
     try {
       const image = await decodeUnchecked(format, bytes);
-      if (!image || !image.width || !image.height) throw new Error('decoder returned no image');
+      if (!image?.width || !image.height) throw new Error('decoder returned no image');
       return { data: image.data, width: image.width, height: image.height };
     } catch (error) {
       // A decoder that failed half-way may have its heap in any state.
@@ -169,7 +173,12 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
           const stripRows = jpegStripRows(width, subsample ? 16 : 8);
           for (let y = 0; y < height; y += stripRows) {
             const rows = Math.min(stripRows, height - y);
-            strips.push(jpegEncoder.encode({ data: bytes.subarray(y * width * 4, (y + rows) * width * 4), width, height: rows }, { quality, subsample, progressive: false }));
+            strips.push(
+              jpegEncoder.encode(
+                { data: bytes.subarray(y * width * 4, (y + rows) * width * 4), width, height: rows },
+                { quality, subsample, progressive: false },
+              ),
+            );
           }
           return joinJpegStrips(strips, height);
         } catch (error) {

@@ -4,7 +4,11 @@ import { ApiError } from '../errors';
  * Reads a stream whole, refusing as soon as it passes `maxBytes` (a Content-Length header
  * can be absent or wrong, so the count is what decides).
  */
-export async function readLimited(stream: ReadableStream<Uint8Array> | null, maxBytes: number, tooLarge: () => ApiError): Promise<Uint8Array> {
+export async function readLimited(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  tooLarge: () => ApiError,
+): Promise<Uint8Array> {
   if (!stream) return new Uint8Array(0);
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];

@@ -16,7 +16,12 @@ export interface FetchedImage {
  * Fetches a user-supplied image URL. Redirects are followed by hand so that every hop is
  * checked again: a public URL must not be able to redirect into a private network.
  */
-export async function fetchImage(rawUrl: string, maxBytes: number, checkHost: HostCheck = NO_HOST_CHECK, fetcher: typeof fetch = fetch): Promise<FetchedImage> {
+export async function fetchImage(
+  rawUrl: string,
+  maxBytes: number,
+  checkHost: HostCheck = NO_HOST_CHECK,
+  fetcher: typeof fetch = fetch,
+): Promise<FetchedImage> {
   let url = parsePublicUrl(rawUrl);
   const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
   try {
@@ -25,7 +30,8 @@ export async function fetchImage(rawUrl: string, maxBytes: number, checkHost: Ho
       const response = await fetcher(url.toString(), { redirect: 'manual', signal, headers: { accept: 'image/*' } });
       if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
         await response.body?.cancel();
-        if (hop >= MAX_REDIRECTS) throw new ApiError('fetch_failed', `The url redirected more than ${MAX_REDIRECTS} times`, { param: 'url' });
+        if (hop >= MAX_REDIRECTS)
+          throw new ApiError('fetch_failed', `The url redirected more than ${MAX_REDIRECTS} times`, { param: 'url' });
         url = parsePublicUrl(new URL(response.headers.get('location')!, url).toString());
         continue;
       }
@@ -35,7 +41,8 @@ export async function fetchImage(rawUrl: string, maxBytes: number, checkHost: Ho
         throw response.status >= 500 || response.status === 429 ? error.markRetryable() : error;
       }
       const declared = Number(response.headers.get('content-length'));
-      const tooLarge = () => new ApiError('fetch_failed', `The image at the url is larger than this plan's limit of ${maxBytes} bytes`, { param: 'url' });
+      const tooLarge = () =>
+        new ApiError('fetch_failed', `The image at the url is larger than this plan's limit of ${maxBytes} bytes`, { param: 'url' });
       if (declared > maxBytes) {
         await response.body?.cancel();
         throw tooLarge();
@@ -47,6 +54,10 @@ export async function fetchImage(rawUrl: string, maxBytes: number, checkHost: Ho
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    throw new ApiError('fetch_failed', timedOut ? `Fetching the url took longer than ${FETCH_TIMEOUT_MS / 1000} s` : `The url could not be fetched: ${String(error)}`, { param: 'url', cause: error }).markRetryable();
+    throw new ApiError(
+      'fetch_failed',
+      timedOut ? `Fetching the url took longer than ${FETCH_TIMEOUT_MS / 1000} s` : `The url could not be fetched: ${String(error)}`,
+      { param: 'url', cause: error },
+    ).markRetryable();
   }
 }

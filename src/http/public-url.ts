@@ -38,7 +38,9 @@ export function parseWebhookUrl(raw: string, allowLocalhost: boolean): URL {
   const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (local && allowLocalhost) return url;
   if (url.protocol !== 'https:') {
-    throw new ApiError('invalid_param', `webhook_url must use https${allowLocalhost ? ' (or http://localhost in development)' : ''}`, { param: 'webhook_url' });
+    throw new ApiError('invalid_param', `webhook_url must use https${allowLocalhost ? ' (or http://localhost in development)' : ''}`, {
+      param: 'webhook_url',
+    });
   }
   return parsePublicUrl(raw, 'webhook_url');
 }
@@ -120,7 +122,7 @@ function expandIPv6(address: string): number[] | undefined {
   if (quad) {
     const octets = parseIPv4(quad[1]!);
     if (!octets) return undefined;
-    text = text.slice(0, -quad[1]!.length) + `${((octets[0]! << 8) | octets[1]!).toString(16)}:${((octets[2]! << 8) | octets[3]!).toString(16)}`;
+    text = `${text.slice(0, -quad[1]!.length)}${((octets[0]! << 8) | octets[1]!).toString(16)}:${((octets[2]! << 8) | octets[3]!).toString(16)}`;
   }
   const halves = text.split('::');
   if (halves.length > 2) return undefined;

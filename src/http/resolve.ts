@@ -23,10 +23,17 @@ export function hostCheckFor(env: Pick<Env, 'RESOLVE_HOSTS_VIA'>, fetcher: typeo
   return async (url, param) => {
     const host = url.hostname.toLowerCase().replace(/\.$/, '');
     if (host.startsWith('[') || /^[\d.]+$/.test(host)) return; // a literal address, already judged by parsePublicUrl
-    const addresses = (await Promise.all(Object.keys(DNS_TYPES).map((type) => resolve(resolver, host, type as keyof typeof DNS_TYPES, fetcher)))).flat();
+    const addresses = (
+      await Promise.all(Object.keys(DNS_TYPES).map((type) => resolve(resolver, host, type as keyof typeof DNS_TYPES, fetcher)))
+    ).flat();
     if (addresses.length === 0) throw new ApiError('invalid_url', `${param}'s host ${host} does not resolve`, { param });
     const hidden = addresses.find((address) => isPrivateHost(address.includes(':') ? `[${address}]` : address));
-    if (hidden) throw new ApiError('invalid_url', `${param}'s host ${host} resolves to a private, loopback, link-local or metadata address (${hidden})`, { param });
+    if (hidden)
+      throw new ApiError(
+        'invalid_url',
+        `${param}'s host ${host} resolves to a private, loopback, link-local or metadata address (${hidden})`,
+        { param },
+      );
   };
 }
 
@@ -36,12 +43,19 @@ async function resolve(resolver: string, name: string, type: keyof typeof DNS_TY
   query.searchParams.set('type', type);
   let answer: { Status?: number; Answer?: { type: number; data: string }[] };
   try {
-    const response = await fetcher(query.toString(), { headers: { accept: 'application/dns-json' }, signal: AbortSignal.timeout(RESOLVE_TIMEOUT_MS) });
+    const response = await fetcher(query.toString(), {
+      headers: { accept: 'application/dns-json' },
+      signal: AbortSignal.timeout(RESOLVE_TIMEOUT_MS),
+    });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     answer = await response.json();
   } catch (error) {
     // Not knowing is not a pass: the URL is refused, and a job may try again later.
-    throw new ApiError('fetch_failed', `The DNS resolver could not be asked about ${name}: ${error instanceof Error ? error.message : String(error)}`, { param: 'url' }).markRetryable();
+    throw new ApiError(
+      'fetch_failed',
+      `The DNS resolver could not be asked about ${name}: ${error instanceof Error ? error.message : String(error)}`,
+      { param: 'url' },
+    ).markRetryable();
   }
   return (answer.Answer ?? []).filter((record) => record.type === DNS_TYPES[type]).map((record) => record.data);
 }

@@ -38,7 +38,10 @@ export async function readSubmission(request: Request, maxBytes: number): Promis
 
   const present = SOURCE_FIELDS.filter((name) => fields[name] !== undefined && fields[name] !== '');
   if (present.length === 0) {
-    throw new ApiError('missing_source', 'Send an image: a multipart "file" field, a JSON "url" or "data" field, or the image itself as the body');
+    throw new ApiError(
+      'missing_source',
+      'Send an image: a multipart "file" field, a JSON "url" or "data" field, or the image itself as the body',
+    );
   }
   if (present.length > 1) {
     throw new ApiError('invalid_param', `Send exactly one source; got ${present.join(' and ')}`, { param: present[1] });
@@ -60,7 +63,12 @@ export function isRawBody(contentType: string): boolean {
   return !/^(multipart\/form-data|application\/x-www-form-urlencoded|application\/([\w.+-]+\+)?json)/.test(contentType.toLowerCase());
 }
 
-async function readForm(request: Request, contentType: string, maxBodyBytes: number, maxFileBytes: number): Promise<Record<string, unknown>> {
+async function readForm(
+  request: Request,
+  contentType: string,
+  maxBodyBytes: number,
+  maxFileBytes: number,
+): Promise<Record<string, unknown>> {
   if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw fileTooLarge(maxFileBytes, 'file')();
   const body = await readLimited(request.body, maxBodyBytes, fileTooLarge(maxFileBytes, 'file'));
   let form: FormData;
@@ -102,7 +110,11 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
   if (field === 'file') {
     // A text part, a form-encoded value or a JSON string named "file" carries no file.
     if (!(value instanceof Object && (value as { bytes?: unknown }).bytes instanceof Uint8Array)) {
-      throw new ApiError('invalid_param', 'file must be an uploaded file (a multipart file part); send base64 as "data" or a link as "url"', { param: 'file' });
+      throw new ApiError(
+        'invalid_param',
+        'file must be an uploaded file (a multipart file part); send base64 as "data" or a link as "url"',
+        { param: 'file' },
+      );
     }
     return { kind: 'bytes', ...(value as { bytes: Uint8Array; name: string }) };
   }
@@ -119,7 +131,11 @@ function toSource(field: (typeof SOURCE_FIELDS)[number], value: unknown, maxByte
 
 /** Accepts plain or URL-safe base64, with or without a `data:` URI prefix and line breaks. */
 export function decodeBase64(text: string, param = 'data'): Uint8Array {
-  const payload = text.replace(/^data:[^,]*;base64,/i, '').replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/');
+  const payload = text
+    .replace(/^data:[^,]*;base64,/i, '')
+    .replace(/\s+/g, '')
+    .replace(/-/g, '+')
+    .replace(/_/g, '/');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload) || payload.length % 4 === 1) {
     throw new ApiError('invalid_param', `${param} is not valid base64`, { param });
   }

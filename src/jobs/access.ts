@@ -16,7 +16,8 @@ export const isId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 export async function ownedJob(env: Env, jobId: string, accountId: string): Promise<JobState> {
   const job = isId(jobId) ? await jobStub(env, jobId).get() : null;
   if (!job || job.accountId !== accountId) throw new ApiError('not_found', `No job ${jobId}`);
-  if (job.removed) throw new ApiError('gone', `Job ${jobId} ${job.removed === 'expired' ? 'has expired' : 'was deleted'}; its files are gone`);
+  if (job.removed)
+    throw new ApiError('gone', `Job ${jobId} ${job.removed === 'expired' ? 'has expired' : 'was deleted'}; its files are gone`);
   return job;
 }
 

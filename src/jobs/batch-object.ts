@@ -69,7 +69,9 @@ export class BatchObject extends DurableObject<Env> {
     if (!unsent.length) return;
     await this.ctx.storage.setAlarm(Date.now() + 5_000); // re-sent by the alarm if the send below fails
     try {
-      await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'batch', id: batch.id, deliveryId: d.id } satisfies WebhookMessage })));
+      await this.env.WEBHOOK_QUEUE.sendBatch(
+        unsent.map((d) => ({ body: { kind: 'batch', id: batch.id, deliveryId: d.id } satisfies WebhookMessage })),
+      );
     } catch (error) {
       // The item's job that ended the batch is not at fault: the alarm above sends again.
       console.error(`batch ${batch.id}: enqueueing its webhook failed; the alarm retries`, error);

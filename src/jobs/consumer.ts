@@ -44,11 +44,22 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
   try {
     const input = await loadInput(env, state);
     await job.progress(token, 20);
-    const result = await compressWithinMemory(input.bytes, { ...state.options, accept: state.accept }, { maxPixels: state.limits.maxPixels }, async (percent) => {
-      await job.progress(token, 20 + percent * 0.7);
-    });
+    const result = await compressWithinMemory(
+      input.bytes,
+      { ...state.options, accept: state.accept },
+      { maxPixels: state.limits.maxPixels },
+      async (percent) => {
+        await job.progress(token, 20 + percent * 0.7);
+      },
+    );
     const name = outputName(input.name, result.output.format);
-    const key = await putOutput(env.FILES, { jobId: state.id, accountId: state.accountId, name, mime: mimeType(result.output.format), bytes: result.bytes });
+    const key = await putOutput(env.FILES, {
+      jobId: state.id,
+      accountId: state.accountId,
+      name,
+      mime: mimeType(result.output.format),
+      bytes: result.bytes,
+    });
     const done = await job.succeed(token, {
       input: await describeImage(result.input, input.name || `image.${result.input.format}`, input.bytes),
       output: await describeImage(result.output, name, result.bytes),

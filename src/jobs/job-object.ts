@@ -138,12 +138,23 @@ export class JobObject extends DurableObject<Env> {
     let job = this.requireJob();
     const unsent = job.deliveries.filter((d) => !d.enqueued);
     if (unsent.length) {
-      await this.env.WEBHOOK_QUEUE.sendBatch(unsent.map((d) => ({ body: { kind: 'job', id: job.id, deliveryId: d.id } satisfies WebhookMessage })));
-      job = await this.save(markEnqueued(job, unsent.map((d) => d.id)));
+      await this.env.WEBHOOK_QUEUE.sendBatch(
+        unsent.map((d) => ({ body: { kind: 'job', id: job.id, deliveryId: d.id } satisfies WebhookMessage })),
+      );
+      job = await this.save(
+        markEnqueued(
+          job,
+          unsent.map((d) => d.id),
+        ),
+      );
     }
     if (TERMINAL.has(job.status) && !job.accountNotified) {
       const succeeded = job.status === 'succeeded';
-      await accountStub(this.env, job.accountId).jobEnded(job.id, { succeeded, bytesIn: job.input?.size ?? 0, bytesOut: job.output?.size ?? 0 });
+      await accountStub(this.env, job.accountId).jobEnded(job.id, {
+        succeeded,
+        bytesIn: job.input?.size ?? 0,
+        bytesOut: job.output?.size ?? 0,
+      });
       job = await this.save({ ...job, accountNotified: true });
     }
     if (job.batchId && TERMINAL.has(job.status) && !job.batchNotified) {

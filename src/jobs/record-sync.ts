@@ -47,7 +47,14 @@ export async function recordSyncCompression(env: Env, sync: SyncCompression): Pr
     now,
   );
   await Promise.all([
-    putOutput(env.FILES, { jobId: id, accountId: account.id, name, mime: mimeType(result.output.format), bytes: result.bytes, expiresAt: new Date(job.expiresAt) }),
+    putOutput(env.FILES, {
+      jobId: id,
+      accountId: account.id,
+      name,
+      mime: mimeType(result.output.format),
+      bytes: result.bytes,
+      expiresAt: new Date(job.expiresAt),
+    }),
     jobStub(env, id).createFinished(job),
   ]);
   return job;

@@ -115,7 +115,12 @@ export function createJob(init: NewJob, now: number): JobState {
  * so that its id (`X-Job-Id`, the JSON answer's `id`) answers at /v1/jobs/:id like any job's.
  * The request counted its own usage, and a synchronous answer sends no webhook.
  */
-export function finishedInRequest(init: Omit<NewJob, 'source' | 'estimatedSeconds'>, result: JobResult, startedAt: number, now: number): JobState {
+export function finishedInRequest(
+  init: Omit<NewJob, 'source' | 'estimatedSeconds'>,
+  result: JobResult,
+  startedAt: number,
+  now: number,
+): JobState {
   return {
     ...init,
     source: { kind: 'request' },
@@ -155,7 +160,10 @@ const holdsLease = (state: JobState, token: string) => state.status === 'process
 /** Progress is also the lease's heartbeat: a run that reports keeps its claim. */
 export function reportProgress(state: JobState, token: string, progress: number, now: number, leaseMs: number): Transition {
   if (!holdsLease(state, token)) return { ok: false, reason: 'lease lost', state };
-  return { ok: true, state: { ...state, progress: Math.max(state.progress, Math.min(99, Math.round(progress))), lease: { token, until: now + leaseMs } } };
+  return {
+    ok: true,
+    state: { ...state, progress: Math.max(state.progress, Math.min(99, Math.round(progress))), lease: { token, until: now + leaseMs } },
+  };
 }
 
 export interface JobResult {
@@ -170,7 +178,15 @@ export function succeed(state: JobState, token: string, result: JobResult, now: 
   return {
     ok: true,
     state: withEvent(
-      { ...state, ...result, status: 'succeeded', progress: 100, completedAt: now, expiresAt: now + state.ttlSeconds * 1000, lease: undefined },
+      {
+        ...state,
+        ...result,
+        status: 'succeeded',
+        progress: 100,
+        completedAt: now,
+        expiresAt: now + state.ttlSeconds * 1000,
+        lease: undefined,
+      },
       'job.succeeded',
     ),
   };
@@ -182,7 +198,10 @@ export function fail(state: JobState, token: string | undefined, error: { code: 
   if (token !== undefined && !holdsLease(state, token)) return { ok: false, reason: 'lease lost', state };
   return {
     ok: true,
-    state: withEvent({ ...state, status: 'failed', error, completedAt: now, expiresAt: now + state.ttlSeconds * 1000, lease: undefined }, 'job.failed'),
+    state: withEvent(
+      { ...state, status: 'failed', error, completedAt: now, expiresAt: now + state.ttlSeconds * 1000, lease: undefined },
+      'job.failed',
+    ),
   };
 }
 
@@ -194,7 +213,10 @@ export function release(state: JobState, token: string, error: string): Transiti
 
 export function cancel(state: JobState, now: number): Transition {
   if (state.status !== 'queued' && state.status !== 'processing') return { ok: false, reason: state.status, state };
-  return { ok: true, state: { ...state, status: 'canceled', completedAt: now, expiresAt: now + state.ttlSeconds * 1000, lease: undefined } };
+  return {
+    ok: true,
+    state: { ...state, status: 'canceled', completedAt: now, expiresAt: now + state.ttlSeconds * 1000, lease: undefined },
+  };
 }
 
 export function remove(state: JobState, why: 'expired' | 'deleted'): JobState {
@@ -203,11 +225,19 @@ export function remove(state: JobState, why: 'expired' | 'deleted'): JobState {
 
 function withEvent(state: JobState, event: WebhookDelivery['event']): JobState {
   if (!state.webhookUrl || state.deliveries.some((d) => d.event === event)) return state;
-  return { ...state, deliveries: [...state.deliveries, { id: `${state.id}.${event}`, event, state: 'pending', enqueued: false, attempts: [] }] };
+  return {
+    ...state,
+    deliveries: [...state.deliveries, { id: `${state.id}.${event}`, event, state: 'pending', enqueued: false, attempts: [] }],
+  };
 }
 
 /** Records one delivery attempt; jobs and batches both owe deliveries. */
-export function recordDelivery<T extends { deliveries: WebhookDelivery[] }>(state: T, deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): T {
+export function recordDelivery<T extends { deliveries: WebhookDelivery[] }>(
+  state: T,
+  deliveryId: string,
+  attempt: WebhookAttempt,
+  outcome: WebhookDelivery['state'],
+): T {
   return {
     ...state,
     deliveries: state.deliveries.map((d) => (d.id === deliveryId ? { ...d, state: outcome, attempts: [...d.attempts, attempt] } : d)),

@@ -48,7 +48,11 @@ interface StagedJob {
  * Durable Object. The caller enqueues the returned messages, once everything it needs
  * (a batch object) exists.
  */
-export async function submitJobs(env: Env, account: Account, requests: JobRequest[]): Promise<{ jobs: JobState[]; messages: JobMessage[] }> {
+export async function submitJobs(
+  env: Env,
+  account: Account,
+  requests: JobRequest[],
+): Promise<{ jobs: JobState[]; messages: JobMessage[] }> {
   const staged: StagedJob[] = [];
   try {
     for (const request of requests) staged.push(await stage(env, request));
@@ -91,7 +95,7 @@ export async function submitJobs(env: Env, account: Account, requests: JobReques
 
 async function stage(env: Env, request: JobRequest): Promise<StagedJob> {
   const id = crypto.randomUUID();
-  const { input, options, account } = request;
+  const { input } = request;
   const unknown = estimateSeconds(computeSeconds(UNKNOWN_WORK));
   if (input.kind === 'url') return { id, request, source: { kind: 'url', url: input.url }, estimatedSeconds: unknown };
 
@@ -104,7 +108,12 @@ async function stage(env: Env, request: JobRequest): Promise<StagedJob> {
     await env.FILES.put(key, input.stream);
     if (request.checkHeader) seconds = await stagedHeaderSeconds(env, key, request, input.length);
   }
-  return { id, request, source: { kind: 'staged', key, name: input.name }, estimatedSeconds: seconds === undefined ? unknown : estimateSeconds(seconds) };
+  return {
+    id,
+    request,
+    source: { kind: 'staged', key, name: input.name },
+    estimatedSeconds: seconds === undefined ? unknown : estimateSeconds(seconds),
+  };
 }
 
 async function discard(env: Env, staged: StagedJob[]): Promise<void> {

@@ -2,7 +2,7 @@ import { hostCheckFor } from '../http/resolve';
 import { batchJobs, batchStub, jobStub } from './access';
 import type { BatchState } from './batch-object';
 import type { WebhookMessage } from './messages';
-import type { JobState, WebhookDelivery } from './state';
+import type { WebhookDelivery } from './state';
 import { batchView, jobView } from './views';
 import { WEBHOOK_MAX_ATTEMPTS, backoffSeconds, postWebhook } from './webhooks';
 
@@ -30,7 +30,14 @@ async function deliver(message: Message<WebhookMessage>, env: Env): Promise<void
     return;
   }
 
-  const outcome = await postWebhook(target.webhookUrl, delivery.event, delivery.id, JSON.stringify(await target.body()), target.webhookSecret, hostCheckFor(env));
+  const outcome = await postWebhook(
+    target.webhookUrl,
+    delivery.event,
+    delivery.id,
+    JSON.stringify(await target.body()),
+    target.webhookSecret,
+    hostCheckFor(env),
+  );
   const settled: WebhookDelivery['state'] = outcome.ok ? 'delivered' : message.attempts >= WEBHOOK_MAX_ATTEMPTS ? 'failed' : 'pending';
   await target.record(delivery.id, { at: new Date().toISOString(), status: outcome.status, error: outcome.error }, settled);
   if (settled === 'pending') message.retry({ delaySeconds: backoffSeconds(message.attempts, Number(env.RETRY_BASE_SECONDS)) });
@@ -43,7 +50,11 @@ export async function consumeDeadWebhooks(batch: MessageBatch<WebhookMessage>, e
     const { deliveryId } = message.body ?? {};
     const target = await loadTarget(env, message.body);
     if (target?.deliveries.some((d) => d.id === deliveryId && d.state === 'pending')) {
-      await target.record(deliveryId, { at: new Date().toISOString(), error: 'gave up: the delivery queue exhausted its retries' }, 'failed');
+      await target.record(
+        deliveryId,
+        { at: new Date().toISOString(), error: 'gave up: the delivery queue exhausted its retries' },
+        'failed',
+      );
     }
     message.ack();
   }

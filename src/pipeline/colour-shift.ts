@@ -25,7 +25,11 @@ export function colourShiftAgainst(reference: RawImage): (candidate: RawImage | 
         : blockLab(candidate.width, candidate.height, candidate.data, (pixel) => pixel * 4);
     const differences = new Float64Array(referenceLab.length / 3);
     for (let b = 0; b < differences.length; b++) {
-      differences[b] = Math.hypot(referenceLab[b * 3]! - candidateLab[b * 3]!, referenceLab[b * 3 + 1]! - candidateLab[b * 3 + 1]!, referenceLab[b * 3 + 2]! - candidateLab[b * 3 + 2]!);
+      differences[b] = Math.hypot(
+        referenceLab[b * 3]! - candidateLab[b * 3]!,
+        referenceLab[b * 3 + 1]! - candidateLab[b * 3 + 1]!,
+        referenceLab[b * 3 + 2]! - candidateLab[b * 3 + 2]!,
+      );
     }
     if (differences.length === 0) return 0;
     differences.sort();
@@ -83,7 +87,8 @@ function forEachPixel(width: number, block: number, across: number, visit: (pixe
 
 /** Mean luma of the listed blocks, transparent pixels seen on white. */
 function blockMeans(image: RawImage | IndexedImage, blocks: number[], width: number, across: number): Float64Array {
-  const [rgba, offsetOf] = 'indices' in image ? [image.palette, (pixel: number) => image.indices[pixel]! * 4] : [image.data, (pixel: number) => pixel * 4];
+  const [rgba, offsetOf] =
+    'indices' in image ? [image.palette, (pixel: number) => image.indices[pixel]! * 4] : [image.data, (pixel: number) => pixel * 4];
   const means = new Float64Array(blocks.length);
   blocks.forEach((block, i) => {
     forEachPixel(width, block, across, (pixel) => {

@@ -22,7 +22,18 @@ export interface ImageLimits {
 
 export type PipelineOptions = Pick<
   CompressOptions,
-  'format' | 'quality' | 'mode' | 'target_size' | 'width' | 'height' | 'max_width' | 'max_height' | 'fit' | 'lossless' | 'strip_metadata' | 'keep_icc'
+  | 'format'
+  | 'quality'
+  | 'mode'
+  | 'target_size'
+  | 'width'
+  | 'height'
+  | 'max_width'
+  | 'max_height'
+  | 'fit'
+  | 'lossless'
+  | 'strip_metadata'
+  | 'keep_icc'
 > & {
   /** Modern formats the client accepts (from its Accept header): candidates for `format=auto`. */
   accept?: ImageFormat[];
@@ -88,11 +99,16 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   const input: ImageInfo = { format: detected.format, size: bytes.byteLength, ...upright };
   const outputFormat = options.format === 'auto' ? input.format : options.format;
   if (options.lossless && !IMAGE_FORMATS[outputFormat].lossless) {
-    throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, { param: 'lossless' });
+    throw new ApiError('invalid_param', `lossless is not available for ${outputFormat} output; use png, webp or avif`, {
+      param: 'lossless',
+    });
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
-  const kind = inputKind(input.format, { alpha: input.format === 'avif' && avifHasAlphaPlane(bytes), lossless: input.format === 'webp' && isLosslessWebp(bytes) });
+  const kind = inputKind(input.format, {
+    alpha: input.format === 'avif' && avifHasAlphaPlane(bytes),
+    lossless: input.format === 'webp' && isLosslessWebp(bytes),
+  });
   const plan: Inspection = { input, orientation, inputKind: kind, outputFormat, resize, outputSize };
   // Headers declare alpha over opaque pixels all the time (most RGBA PNGs), so transparency's
   // lower limits wait for the decoded pixels (`autoCandidates`); the memory gate reserves for either.
@@ -145,7 +161,12 @@ export async function compressImage(
     // The input itself meets any score target.
     return { bytes, input, output: { ...input, targetMet: targetMet(options, input.size, true) }, compressed: false };
   }
-  return { bytes: encoded.bytes, input, output: { ...output, targetMet: targetMet(options, output.size, encoded.targetMet) }, compressed: true };
+  return {
+    bytes: encoded.bytes,
+    input,
+    output: { ...output, targetMet: targetMet(options, output.size, encoded.targetMet) },
+    compressed: true,
+  };
 }
 
 /**
@@ -154,15 +175,29 @@ export async function compressImage(
  * and a modern AVIF stays out when it would lose an
  * ICC profile (colours would shift). When nothing is left, the answer is the input format's refusal.
  */
-function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata, transparent: boolean, limits: ImageLimits): ImageFormat[] {
+function autoCandidates(
+  plan: Inspection,
+  options: PipelineOptions,
+  metadata: CarriedMetadata,
+  transparent: boolean,
+  limits: ImageLimits,
+): ImageFormat[] {
   const traits = traitsOf(plan, options, transparent);
-  const formats = possibleOutputFormats(plan, options, transparent).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
+  const formats = possibleOutputFormats(plan, options, transparent).filter(
+    (format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc),
+  );
   const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
   if (problem) throw problem;
   return formats;
 }
 
-async function encodeBest(codecs: Codecs, formats: ImageFormat[], image: RawImage, transparent: boolean, options: PipelineOptions): Promise<{ format: ImageFormat; encoded: Encoded }> {
+async function encodeBest(
+  codecs: Codecs,
+  formats: ImageFormat[],
+  image: RawImage,
+  transparent: boolean,
+  options: PipelineOptions,
+): Promise<{ format: ImageFormat; encoded: Encoded }> {
   let best: { format: ImageFormat; encoded: Encoded } | undefined;
   for (const format of formats) {
     // JPEG has no alpha; the other candidates keep it, so they get the pixels unflattened.
@@ -196,7 +231,12 @@ async function decodeOrReject(codecs: Codecs, format: ImageFormat, bytes: Uint8A
   try {
     return await codecs.decode(format, bytes);
   } catch (error) {
-    if (error instanceof DecodeError) throw new ApiError('invalid_image', `The ${format} image could not be decoded: it is corrupt, truncated, or uses features the decoder does not support`, { cause: error });
+    if (error instanceof DecodeError)
+      throw new ApiError(
+        'invalid_image',
+        `The ${format} image could not be decoded: it is corrupt, truncated, or uses features the decoder does not support`,
+        { cause: error },
+      );
     throw error;
   }
 }
@@ -209,7 +249,10 @@ async function encodeToTarget(codecs: Codecs, format: ImageFormat, image: RawIma
     if (options.quality !== 'smart') return palettePng(codecs, image, colorsForQuality(options.quality));
     return smartPng(codecs, image, options.mode);
   }
-  const encodeAt = async (quality: number): Promise<Encoded> => ({ bytes: await codecs.encode(format, image, { quality, lossless: false }), quality });
+  const encodeAt = async (quality: number): Promise<Encoded> => ({
+    bytes: await codecs.encode(format, image, { quality, lossless: false }),
+    quality,
+  });
   if (options.quality !== 'smart') return encodeAt(options.quality);
   if (options.target_size !== undefined) return largestUnder(options.target_size, encodeAt);
   return smartLossy(codecs, format, image, options.mode);
@@ -238,5 +281,10 @@ function largestUnder(maxBytes: number, encodeAt: (quality: number) => Promise<E
  * down, where fitting is what turns true.
  */
 function largestFitting(count: number, maxBytes: number, attemptAt: (index: number) => Promise<Encoded>): Promise<Encoded> {
-  return lowestMeeting(0, count - 1, (step) => attemptAt(count - 1 - step), (attempt) => attempt.bytes.byteLength <= maxBytes);
+  return lowestMeeting(
+    0,
+    count - 1,
+    (step) => attemptAt(count - 1 - step),
+    (attempt) => attempt.bytes.byteLength <= maxBytes,
+  );
 }

@@ -12,6 +12,7 @@ export function outputName(inputName: string, format: string): string {
     .split(/[\\/]/)
     .pop()!
     .replace(/\.[^.]*$/, '')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what a file name must not carry
     .replace(/[\x00-\x1f\x7f"]/g, '')
     .trim()
     .slice(0, 200);
@@ -42,4 +43,3 @@ async function sha1(bytes: Uint8Array): Promise<string> {
 
 /** Rounded to hundredths; negative when a format change made the file larger. */
 export const savingsPercent = (input: number, output: number) => Math.round(((input - output) / input) * 10000) / 100;
-

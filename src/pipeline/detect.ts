@@ -18,7 +18,11 @@ export type Detection =
 export function detectFormat(bytes: Uint8Array): Detection {
   for (const format of OUTPUT_FORMATS) if (IMAGE_FORMATS[format].isSignature(bytes)) return { kind: 'supported', format };
   if (startsWith(bytes, PNG_SIGNATURE.subarray(0, 4))) {
-    return { kind: 'damaged', format: 'png', reason: 'its signature is damaged (typically by a text-mode transfer that rewrote line endings)' };
+    return {
+      kind: 'damaged',
+      format: 'png',
+      reason: 'its signature is damaged (typically by a text-mode transfer that rewrote line endings)',
+    };
   }
   const [firstBox] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
   if (firstBox?.type === 'ftyp' && /hei[cx]|mif1|heim|heis/.test(ascii(firstBox.data))) return { kind: 'unsupported', name: 'HEIF/HEIC' };

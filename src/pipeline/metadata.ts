@@ -96,7 +96,10 @@ async function readPng(bytes: Uint8Array): Promise<CarriedMetadata> {
 
 async function writePng(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  if (icc) chunks.push(pngChunk('iCCP', concat([asciiBytes('ICC profile\0'), Uint8Array.of(0), await transform(icc, new CompressionStream('deflate'))])));
+  if (icc)
+    chunks.push(
+      pngChunk('iCCP', concat([asciiBytes('ICC profile\0'), Uint8Array.of(0), await transform(icc, new CompressionStream('deflate'))])),
+    );
   if (exif) chunks.push(pngChunk('eXIf', exif));
   const afterHeader = PNG_SIGNATURE.length + pngChunkLength(13); // IHDR has 13 bytes of data
   return concat([bytes.subarray(0, afterHeader), ...chunks, bytes.subarray(afterHeader)]);
@@ -123,11 +126,26 @@ function writeWebp(bytes: Uint8Array, { icc, exif }: CarriedMetadata): Uint8Arra
     const { width, height, alpha } = bitstreamInfo(chunks);
     vp8x = new Uint8Array(10);
     vp8x[0] = alpha ? VP8X_ALPHA : 0;
-    vp8x.set([(width - 1) & 0xff, ((width - 1) >> 8) & 0xff, (width - 1) >> 16, (height - 1) & 0xff, ((height - 1) >> 8) & 0xff, (height - 1) >> 16], 4);
+    vp8x.set(
+      [
+        (width - 1) & 0xff,
+        ((width - 1) >> 8) & 0xff,
+        (width - 1) >> 16,
+        (height - 1) & 0xff,
+        ((height - 1) >> 8) & 0xff,
+        (height - 1) >> 16,
+      ],
+      4,
+    );
   }
   vp8x[0]! |= (icc ? VP8X_ICC : 0) | (exif ? VP8X_EXIF : 0);
   const rest = chunks.filter((c) => !['VP8X', 'ICCP', 'EXIF'].includes(c.fourcc));
-  const ordered: RiffChunk[] = [{ fourcc: 'VP8X', data: vp8x }, ...(icc ? [{ fourcc: 'ICCP', data: icc }] : []), ...rest, ...(exif ? [{ fourcc: 'EXIF', data: exif }] : [])];
+  const ordered: RiffChunk[] = [
+    { fourcc: 'VP8X', data: vp8x },
+    ...(icc ? [{ fourcc: 'ICCP', data: icc }] : []),
+    ...rest,
+    ...(exif ? [{ fourcc: 'EXIF', data: exif }] : []),
+  ];
   return riffFile('WEBP', ordered);
 }
 

@@ -28,14 +28,20 @@ const ERROR_SPREAD = 15 / 16;
  * When `palette` holds every colour of the image, pass `dither: false` for an exact mapping.
  * `indices` may be a buffer to reuse (one byte a pixel); it is overwritten.
  */
-export function mapToPalette(image: RawImage, palette: Palette, { dither = true, indices = new Uint8Array(image.width * image.height) as Uint8Array } = {}): IndexedImage {
+export function mapToPalette(
+  image: RawImage,
+  palette: Palette,
+  { dither = true, indices = new Uint8Array(image.width * image.height) as Uint8Array } = {},
+): IndexedImage {
   const { width, height, data } = image;
   const entries = palette.length / 4;
   const transparentEntry = findTransparentEntry(palette);
   if (!dither) {
     const indexOf = new Map<number, number>();
     const colours = new Uint32Array(palette.buffer, palette.byteOffset, entries);
-    colours.forEach((colour, i) => indexOf.set(colour, i));
+    colours.forEach((colour, i) => {
+      indexOf.set(colour, i);
+    });
     const pixels = pixelsOf(image);
     for (let i = 0; i < pixels.length; i++) {
       const index = indexOf.get(pixels[i]!);
@@ -55,7 +61,7 @@ export function mapToPalette(image: RawImage, palette: Palette, { dither = true,
     errorNext[e + channel]! += (error * 5) / 16;
     errorNext[e + step * 4 + channel]! += error / 16;
   };
-  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  const clamp = (v: number) => (v < 0 ? 0 : Math.min(v, 255));
   for (let y = 0; y < height; y++) {
     const leftToRight = y % 2 === 0;
     const step = leftToRight ? 1 : -1;

@@ -33,7 +33,11 @@ export function paletteBuilder(image: RawImage): (colors: number) => Palette {
   return (colors) => {
     if (built.has(colors)) return built.get(colors)!;
     const opaqueColors = transparent ? colors - 1 : colors;
-    const chosen = completePalette(wu(opaqueColors), opaqueColors, () => (counted ??= countColours(image, COMPLETION_SAMPLE_PIXELS) ?? countColours(sample, PALETTE_SAMPLE_PIXELS)!));
+    const chosen = completePalette(
+      wu(opaqueColors),
+      opaqueColors,
+      () => (counted ??= countColours(image, COMPLETION_SAMPLE_PIXELS) ?? countColours(sample, PALETTE_SAMPLE_PIXELS)!),
+    );
     // Fully transparent pixels get an entry of their own (left as zeros), so dithering never hazes them.
     const palette = new Uint8Array(chosen.length + (transparent ? 4 : 0));
     palette.set(chosen);

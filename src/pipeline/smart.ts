@@ -76,7 +76,13 @@ export function scoringSample(image: RawImage, TILE = 384): RawImage {
  * banding, assuming both improve with quality; when even the top of the range misses, the
  * top, marked as a miss.
  */
-export async function smartLossy(codecs: Codecs, format: LossyFormat, image: RawImage, mode: Mode, target = SMART_TARGETS[mode]): Promise<Encoded> {
+export async function smartLossy(
+  codecs: Codecs,
+  format: LossyFormat,
+  image: RawImage,
+  mode: Mode,
+  target = SMART_TARGETS[mode],
+): Promise<Encoded> {
   const sample = scoringSample(image);
   const score = ssimulacra2Against(sample);
   const banding = bandingAgainst(sample);
@@ -104,7 +110,10 @@ function scoreGuide(target: number) {
     first: 75,
     enough: (attempt: Encoded) => attempt.score! - target < 0.5,
     next: (attempt: Encoded, quality: number) => {
-      const slope = previous && previous.quality !== quality ? (attempt.score! - previous.score) / (quality - previous.quality) : TYPICAL_POINTS_PER_QUALITY;
+      const slope =
+        previous && previous.quality !== quality
+          ? (attempt.score! - previous.score) / (quality - previous.quality)
+          : TYPICAL_POINTS_PER_QUALITY;
       previous = { quality, score: attempt.score! };
       // A banded trial that scored enough says nothing of where the score meets the target.
       if (!attempt.targetMet && attempt.score! >= target) return undefined;
@@ -121,7 +130,11 @@ function scoreGuide(target: number) {
 export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Promise<Encoded> {
   const exact = exactPalette(image);
   if (exact) return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, exact, { dither: false })), score: 100, targetMet: true };
-  const lossless = async (): Promise<Encoded> => ({ bytes: await codecs.encode('png', image, { quality: 100, lossless: true }), score: 100, targetMet: true });
+  const lossless = async (): Promise<Encoded> => ({
+    bytes: await codecs.encode('png', image, { quality: 100, lossless: true }),
+    score: 100,
+    targetMet: true,
+  });
   // The palette is the whole image's, as the final result will use.
   const sample = scoringSample(image);
   const paletteFor = paletteBuilder(image);
@@ -131,18 +144,30 @@ export async function smartPng(codecs: Codecs, image: RawImage, mode: Mode): Pro
   const judge = (colors: number) => {
     const indexed = mapToPalette(sample, paletteFor(colors));
     const reached = score(indexed);
-    const targetMet = reached >= SMART_TARGETS[mode] && colourShift(indexed) <= PALETTE_COLOUR_SHIFT_LIMITS[mode] && banding(indexed) <= BANDING_LIMIT;
+    const targetMet =
+      reached >= SMART_TARGETS[mode] && colourShift(indexed) <= PALETTE_COLOUR_SHIFT_LIMITS[mode] && banding(indexed) <= BANDING_LIMIT;
     return { colors, score: reached, targetMet };
   };
   // Settings count up from the fewest colours, so the search finds the fewest that meet the target.
   const fewestFirst = [...PALETTE_STEPS].reverse();
-  const best = await lowestMeeting(0, fewestFirst.length - 1, async (i) => judge(fewestFirst[i]!), (attempt) => attempt.targetMet);
+  const best = await lowestMeeting(
+    0,
+    fewestFirst.length - 1,
+    async (i) => judge(fewestFirst[i]!),
+    (attempt) => attempt.targetMet,
+  );
   if (!best.targetMet) return lossless();
   return { bytes: await codecs.encodeIndexedPng(mapToPalette(image, paletteFor(best.colors))), ...best };
 }
 
 /** `indices`: a buffer of one byte a pixel to map into, so repeated tries leave no garbage behind. */
-export async function palettePng(codecs: Codecs, image: RawImage, colors: number, paletteFor = paletteBuilder(image), indices?: Uint8Array): Promise<Encoded> {
+export async function palettePng(
+  codecs: Codecs,
+  image: RawImage,
+  colors: number,
+  paletteFor = paletteBuilder(image),
+  indices?: Uint8Array,
+): Promise<Encoded> {
   const exact = exactPalette(image, colors);
   const indexed = exact ? mapToPalette(image, exact, { dither: false, indices }) : mapToPalette(image, paletteFor(colors), { indices });
   return { bytes: await codecs.encodeIndexedPng(indexed), colors };

@@ -38,7 +38,11 @@ interface Moments {
  * when the image has fewer distinct histogram cells. The moment tables are garbage once this
  * returns.
  */
-export function wuPalettes(image: RawImage, maxColors: number, { colourBits = 5, alphaBits = 0 }: WuOptions = {}): (colors: number) => Uint8Array {
+export function wuPalettes(
+  image: RawImage,
+  maxColors: number,
+  { colourBits = 5, alphaBits = 0 }: WuOptions = {},
+): (colors: number) => Uint8Array {
   const moments = histogram(image, colourBits, alphaBits);
   accumulate(moments);
   const { whole, splits } = splitBoxes(moments, maxColors, (box) => meanColour(box, moments));
@@ -50,7 +54,9 @@ export function wuPalettes(image: RawImage, maxColors: number, { colourBits = 5,
       entries.push(upper);
     }
     const palette = new Uint8Array(entries.length * 4);
-    entries.forEach((entry, i) => palette.set(entry, i * 4));
+    entries.forEach((entry, i) => {
+      palette.set(entry, i * 4);
+    });
     return palette;
   };
 }
@@ -118,14 +124,19 @@ function volume(box: Box, table: Table, sides: Moments['sides']): number {
   const { min, max } = box;
   let total = 0;
   for (let corner = 0; corner < 16; corner++) {
-    const value = table[index(sides, corner & 1 ? max[0] : min[0], corner & 2 ? max[1] : min[1], corner & 4 ? max[2] : min[2], corner & 8 ? max[3] : min[3])]!;
+    const value =
+      table[
+        index(sides, corner & 1 ? max[0] : min[0], corner & 2 ? max[1] : min[1], corner & 4 ? max[2] : min[2], corner & 8 ? max[3] : min[3])
+      ]!;
     // A corner with an odd number of minimum coordinates is subtracted.
     total += CORNER_SIGNS[corner]! * value;
   }
   return total;
 }
 
-const CORNER_SIGNS = Int8Array.from({ length: 16 }, (_, corner) => ((4 - ((corner & 1) + ((corner >> 1) & 1) + ((corner >> 2) & 1) + ((corner >> 3) & 1))) % 2 === 0 ? 1 : -1));
+const CORNER_SIGNS = Int8Array.from({ length: 16 }, (_, corner) =>
+  (4 - ((corner & 1) + ((corner >> 1) & 1) + ((corner >> 2) & 1) + ((corner >> 3) & 1))) % 2 === 0 ? 1 : -1,
+);
 
 /** The box's squared error around its mean: what a split should reduce most. */
 function variance(box: Box, moments: Moments): number {

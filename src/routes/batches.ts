@@ -19,8 +19,15 @@ const MAX_BATCH_BODY_BYTES = 32 * 1024 * 1024;
 const batchItemSchema = z.strictObject({
   url: z.string({ error: 'must be a string' }).optional().describe('A public http(s) image URL'),
   data: z.string({ error: 'must be a string' }).optional().describe('A base64 image'),
-  id: z.string({ error: 'must be a string' }).max(200, 'must be at most 200 characters').optional().describe('Your own id for the item, echoed as client_id'),
-  options: z.record(z.string(), z.unknown(), { error: 'must be an object of compression options' }).optional().describe('Overrides the root options'),
+  id: z
+    .string({ error: 'must be a string' })
+    .max(200, 'must be at most 200 characters')
+    .optional()
+    .describe('Your own id for the item, echoed as client_id'),
+  options: z
+    .record(z.string(), z.unknown(), { error: 'must be an object of compression options' })
+    .optional()
+    .describe('Overrides the root options'),
 });
 
 /** Items are checked one by one (`planBatch`), so that every item's problems are listed. */
@@ -29,7 +36,10 @@ export const batchRequestSchema = z.strictObject({
     .array(z.unknown(), { error: 'must be an array of items' })
     .min(1, 'must hold at least one item')
     .max(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`),
-  options: z.record(z.string(), z.unknown(), { error: 'must be an object of compression options' }).optional().describe('Options for every item'),
+  options: z
+    .record(z.string(), z.unknown(), { error: 'must be an object of compression options' })
+    .optional()
+    .describe('Options for every item'),
   webhook_url: z.string({ error: 'must be a string' }).optional().describe('https URL, POSTed batch.completed when every item has ended'),
 });
 
@@ -39,7 +49,8 @@ export const batchRequestDocSchema = batchRequestSchema.extend({ items: z.array(
 /** The fields of a root that failed its schema which can still be checked: items within bounds, an object of options, a string URL. */
 function usableFields(raw: Record<string, unknown>): Partial<z.infer<typeof batchRequestSchema>> & { items: unknown[] } {
   const { items, options, webhook_url } = raw;
-  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
   return {
     items: Array.isArray(items) && items.length <= MAX_BATCH_ITEMS ? items : [],
     options: isObject(options) ? options : undefined,
@@ -80,7 +91,11 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
   // Every item takes a job slot at once: a batch larger than the plan's slots could never start.
   if (items.length > plan.maxConcurrentJobs) {
     problems.push(
-      new ApiError('invalid_param', `This plan runs at most ${plan.maxConcurrentJobs} jobs at once, so a batch may have at most ${plan.maxConcurrentJobs} items; this one has ${items.length}`, { param: 'items' }),
+      new ApiError(
+        'invalid_param',
+        `This plan runs at most ${plan.maxConcurrentJobs} jobs at once, so a batch may have at most ${plan.maxConcurrentJobs} items; this one has ${items.length}`,
+        { param: 'items' },
+      ),
     );
   }
   const planned = items.map((rawItem, index) => {
@@ -99,7 +114,10 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
     const input = attempt((): JobInput => {
       if (url !== undefined) return { kind: 'url', url: parsePublicUrl(url, `${at}.url`).toString() };
       const bytes = decodeBase64(data!, `${at}.data`);
-      if (bytes.byteLength > plan.maxFileBytes) throw new ApiError('file_too_large', `${at}.data is larger than this plan's limit of ${formatBytes(plan.maxFileBytes)}`, { param: `${at}.data` });
+      if (bytes.byteLength > plan.maxFileBytes)
+        throw new ApiError('file_too_large', `${at}.data is larger than this plan's limit of ${formatBytes(plan.maxFileBytes)}`, {
+          param: `${at}.data`,
+        });
       return { kind: 'bytes', bytes, name: '' };
     });
     return options && input ? { clientId: item.data.id, options, input } : undefined;
@@ -112,7 +130,10 @@ export function planBatch(raw: Record<string, unknown>, plan: Plan, allowLocalWe
     const errors = problems.flatMap((problem) => problem.errors ?? []);
     const codes = new Set(problems.map((problem) => problem.code));
     const code = codes.size === 1 ? problems[0]!.code : 'invalid_param';
-    throw new ApiError(code, `${errors.length} problems in the batch: ${errors.map((e) => e.param).join(', ')}`, { param: errors[0]!.param, errors });
+    throw new ApiError(code, `${errors.length} problems in the batch: ${errors.map((e) => e.param).join(', ')}`, {
+      param: errors[0]!.param,
+      errors,
+    });
   }
   return { items: planned.map((item) => item!), webhookUrl };
 }

@@ -55,7 +55,8 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const account = accountStub(c.env, c.get('account').id);
   const month = monthOf(Date.now());
   const admission = await account.admitCompression(month, plan.monthlyCompressions);
-  if (!admission.ok) throw new ApiError('rate_limit_exceeded', admission.message, { headers: { 'Retry-After': String(admission.retryAfterSeconds) } });
+  if (!admission.ok)
+    throw new ApiError('rate_limit_exceeded', admission.message, { headers: { 'Retry-After': String(admission.retryAfterSeconds) } });
   let result: CompressResult;
   try {
     result = await compressWithinMemory(bytes, { ...options, accept }, limits, undefined, inspection);
@@ -63,7 +64,9 @@ export const compressRoutes = new Hono<AppEnv>().post('/', async (c) => {
     c.executionCtx.waitUntil(account.compressionEnded(admission.reservation!, { succeeded: false, bytesIn: 0, bytesOut: 0 }));
     throw error;
   }
-  c.executionCtx.waitUntil(account.compressionEnded(admission.reservation!, { succeeded: true, bytesIn: result.input.size, bytesOut: result.output.size }));
+  c.executionCtx.waitUntil(
+    account.compressionEnded(admission.reservation!, { succeeded: true, bytesIn: result.input.size, bytesOut: result.output.size }),
+  );
   const job = await recordSyncCompression(c.env, {
     id: c.get('requestId'),
     account: c.get('account'),
@@ -84,7 +87,15 @@ async function startJob(c: Context<AppEnv>, options: CompressOptions, input: Job
   const webhookUrl = options.webhook_url && parseWebhookUrl(options.webhook_url, c.env.ENVIRONMENT === 'development').toString();
   const account = c.get('account');
   const { jobs, messages } = await submitJobs(c.env, account, [
-    { account, origin: new URL(c.req.url).origin, options, accept: acceptedFormats(c.req.header('accept')), input, webhookUrl, checkHeader: true },
+    {
+      account,
+      origin: new URL(c.req.url).origin,
+      options,
+      accept: acceptedFormats(c.req.header('accept')),
+      input,
+      webhookUrl,
+      checkHeader: true,
+    },
   ]);
   await c.env.JOB_QUEUE.send(messages[0]!);
   return acceptedAnswer(jobs[0]!);

@@ -28,7 +28,9 @@ export const metaRoutes = new Hono<AppEnv>()
         format,
         mime: mimeType(format),
         // Inputs whose decoders hold more than JPEG's and PNG's have limits of their own.
-        ...(format === 'avif' ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') } : {}),
+        ...(format === 'avif'
+          ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') }
+          : {}),
         ...(format === 'webp' ? { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') } : {}),
       })),
       output: OUTPUT_FORMATS.map((format) => ({
@@ -53,9 +55,14 @@ export const metaRoutes = new Hono<AppEnv>()
         // JPEG output is flattened, so transparency does not change its limit.
         ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true }) }),
         // AVIF from AVIF holds both libavif heaps at once.
-        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }) } : {}),
+        ...(format === 'avif'
+          ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }) }
+          : {}),
       })),
-      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any', override: canonicalForm }) as Record<string, unknown>,
+      options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any', override: canonicalForm }) as Record<
+        string,
+        unknown
+      >,
       ...(account ? { limits: planLimits(account.plan) } : {}),
     } satisfies Formats);
   })

@@ -34,22 +34,29 @@ export const canonicalForm = (ctx: { zodSchema: unknown; jsonSchema: Record<stri
 const integer = (min: number, max: number, what: string) =>
   documentedAs(
     z
-      .union([z.number(), z.string().trim().regex(/^-?\d+$/).transform(Number)], { error: `must be a whole number of ${what}` })
-      .pipe(
-        z
-          .number()
-          .int(`must be a whole number of ${what}`)
-          .min(min, `must be at least ${min}`)
-          .max(max, `must be at most ${max}`),
-      ),
+      .union(
+        [
+          z.number(),
+          z
+            .string()
+            .trim()
+            .regex(/^-?\d+$/)
+            .transform(Number),
+        ],
+        { error: `must be a whole number of ${what}` },
+      )
+      .pipe(z.number().int(`must be a whole number of ${what}`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`)),
     { type: 'integer', minimum: min, maximum: max },
   );
 
 const boolean = documentedAs(
   z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v))], {
-      error: 'must be true or false',
-    })
+    .union(
+      [z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v))],
+      {
+        error: 'must be true or false',
+      },
+    )
     .describe('true or false (as text also 1/0, yes/no, on/off)'),
   { type: 'boolean' },
 );
@@ -61,7 +68,9 @@ const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
 
 export const compressOptionsSchema = z
   .strictObject({
-    format: choice([...OUTPUT_FORMATS, 'auto']).default('auto').describe('Output format; auto keeps the input format'),
+    format: choice([...OUTPUT_FORMATS, 'auto'])
+      .default('auto')
+      .describe('Output format; auto keeps the input format'),
     quality: z
       .union([z.literal('smart'), integer(1, 100, 'quality points')], {
         error: 'must be an integer from 1 to 100, or smart',
@@ -69,9 +78,15 @@ export const compressOptionsSchema = z
       .prefault('smart')
       .describe('Encoder quality 1..100, or smart'),
     mode: choice(['size', 'balanced', 'quality']).default('balanced').describe('How far smart quality may go'),
-    target_size: integer(1, 1 << 30, 'bytes').optional().describe('Largest acceptable output, in bytes: the best quality that fits (not with quality)'),
-    max_width: integer(1, MAX_DIMENSION, 'pixels').optional().describe('Shrink to fit inside this width, keeping the aspect ratio; never enlarges'),
-    max_height: integer(1, MAX_DIMENSION, 'pixels').optional().describe('Shrink to fit inside this height, keeping the aspect ratio; never enlarges'),
+    target_size: integer(1, 1 << 30, 'bytes')
+      .optional()
+      .describe('Largest acceptable output, in bytes: the best quality that fits (not with quality)'),
+    max_width: integer(1, MAX_DIMENSION, 'pixels')
+      .optional()
+      .describe('Shrink to fit inside this width, keeping the aspect ratio; never enlarges'),
+    max_height: integer(1, MAX_DIMENSION, 'pixels')
+      .optional()
+      .describe('Shrink to fit inside this height, keeping the aspect ratio; never enlarges'),
     width: integer(1, MAX_DIMENSION, 'pixels').optional().describe('Exact output width; alone, the height keeps the aspect ratio'),
     height: integer(1, MAX_DIMENSION, 'pixels').optional().describe('Exact output height; alone, the width keeps the aspect ratio'),
     fit: choice(['cover', 'contain', 'fill']).default('cover').describe('With width and height: crop, fit inside, or stretch'),

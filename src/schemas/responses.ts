@@ -28,7 +28,11 @@ export const errorBodySchema = z
       message: z.string().describe('A sentence for people; match on `code`'),
       param: z.string().optional().describe('The first field at fault, when the error is about a field'),
     }),
-    errors: z.array(paramErrorSchema).min(1).optional().describe('Present exactly when `error.param` is: every field at fault, `error.param` first'),
+    errors: z
+      .array(paramErrorSchema)
+      .min(1)
+      .optional()
+      .describe('Present exactly when `error.param` is: every field at fault, `error.param` first'),
   })
   .describe('The body of every error, on every route');
 
@@ -49,14 +53,17 @@ export const imageDescriptionSchema = z
       .min(1)
       .max(256)
       .optional()
-      .describe('Output only, PNG below quality 100: the number of colours in the palette the image was reduced to (also the X-Colors header)'),
+      .describe(
+        'Output only, PNG below quality 100: the number of colours in the palette the image was reduced to (also the X-Colors header)',
+      ),
     score: z
       .object({ metric: z.literal('ssimulacra2'), value: z.number() })
       .optional()
-      .describe(
-        'Output only, with smart quality: the perceptual score against the oriented, resized input (100 is identical)',
-      ),
-    target_met: z.boolean().optional().describe('Output only: whether smart quality or target_size reached its target; false returns the nearest result'),
+      .describe('Output only, with smart quality: the perceptual score against the oriented, resized input (100 is identical)'),
+    target_met: z
+      .boolean()
+      .optional()
+      .describe('Output only: whether smart quality or target_size reached its target; false returns the nearest result'),
   })
   .describe('An input or output image');
 export type ImageDescription = z.infer<typeof imageDescriptionSchema>;
@@ -79,7 +86,9 @@ const webhookDeliveriesSchema = z
 
 export const jobViewSchema = z
   .object({
-    success: z.boolean().describe('false exactly when the job failed (`status` failed, with `error`); a webhook for `job.failed` says false'),
+    success: z
+      .boolean()
+      .describe('false exactly when the job failed (`status` failed, with `error`); a webhook for `job.failed` says false'),
     id: z.uuid().describe('The job id'),
     status: jobStatusSchema,
     progress: z.int().min(0).max(100),
@@ -125,7 +134,10 @@ export const compressAnswerSchema = z
     input: imageDescriptionSchema,
     output: imageDescriptionSchema,
     savings_percent: z.number().describe('Rounded to hundredths; negative when a format change made the file larger'),
-    target: z.object({ size: bytes, met: z.boolean() }).optional().describe('With target_size: the size asked for and whether the output fits'),
+    target: z
+      .object({ size: bytes, met: z.boolean() })
+      .optional()
+      .describe('With target_size: the size asked for and whether the output fits'),
   })
   .describe('A synchronous compression, answered as JSON (response=json or base64, or Accept: application/json)');
 export type CompressAnswer = z.infer<typeof compressAnswerSchema>;

@@ -23,7 +23,13 @@ export async function putOutput(
   return key;
 }
 
-export async function signedFileUrl(secret: string | undefined, origin: string, jobId: string, name: string, expiresAt: Date): Promise<string> {
+export async function signedFileUrl(
+  secret: string | undefined,
+  origin: string,
+  jobId: string,
+  name: string,
+  expiresAt: Date,
+): Promise<string> {
   const path = `${FILES_PATH_PREFIX}${encodeURIComponent(jobId)}/${encodeURIComponent(name)}`;
   return origin + (await signPath(secret, path, expiresAt));
 }
@@ -31,5 +37,7 @@ export async function signedFileUrl(secret: string | undefined, origin: string, 
 /** `attachment` with an ASCII fallback and the exact name in RFC 5987 form. */
 export function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return ascii === name ? `attachment; filename="${name}"` : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  return ascii === name
+    ? `attachment; filename="${name}"`
+    : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }

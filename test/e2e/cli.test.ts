@@ -80,7 +80,9 @@ describe('against the running Worker', () => {
   test('a folder: the tree is mirrored, outputs are the API’s bytes, the job is followed, the broken file fails the run', async () => {
     const server = inject('serverUrl');
     const out = join(work, 'out-json');
-    const run = await runCli(['photos', '--out', out, '--server', server, '--key', KEY, '--async-above', String(ASYNC_ABOVE), '--json'], { cwd: work });
+    const run = await runCli(['photos', '--out', out, '--server', server, '--key', KEY, '--async-above', String(ASYNC_ABOVE), '--json'], {
+      cwd: work,
+    });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/photos\/sub\/broken\.jpg: unsupported_format \(415\): /);
@@ -95,23 +97,49 @@ describe('against the running Worker', () => {
     }
 
     const report = JSON.parse(run.stdout) as {
-      files: { input: string; output?: string; status: string; before: number; after?: number; job_id?: string; error?: { code: string } }[];
+      files: {
+        input: string;
+        output?: string;
+        status: string;
+        before: number;
+        after?: number;
+        job_id?: string;
+        error?: { code: string };
+      }[];
       totals: { files: number; succeeded: number; failed: number; before: number; after: number; saved_percent: number };
     };
     const byInput = Object.fromEntries(report.files.map((f) => [f.input, f]));
-    expect(Object.keys(byInput).sort()).toEqual(['photos/Landscape_1.jpg', 'photos/small.png', 'photos/sub/Portrait_1.jpg', 'photos/sub/broken.jpg']);
+    expect(Object.keys(byInput).sort()).toEqual([
+      'photos/Landscape_1.jpg',
+      'photos/small.png',
+      'photos/sub/Portrait_1.jpg',
+      'photos/sub/broken.jpg',
+    ]);
     expect(byInput['photos/sub/broken.jpg']).toMatchObject({ status: 'failed', error: { code: 'unsupported_format' } });
 
-    const inputSizes = await Promise.all(['Landscape_1.jpg', 'small.png', 'sub/Portrait_1.jpg'].map(async (n) => (await readFile(join(work, 'photos', n))).byteLength));
-    const outputSizes = await Promise.all(['Landscape_1.jpg', 'small.png', 'sub/Portrait_1.jpg'].map(async (n) => (await readFile(join(out, n))).byteLength));
+    const inputSizes = await Promise.all(
+      ['Landscape_1.jpg', 'small.png', 'sub/Portrait_1.jpg'].map(async (n) => (await readFile(join(work, 'photos', n))).byteLength),
+    );
+    const outputSizes = await Promise.all(
+      ['Landscape_1.jpg', 'small.png', 'sub/Portrait_1.jpg'].map(async (n) => (await readFile(join(out, n))).byteLength),
+    );
     const before = inputSizes.reduce((a, b) => a + b);
     const after = outputSizes.reduce((a, b) => a + b);
-    expect(report.totals).toEqual({ files: 4, succeeded: 3, failed: 1, before, after, saved_percent: Math.round(((before - after) / before) * 10000) / 100 });
+    expect(report.totals).toEqual({
+      files: 4,
+      succeeded: 3,
+      failed: 1,
+      before,
+      after,
+      saved_percent: Math.round(((before - after) / before) * 10000) / 100,
+    });
 
     // The job: the CLI saw a 202 for this file only, and what it wrote is that job's output.
     const viaJob = report.files.filter((f) => f.job_id).map((f) => f.input);
     expect(viaJob).toEqual(['photos/Landscape_1.jpg']);
-    const job = await fetch(`${server}/v1/jobs/${byInput['photos/Landscape_1.jpg']!.job_id}`, { headers: { Authorization: `Bearer ${KEY}` } });
+    const job = await fetch(`${server}/v1/jobs/${byInput['photos/Landscape_1.jpg']!.job_id}`, {
+      headers: { Authorization: `Bearer ${KEY}` },
+    });
     expect(job.status).toBe(200);
     const view = (await job.json()) as { status: string; progress: number; output: { sha1: string } };
     expect(view).toMatchObject({ status: 'succeeded', progress: 100 });
@@ -135,7 +163,11 @@ describe('against the running Worker', () => {
     ] as const) {
       const written = new Uint8Array(await readFile(join(out, output)));
       expect(Buffer.from(written.subarray(8, 12)).toString('latin1')).toBe('WEBP');
-      const reference = await compressDirectly(server, new Uint8Array(await readFile(join(work, input))), 'format=webp&mode=balanced&quality=smart&max_width=48');
+      const reference = await compressDirectly(
+        server,
+        new Uint8Array(await readFile(join(work, input))),
+        'format=webp&mode=balanced&quality=smart&max_width=48',
+      );
       expect(sha1(written), output).toBe(sha1(reference));
     }
     // Not a terminal: one line per file, no bar, then the table with its total row.
@@ -147,7 +179,9 @@ describe('against the running Worker', () => {
 
   test('a refused option is named before anything is sent', async () => {
     const out = join(work, 'out-refused');
-    const run = await runCli(['photos', '--out', out, '--key', KEY, '--server', inject('serverUrl'), '--format', 'gif', '--mode', 'fast'], { cwd: work });
+    const run = await runCli(['photos', '--out', out, '--key', KEY, '--server', inject('serverUrl'), '--format', 'gif', '--mode', 'fast'], {
+      cwd: work,
+    });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--format: must be one of jpeg, png, webp, avif, auto');
     expect(run.stderr).toContain('--mode: must be one of size, balanced, quality');
@@ -158,7 +192,20 @@ describe('against the running Worker', () => {
 test('--help documents every option, the environment and examples', async () => {
   const run = await runCli(['--help'], { cwd: ROOT });
   expect(run.code).toBe(0);
-  for (const option of ['--out', '--server', '--key', '--format', '--mode', '--quality', '--max-width', '--max-height', '--concurrency', '--async-above', '--retries', '--json']) {
+  for (const option of [
+    '--out',
+    '--server',
+    '--key',
+    '--format',
+    '--mode',
+    '--quality',
+    '--max-width',
+    '--max-height',
+    '--concurrency',
+    '--async-above',
+    '--retries',
+    '--json',
+  ]) {
     expect(run.stdout).toContain(option);
   }
   expect(run.stdout).toContain('COMPRESS_WORKER_URL');
@@ -181,14 +228,19 @@ const stripsTypes = (version: string) => {
   return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 };
 
-test.skipIf(!systemNodeVersion || stripsTypes(systemNodeVersion))('on a Node without type stripping the launcher says which Node it needs', async () => {
-  const run = await new Promise<Run>((resolvePromise) => {
-    execFile(SYSTEM_NODE, [CLI, '--help'], (error, stdout, stderr) => resolvePromise({ code: error ? Number(error.code) : 0, stdout, stderr }));
-  });
-  expect(run.code).toBe(2);
-  expect(run.stderr).toContain(`compress-worker needs Node.js 22.18 or later (this is Node ${systemNodeVersion})`);
-  expect(run.stdout).toBe('');
-});
+test.skipIf(!systemNodeVersion || stripsTypes(systemNodeVersion))(
+  'on a Node without type stripping the launcher says which Node it needs',
+  async () => {
+    const run = await new Promise<Run>((resolvePromise) => {
+      execFile(SYSTEM_NODE, [CLI, '--help'], (error, stdout, stderr) =>
+        resolvePromise({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`compress-worker needs Node.js 22.18 or later (this is Node ${systemNodeVersion})`);
+    expect(run.stdout).toBe('');
+  },
+);
 
 describe('against a stand-in server: retries, the folder walk, clashes', () => {
   const image = Buffer.from('\xff\xd8\xffstand-in compressed bytes', 'latin1');
@@ -200,7 +252,9 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
 
   const tooMany = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '1' });
-    response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: 'Over 30 requests per minute' } }));
+    response.end(
+      JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: 'Over 30 requests per minute' } }),
+    );
   };
   const unavailable = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(503, { 'Content-Type': 'application/json' });
@@ -208,20 +262,38 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
   };
   const invalid = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(400, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'invalid_param', message: 'quality: must be at most 100', param: 'quality' } }));
+    response.end(
+      JSON.stringify({
+        success: false,
+        id: 'r',
+        error: { code: 'invalid_param', message: 'quality: must be at most 100', param: 'quality' },
+      }),
+    );
   };
   const cut = (_: IncomingMessage, response: ServerResponse) => response.socket?.destroy();
   const quotaSpent = (_: IncomingMessage, response: ServerResponse) => {
     response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '86400' });
-    response.end(JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: 'Monthly compressions used up' } }));
+    response.end(
+      JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: 'Monthly compressions used up' } }),
+    );
   };
   // The input back as the "result", in the format its first bytes say: enough to follow where each file goes.
   const echo: Answer = (_, response, body) => {
-    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Format': body[0] === 0x89 ? 'png' : 'jpeg', 'X-Original-Size': String(body.byteLength) });
+    response.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'X-Format': body[0] === 0x89 ? 'png' : 'jpeg',
+      'X-Original-Size': String(body.byteLength),
+    });
     response.end(body);
   };
   const compressed = (_: IncomingMessage, response: ServerResponse) => {
-    response.writeHead(200, { 'Content-Type': 'image/jpeg', 'X-Format': 'jpeg', 'X-Original-Size': '3061', 'X-Compressed-Size': String(image.byteLength), 'X-Compressed': 'true' });
+    response.writeHead(200, {
+      'Content-Type': 'image/jpeg',
+      'X-Format': 'jpeg',
+      'X-Original-Size': '3061',
+      'X-Compressed-Size': String(image.byteLength),
+      'X-Compressed': 'true',
+    });
     response.end(image);
   };
 
@@ -241,7 +313,9 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   const runOne = (out: string, retries: number) =>
-    runCli(['photos/sub/Portrait_1.jpg', '--out', join(work, out), '--server', url, '--key', 'k', '--retries', String(retries), '--json'], { cwd: work });
+    runCli(['photos/sub/Portrait_1.jpg', '--out', join(work, out), '--server', url, '--key', 'k', '--retries', String(retries), '--json'], {
+      cwd: work,
+    });
 
   test('a 429 is waited out for its Retry-After, then the file succeeds', async () => {
     requests = [];
@@ -262,7 +336,9 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
     expect(run.code).toBe(1);
     expect(requests).toHaveLength(3);
     expect(requests[2]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1900);
-    expect(run.stderr).toMatch(/photos\/sub\/Portrait_1\.jpg: rate_limit_exceeded \(429\): Over 30 requests per minute \(after 2 retries; the server asks to wait 1 s\)/);
+    expect(run.stderr).toMatch(
+      /photos\/sub\/Portrait_1\.jpg: rate_limit_exceeded \(429\): Over 30 requests per minute \(after 2 retries; the server asks to wait 1 s\)/,
+    );
     await expect(readdir(join(work, 'out-429-always'))).rejects.toThrow(/ENOENT/);
   });
 
@@ -272,7 +348,9 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
     const run = await runOne('out-quota', 4);
     expect(run.code).toBe(1);
     expect(requests).toHaveLength(1);
-    expect(run.stderr).toMatch(/Portrait_1\.jpg: rate_limit_exceeded \(429\): Monthly compressions used up \(after 0 retries; the server asks to wait 86400 s\)/);
+    expect(run.stderr).toMatch(
+      /Portrait_1\.jpg: rate_limit_exceeded \(429\): Monthly compressions used up \(after 0 retries; the server asks to wait 86400 s\)/,
+    );
   });
 
   test('the folder walk: images by extension or content, hidden entries and the output folder skipped, one request per image', async () => {
@@ -332,6 +410,10 @@ describe('against a stand-in server: retries, the folder walk, clashes', () => {
     expect(refused.code).toBe(1);
     expect(requests).toHaveLength(1);
     expect(refused.stderr).toMatch(/photos\/sub\/Portrait_1\.jpg: invalid_param \(400\): quality: must be at most 100/);
-    expect(JSON.parse(refused.stdout).files[0]).toMatchObject({ status: 'failed', retries: 0, error: { code: 'invalid_param', status: 400 } });
+    expect(JSON.parse(refused.stdout).files[0]).toMatchObject({
+      status: 'failed',
+      retries: 0,
+      error: { code: 'invalid_param', status: 400 },
+    });
   });
 });

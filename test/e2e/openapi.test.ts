@@ -50,8 +50,19 @@ describe('GET /v1/openapi.json', () => {
 
   it('documents the sync answer in both forms, with its result headers', () => {
     const ok = doc.paths['/v1/compress']!.post!.responses['200']!;
-    expect(Object.keys(ok.content!)).toEqual(expect.arrayContaining(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'application/json']));
-    const contractHeaders = ['X-Original-Size', 'X-Compressed-Size', 'X-Savings-Percent', 'X-Format', 'X-Width', 'X-Height', 'X-Job-Id', 'Content-Disposition'];
+    expect(Object.keys(ok.content!)).toEqual(
+      expect.arrayContaining(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'application/json']),
+    );
+    const contractHeaders = [
+      'X-Original-Size',
+      'X-Compressed-Size',
+      'X-Savings-Percent',
+      'X-Format',
+      'X-Width',
+      'X-Height',
+      'X-Job-Id',
+      'Content-Disposition',
+    ];
     expect(Object.keys(ok.headers!)).toEqual(expect.arrayContaining([...contractHeaders, 'X-Colors', 'X-Request-Id', 'X-RateLimit-Limit']));
     expect(Object.keys(doc.paths['/v1/compress']!.post!.responses['429']!.headers!)).toContain('Retry-After');
   });

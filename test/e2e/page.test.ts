@@ -171,7 +171,7 @@ describe('the page at /', () => {
     expect(problems).toEqual([]);
   });
 
-  test('a file over the job threshold goes through a job, with its progress shown, and gives the API\'s bytes', async () => {
+  test("a file over the job threshold goes through a job, with its progress shown, and gives the API's bytes", async () => {
     const { page, problems } = await openPage();
     // Every state line the row shows, in order, however briefly.
     await page.evaluate(() => {
@@ -183,7 +183,9 @@ describe('the page at /', () => {
       }).observe(document.getElementById('results')!, { subtree: true, childList: true, characterData: true });
     });
     const requests: string[] = [];
-    page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}${new URL(request.url()).search}`));
+    page.on('request', (request) =>
+      requests.push(`${request.method()} ${new URL(request.url()).pathname}${new URL(request.url()).search}`),
+    );
     await page.locator('summary', { hasText: 'More' }).click();
     await page.fill('#job-threshold', '0');
     await page.setInputFiles('#file-input', [PNG]);
@@ -214,7 +216,7 @@ describe('the page at /', () => {
     expect(problems).toEqual([]);
   });
 
-  test('each bad file shows the API\'s error in words, with its status, and the others still succeed', async () => {
+  test("each bad file shows the API's error in words, with its status, and the others still succeed", async () => {
     const { page, problems } = await openPage();
     const jpeg = await readFile(JPEG);
     const truncated = jpeg.subarray(0, Math.floor(jpeg.byteLength * 0.6));
@@ -266,11 +268,17 @@ describe('the page at /', () => {
       return route.fulfill({
         status: 429,
         headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
-        body: JSON.stringify({ success: false, id: 'r', error: { code: 'rate_limit_exceeded', message: "Over this plan's 30 requests per minute; try again in 1 s" } }),
+        body: JSON.stringify({
+          success: false,
+          id: 'r',
+          error: { code: 'rate_limit_exceeded', message: "Over this plan's 30 requests per minute; try again in 1 s" },
+        }),
       });
     });
     await row(page, 'firstgeneration-480.jpg').locator('.retry').click();
-    await expect.poll(() => row(page, 'firstgeneration-480.jpg').locator('.result-state').textContent()).toBe('Over the rate limit; trying again in 1 s');
+    await expect
+      .poll(() => row(page, 'firstgeneration-480.jpg').locator('.result-state').textContent())
+      .toBe('Over the rate limit; trying again in 1 s');
     expect(await settled(page, 'firstgeneration-480.jpg')).toEqual({ state: 'done', error: '' });
     expect(limited).toBe(2);
   });
@@ -301,7 +309,13 @@ describe('the page at /', () => {
 
     await expect.poll(() => page.locator('.result').count()).toBe(3);
     const rowStates = () =>
-      page.locator('.result').evaluateAll((rows) => rows.map((r) => `${r.dataset.state}: ${r.querySelector('.result-state').textContent} ${r.querySelector('.result-error').textContent}`));
+      page
+        .locator('.result')
+        .evaluateAll((rows) =>
+          rows.map(
+            (r) => `${r.dataset.state}: ${r.querySelector('.result-state').textContent} ${r.querySelector('.result-error').textContent}`,
+          ),
+        );
     await expect.poll(rowStates, { timeout: SETTLE_MS }).toEqual(Array(3).fill(expect.stringMatching(/^done: Done: PNG/)));
     const api = await compressWithApi(SMALL_PNG, { format: 'auto', mode: 'balanced' });
     const afters = await page.locator('.size-after data').evaluateAll((cells) => cells.map((cell) => Number(cell.value)));
@@ -323,7 +337,11 @@ describe('the page at /', () => {
           .filter((el) => !el.closest('.visually-hidden, dialog:not([open]), .compare-view'))
           .map((el) => el.getBoundingClientRect())
           .filter((box) => box.width > 0);
-        return { scrollWidth: document.documentElement.scrollWidth, right: Math.max(...boxes.map((box) => box.right)), left: Math.min(...boxes.map((box) => box.left)) };
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          right: Math.max(...boxes.map((box) => box.right)),
+          left: Math.min(...boxes.map((box) => box.left)),
+        };
       });
     const layout = await widest();
     expect(layout.scrollWidth).toBeLessThanOrEqual(375);

@@ -7,9 +7,7 @@ import { accountStub } from '../../src/jobs/access';
 import { KvShardedRateLimiter, type RateLimitDecision } from '../../src/limits/rate-limiter';
 import { api, createKey, expectError, fixtures, waitFor } from '../helpers';
 
-
 const usage = async (auth: Record<string, string>) => (await (await api('/v1/usage', { headers: auth })).json()) as Record<string, any>;
-
 
 describe('API keys', () => {
   it('a created key works with either header, and its plan applies', async () => {
@@ -115,12 +113,16 @@ describe('rate limits', () => {
       // Two isolates that start together each see the first one's flushed count, not each other's.
       await Promise.all(Array.from({ length: 20 }, () => a.hit('acct_pair', 30, waitUntil)));
       await settle();
-      const pair = await Promise.all([b, c].flatMap((limiter) => Array.from({ length: 20 }, () => limiter.hit('acct_pair', 30, waitUntil))));
+      const pair = await Promise.all(
+        [b, c].flatMap((limiter) => Array.from({ length: 20 }, () => limiter.hit('acct_pair', 30, waitUntil))),
+      );
       expect(allowed(pair)).toBe(20); // 10 each: 10 over the limit
       await settle();
 
       // Simultaneous: three isolates that have never seen this account, one burst each, at once.
-      const cold = await Promise.all([a, b, c].flatMap((limiter) => Array.from({ length: 40 }, () => limiter.hit('acct_cold', 30, waitUntil))));
+      const cold = await Promise.all(
+        [a, b, c].flatMap((limiter) => Array.from({ length: 40 }, () => limiter.hit('acct_cold', 30, waitUntil))),
+      );
       console.log(`simultaneous cold burst over 3 isolates, limit 30: ${allowed(cold)} admitted`);
       expect(allowed(cold)).toBe(3 * 30); // each admits the whole limit: the figure the README gives
       await settle();
@@ -131,7 +133,8 @@ describe('rate limits', () => {
 describe('concurrent jobs', () => {
   it('holds exactly under parallel submissions', async () => {
     const { auth } = await createKey('free'); // 5 concurrent jobs
-    const submit = () => api('/v1/compress?async=true', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
+    const submit = () =>
+      api('/v1/compress?async=true', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
     const answers = await Promise.all(Array.from({ length: 12 }, submit));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 202)).toHaveLength(5);
@@ -145,15 +148,25 @@ describe('concurrent jobs', () => {
     const { auth, record } = await createKey('free');
     const items = Array.from({ length: 6 }, () => ({ data: btoa(String.fromCharCode(...fixtures.alphaPng)) }));
     const post = (n: number) =>
-      api('/v1/batch', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ items: items.slice(0, n) }) });
+      api('/v1/batch', {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ items: items.slice(0, n) }),
+      });
     // More items than the plan has slots could never start: a 400 that says why, not a 429 forever.
     const tooMany = await expectError(await post(6), 400, 'invalid_param');
     expect(tooMany.error).toMatchObject({ param: 'items', message: expect.stringMatching(/at most 5 items/) });
     const accepted = await post(5);
     expect(accepted.status).toBe(202);
     const { id } = (await accepted.json()) as { id: string };
-    await waitFor(async () => (await api(`/v1/batches/${id}`, { headers: auth })).json() as Promise<{ status: string }>, (b) => b.status === 'completed');
-    await waitFor(() => accountStub(env, record.accountId).report(monthOf(Date.now())), (r) => r.activeJobs === 0);
+    await waitFor(
+      async () => (await api(`/v1/batches/${id}`, { headers: auth })).json() as Promise<{ status: string }>,
+      (b) => b.status === 'completed',
+    );
+    await waitFor(
+      () => accountStub(env, record.accountId).report(monthOf(Date.now())),
+      (r) => r.activeJobs === 0,
+    );
     expect((await post(5)).status).toBe(202);
   });
 });
@@ -176,16 +189,28 @@ describe('monthly quota and usage', () => {
       bytesIn += Number(response.headers.get('X-Original-Size'));
       bytesOut += Number(response.headers.get('X-Compressed-Size'));
     }
-    const failed = await api('/v1/compress', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg.slice(0, 5000) });
+    const failed = await api('/v1/compress', {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'image/jpeg' },
+      body: fixtures.photoJpeg.slice(0, 5000),
+    });
     expect(failed.status).toBe(422);
-    const job = (await (await api('/v1/compress?async=true', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: fixtures.alphaPng })).json()) as {
+    const job = (await (
+      await api('/v1/compress?async=true', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: fixtures.alphaPng })
+    ).json()) as {
       id: string;
     };
-    const done = await waitFor(async () => (await api(`/v1/jobs/${job.id}`, { headers: auth })).json() as Promise<any>, (j) => j.status === 'succeeded');
+    const done = await waitFor(
+      async () => (await api(`/v1/jobs/${job.id}`, { headers: auth })).json() as Promise<any>,
+      (j) => j.status === 'succeeded',
+    );
     bytesIn += done.input.size;
     bytesOut += done.output.size;
 
-    const report = await waitFor(() => usage(auth), (u) => u.usage.bytes_in === bytesIn && u.concurrent_jobs.active === 0);
+    const report = await waitFor(
+      () => usage(auth),
+      (u) => u.usage.bytes_in === bytesIn && u.concurrent_jobs.active === 0,
+    );
     expect(report.usage).toEqual({
       compressions: 4,
       compressions_remaining: 50_000 - 4,
@@ -216,7 +241,9 @@ describe('monthly quota and usage', () => {
     const account = accountStub(env, record.accountId);
     const month = monthOf(Date.now());
     for (let i = 0; i < 499; i++) await account.admitCompression(month, 500);
-    expect((await api('/v1/compress', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: fixtures.alphaPng })).status).toBe(200);
+    expect(
+      (await api('/v1/compress', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: fixtures.alphaPng })).status,
+    ).toBe(200);
     const over = await api('/v1/compress', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: fixtures.alphaPng });
     const untilMonthEnd = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1) - Date.now()) / 1000;
     expect(Math.abs(Number(over.headers.get('Retry-After')) - untilMonthEnd)).toBeLessThan(5);

@@ -29,18 +29,25 @@ import { createKey, fromDataUri, pngClaiming, waitFor } from '../helpers';
 
 afterEach(() => vi.restoreAllMocks());
 
-
 const json = (body: unknown) => ({ method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('sources', () => {
   it('no source at all', async () => {
     await expectError(await api('/v1/compress', { method: 'POST', headers: AUTH }), 400, 'missing_source');
-    await expectError(await api('/v1/compress', { method: 'POST', headers: AUTH, body: multipart(undefined, { format: 'webp' }) }), 400, 'missing_source');
+    await expectError(
+      await api('/v1/compress', { method: 'POST', headers: AUTH, body: multipart(undefined, { format: 'webp' }) }),
+      400,
+      'missing_source',
+    );
     await expectError(await api('/v1/compress', json({ format: 'png' })), 400, 'missing_source');
   });
 
   it('two sources', async () => {
-    const both = await api('/v1/compress', { method: 'POST', headers: AUTH, body: multipart(fixtures.photoJpeg, { url: 'https://example.com/a.jpg' }) });
+    const both = await api('/v1/compress', {
+      method: 'POST',
+      headers: AUTH,
+      body: multipart(fixtures.photoJpeg, { url: 'https://example.com/a.jpg' }),
+    });
     const body = await expectError(both, 400, 'invalid_param');
     expect(body.error.message).toMatch(/exactly one source/);
     // An error about one field lists it in errors[] as validation does, so clients read one shape.
@@ -49,8 +56,16 @@ describe('sources', () => {
   });
 
   it('invalid JSON, and JSON that is not an object', async () => {
-    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '{"url": ' }), 400, 'invalid_json');
-    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '[1,2]' }), 400, 'invalid_json');
+    await expectError(
+      await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '{"url": ' }),
+      400,
+      'invalid_json',
+    );
+    await expectError(
+      await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: '[1,2]' }),
+      400,
+      'invalid_json',
+    );
   });
 
   it('a "file" that is text, not a file: a multipart text part, a form value, a JSON string', async () => {
@@ -58,7 +73,11 @@ describe('sources', () => {
     textPart.append('file', 'hello');
     const answers = [
       await api('/v1/compress', { method: 'POST', headers: AUTH, body: textPart }),
-      await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'file=hello' }),
+      await api('/v1/compress', {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'file=hello',
+      }),
       await api('/v1/compress', json({ file: 'hello' })),
       await api('/v1/compress', json({ file: { bytes: [1, 2, 3] } })),
     ];
@@ -91,7 +110,14 @@ describe('errors[] and param', () => {
 
 describe('parameters', () => {
   it('lists every bad field, each with its own message', async () => {
-    const response = await compress(fixtures.photoJpeg, { quality: '0', format: 'gif', max_width: 'wide', fit: 'stretch', strip_metadata: 'maybe', colour: 'red' });
+    const response = await compress(fixtures.photoJpeg, {
+      quality: '0',
+      format: 'gif',
+      max_width: 'wide',
+      fit: 'stretch',
+      strip_metadata: 'maybe',
+      colour: 'red',
+    });
     const body = await expectError(response, 400, 'invalid_param');
     expect(Object.fromEntries(body.errors!.map((e) => [e.param, e.message]))).toEqual({
       quality: 'must be at least 1',
@@ -127,14 +153,18 @@ describe('parameters', () => {
   });
 
   it('lossless for JPEG output', async () => {
-    expect((await expectError(await compress(fixtures.photoJpeg, { lossless: 'true' }), 400, 'invalid_param')).error.param).toBe('lossless');
+    expect((await expectError(await compress(fixtures.photoJpeg, { lossless: 'true' }), 400, 'invalid_param')).error.param).toBe(
+      'lossless',
+    );
   });
 
   it('webhook_url must be a URL', async () => {
     await expectError(await compress(fixtures.photoJpeg, { webhook_url: 'ftp://example.com' }), 400, 'invalid_param');
     // IPv4 loopback written as IPv6, which the URL parser turns into [::7f00:1].
     for (const hidden of ['https://[::127.0.0.1]/hook', 'https://[::ffff:0:127.0.0.1]/hook']) {
-      expect((await expectError(await compress(fixtures.photoJpeg, { webhook_url: hidden }), 400, 'invalid_url')).error.param).toBe('webhook_url');
+      expect((await expectError(await compress(fixtures.photoJpeg, { webhook_url: hidden }), 400, 'invalid_url')).error.param).toBe(
+        'webhook_url',
+      );
     }
   });
 });
@@ -162,16 +192,26 @@ describe('CPU by shape', () => {
     expect(await wasmCodecs.encodeIndexedPng(indexed)).toEqual(await encodeIndexedPngStreaming(indexed));
     // Just under the limit, oxipng still runs (it writes a grey image smaller than RGB).
     const short = { data: new Uint8Array(OXIPNG_MAX_ROWS * 4).fill(128), width: 1, height: OXIPNG_MAX_ROWS };
-    expect((await wasmCodecs.encode('png', short, { quality: 100, lossless: true })).length).toBeLessThan((await encodePngStreaming(short.data, 1, OXIPNG_MAX_ROWS)).length);
+    expect((await wasmCodecs.encode('png', short, { quality: 100, lossless: true })).length).toBeLessThan(
+      (await encodePngStreaming(short.data, 1, OXIPNG_MAX_ROWS)).length,
+    );
   });
 });
 
 describe('encoder limits', () => {
-  it("an output longer than its encoder can write is a 413 from the header, listed in /v1/formats", async () => {
+  it('an output longer than its encoder can write is a 413 from the header, listed in /v1/formats', async () => {
     // mozjpeg cannot write a JPEG wider than 65,500 px, libwebp a WebP wider than 16,383.
-    const wide = await wasmCodecs.encode('png', { data: new Uint8Array(70_000 * 4).fill(128), width: 70_000, height: 1 }, { quality: 100, lossless: true });
+    const wide = await wasmCodecs.encode(
+      'png',
+      { data: new Uint8Array(70_000 * 4).fill(128), width: 70_000, height: 1 },
+      { quality: 100, lossless: true },
+    );
     for (const format of ['jpeg', 'webp']) {
-      const answer = await api(`/v1/compress?format=${format}&quality=80`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: wide });
+      const answer = await api(`/v1/compress?format=${format}&quality=80`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'image/png' },
+        body: wide,
+      });
       expect((await expectError(answer, 413, 'image_too_large')).error.message).toMatch(/pixels on a side/);
     }
     const formats = (await (await api('/v1/formats')).json()) as { output: { format: string; max_output_side: number }[] };
@@ -199,8 +239,16 @@ describe('authentication', () => {
   });
 
   it('unknown key, either header', async () => {
-    await expectError(await api('/v1/compress', { method: 'POST', headers: { Authorization: 'Bearer ck_live_nope' }, body: fixtures.photoJpeg }), 401, 'unauthorized');
-    await expectError(await api('/v1/compress', { method: 'POST', headers: { 'X-API-Key': 'ck_dev_local2' }, body: fixtures.photoJpeg }), 401, 'unauthorized');
+    await expectError(
+      await api('/v1/compress', { method: 'POST', headers: { Authorization: 'Bearer ck_live_nope' }, body: fixtures.photoJpeg }),
+      401,
+      'unauthorized',
+    );
+    await expectError(
+      await api('/v1/compress', { method: 'POST', headers: { 'X-API-Key': 'ck_dev_local2' }, body: fixtures.photoJpeg }),
+      401,
+      'unauthorized',
+    );
   });
 
   it('the development key answers only on a local host, even where ENVIRONMENT is development', async () => {
@@ -208,7 +256,8 @@ describe('authentication', () => {
     for (const origin of ['https://compress.example.workers.dev', 'https://203.0.113.9']) {
       expect((await expectError(await at(origin), 401, 'unauthorized')).error.message).toMatch(/only on localhost/);
     }
-    for (const origin of ['http://localhost:8787', 'http://127.0.0.1:8787', 'http://[::1]:8787', 'https://api.test']) expect((await at(origin)).status).toBe(200);
+    for (const origin of ['http://localhost:8787', 'http://127.0.0.1:8787', 'http://[::1]:8787', 'https://api.test'])
+      expect((await at(origin)).status).toBe(200);
   });
 });
 
@@ -279,7 +328,15 @@ describe('sizes', () => {
     const big = new Uint8Array(25 * 1024 * 1024 + 1);
     big.set(fixtures.photoJpeg);
     // The field that carried the image is named; a raw body is no field.
-    expect((await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: big }), 413, 'file_too_large')).errors).toBeUndefined();
+    expect(
+      (
+        await expectError(
+          await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: big }),
+          413,
+          'file_too_large',
+        )
+      ).errors,
+    ).toBeUndefined();
     expect((await expectError(await compress(big), 413, 'file_too_large')).error.param).toBe('file');
   });
 
@@ -305,7 +362,11 @@ describe('sizes', () => {
   it('a crop that is enlarged counts as an enlargement, though the output has fewer pixels than the input', async () => {
     // 4000×3000 (12 MP) cropped to 4000×444 and stretched to 9000×1000 (9 MP): a new 9 MP
     // output beside the source, over WebP's 8 MP for an enlarged output.
-    const body = await expectError(await compress(pngClaiming(4000, 3000), { width: '9000', height: '1000', fit: 'cover', format: 'webp' }), 413, 'image_too_large');
+    const body = await expectError(
+      await compress(pngClaiming(4000, 3000), { width: '9000', height: '1000', fit: 'cover', format: 'webp' }),
+      413,
+      'image_too_large',
+    );
     expect(body.error.message).toMatch(/enlarged webp output/);
   });
 });
@@ -329,10 +390,19 @@ describe('host names checked by a DNS-over-HTTPS resolver (RESOLVE_HOSTS_VIA)', 
   };
 
   it('a name that resolves to a private address is refused before it is fetched; a public one is fetched', async () => {
-    const { fetcher, asked, check } = network({ 'images.example.com': { A: ['93.184.216.34'] }, 'sneaky.example.com': { A: ['93.184.216.34'], AAAA: ['::ffff:127.0.0.1'] } });
+    const { fetcher, asked, check } = network({
+      'images.example.com': { A: ['93.184.216.34'] },
+      'sneaky.example.com': { A: ['93.184.216.34'], AAAA: ['::ffff:127.0.0.1'] },
+    });
     expect((await fetchImage('https://images.example.com/a.jpg', 1e7, check, fetcher)).bytes).toEqual(fixtures.photoJpeg);
-    await expect(fetchImage('https://sneaky.example.com/a.jpg', 1e7, check, fetcher)).rejects.toMatchObject({ code: 'invalid_url', message: expect.stringMatching(/resolves to a private/) });
-    await expect(fetchImage('https://nowhere.example.com/a.jpg', 1e7, check, fetcher)).rejects.toMatchObject({ code: 'invalid_url', message: expect.stringMatching(/does not resolve/) });
+    await expect(fetchImage('https://sneaky.example.com/a.jpg', 1e7, check, fetcher)).rejects.toMatchObject({
+      code: 'invalid_url',
+      message: expect.stringMatching(/resolves to a private/),
+    });
+    await expect(fetchImage('https://nowhere.example.com/a.jpg', 1e7, check, fetcher)).rejects.toMatchObject({
+      code: 'invalid_url',
+      message: expect.stringMatching(/does not resolve/),
+    });
     expect(asked).toContain('sneaky.example.com AAAA');
   });
 
@@ -405,7 +475,9 @@ describe('url sources', () => {
   });
 
   it('a redirect into a private network is refused', async () => {
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(null, { status: 302, headers: { Location: 'http://169.254.169.254/' } }));
+    vi.spyOn(globalThis, 'fetch').mockImplementation(
+      async () => new Response(null, { status: 302, headers: { Location: 'http://169.254.169.254/' } }),
+    );
     await expectError(await fromUrl('https://example.com/a.jpg'), 400, 'invalid_url');
   });
 
@@ -424,7 +496,10 @@ describe('internal faults', () => {
   it('a codec crash is a 500 compression_failed that does not invite a retry, and is not counted as usage', async () => {
     const { codecSource, wasmCodecs } = await import('../../src/codecs/wasm');
     const key = await createKey('pro');
-    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')) });
+    vi.spyOn(codecSource, 'create').mockReturnValue({
+      ...wasmCodecs,
+      encode: () => Promise.reject(new WebAssembly.RuntimeError('unreachable')),
+    });
     const body = await expectError(await compress(fixtures.photoJpeg, {}, key.auth), 500, 'compression_failed');
     expect(body.error.message).toMatch(/unreachable.*will fail the same way/);
     vi.restoreAllMocks();

@@ -11,7 +11,10 @@ describe('fuzz: damaged inputs and random options', () => {
     const webp = await wasmCodecs.encode('webp', smallPhoto, { quality: 60, lossless: false });
     const seeds = [fixtures.photoJpeg, fixtures.alphaPng, fixtures.goldfishPng, webp, fixtures.kimonoAvif];
     const damage = fc.oneof(
-      fc.record({ kind: fc.constant('flip' as const), at: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 }) }),
+      fc.record({
+        kind: fc.constant('flip' as const),
+        at: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 }),
+      }),
       fc.record({ kind: fc.constant('truncate' as const), keepPercent: fc.integer({ min: 1, max: 99 }) }),
     );
     const query = fc.record(
@@ -29,8 +32,13 @@ describe('fuzz: damaged inputs and random options', () => {
       fc.asyncProperty(fc.nat({ max: seeds.length - 1 }), damage, query, async (seed, change, options) => {
         const bytes = seeds[seed]!.slice();
         if (change.kind === 'flip') for (const [at, xor] of change.at) bytes[at % bytes.length]! ^= xor;
-        const body = change.kind === 'truncate' ? bytes.subarray(0, Math.max(1, Math.floor((bytes.length * change.keepPercent) / 100))) : bytes;
-        const answer = await api(`/v1/compress?${new URLSearchParams(options)}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/octet-stream' }, body });
+        const body =
+          change.kind === 'truncate' ? bytes.subarray(0, Math.max(1, Math.floor((bytes.length * change.keepPercent) / 100))) : bytes;
+        const answer = await api(`/v1/compress?${new URLSearchParams(options)}`, {
+          method: 'POST',
+          headers: { ...AUTH, 'Content-Type': 'application/octet-stream' },
+          body,
+        });
         const key = answer.ok ? String(answer.status) : `${answer.status}`;
         expect(answer.status, `seed ${seed}, ${JSON.stringify(change)}, ${JSON.stringify(options)}`).toBeLessThan(500);
         if (!answer.ok) {

@@ -17,7 +17,6 @@ type Job = Record<string, any>;
 
 const getJob = async (id: string): Promise<Job> => (await api(`/v1/jobs/${id}`, { headers: AUTH })).json();
 
-
 const settled = (job: Job) => ['succeeded', 'failed', 'canceled'].includes(job.status);
 
 /** A real JPEG with 4.2 MB of padding after its end marker: over the async threshold, still a valid image. */
@@ -114,7 +113,10 @@ describe('the async path of a large upload', () => {
     expect(call!.headers.get('X-Webhook-Id')).toBe(`${job.id}.job.succeeded`);
     expect(await verifySignature(call!.headers, call!.body)).toBe(true);
     expect(JSON.parse(call!.body)).toMatchObject({ id: job.id, status: 'succeeded' });
-    const recorded = await waitFor(() => getJob(job.id), (j) => j.webhook?.deliveries[0]?.state === 'delivered');
+    const recorded = await waitFor(
+      () => getJob(job.id),
+      (j) => j.webhook?.deliveries[0]?.state === 'delivered',
+    );
     expect(recorded.webhook.deliveries[0].attempts).toHaveLength(1);
 
     // Time is driven through the job's alarm: it fires at expiry and takes the files with it.
@@ -146,7 +148,8 @@ describe('the async path of a large upload', () => {
     const jpeg = await wasmCodecs.encode('jpeg', { data: pixels, width: side, height: side }, { quality: 80, lossless: false });
     expect(jpeg.byteLength).toBeLessThan(Number(env.ASYNC_THRESHOLD_BYTES));
 
-    const post = (query: string) => api(`/v1/compress?${query}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: jpeg });
+    const post = (query: string) =>
+      api(`/v1/compress?${query}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: jpeg });
     expect((await post('format=jpeg&quality=60')).status).toBe(200);
     const response = await post('format=avif');
     expect(response.status).toBe(202);
@@ -159,7 +162,11 @@ describe('the async path of a large upload', () => {
   it('header problems of a staged upload are answered at once, not as a failed job', async () => {
     const padded = new Uint8Array(4_300_000);
     padded.set(new TextEncoder().encode('GIF89a'));
-    await expectError(await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/gif' }, body: padded }), 415, 'unsupported_format');
+    await expectError(
+      await api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/gif' }, body: padded }),
+      415,
+      'unsupported_format',
+    );
   });
 
   it('webhook_url must be https (http://localhost only in development)', async () => {
@@ -199,7 +206,11 @@ describe('at-least-once delivery', () => {
 
   it('a fault that may pass is retried; one that never passes ends in the dead-letter queue as compression_failed', async () => {
     vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, decode: () => Promise.reject(new Error('Network connection lost')) });
-    const response = await api('/v1/compress?async=true', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: fixtures.goldfishPng });
+    const response = await api('/v1/compress?async=true', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'image/png' },
+      body: fixtures.goldfishPng,
+    });
     const { id } = (await response.json()) as Job;
     const job = await waitFor(() => getJob(id), settled, 60_000);
     expect(job).toMatchObject({ status: 'failed', error: { code: 'compression_failed' } });
@@ -209,8 +220,15 @@ describe('at-least-once delivery', () => {
 
   it('a codec that fails on the image fails the job at once, with what it threw in words', async () => {
     // Emscripten's programs end with an ExitStatus object, not an Error.
-    vi.spyOn(codecSource, 'create').mockReturnValue({ ...wasmCodecs, encode: () => Promise.reject({ name: 'ExitStatus', message: 'Program terminated with exit(1)', status: 1 }) });
-    const response = await api('/v1/compress?async=true', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
+    vi.spyOn(codecSource, 'create').mockReturnValue({
+      ...wasmCodecs,
+      encode: () => Promise.reject({ name: 'ExitStatus', message: 'Program terminated with exit(1)', status: 1 }),
+    });
+    const response = await api('/v1/compress?async=true', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'image/jpeg' },
+      body: fixtures.photoJpeg,
+    });
     const { id } = (await response.json()) as Job;
     const job = await waitFor(() => getJob(id), settled, 60_000);
     expect(job).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'compression_failed' } });
@@ -242,7 +260,10 @@ describe('at-least-once delivery', () => {
       body: JSON.stringify({ url: 'https://images.example.com/notes.txt', webhook_url: 'https://hooks.example.com/failed' }),
     });
     const { id } = (await response.json()) as Job;
-    const [call] = await waitFor(async () => hooks.calls, (calls) => calls.length > 0);
+    const [call] = await waitFor(
+      async () => hooks.calls,
+      (calls) => calls.length > 0,
+    );
     expect(call!.headers.get('X-Webhook-Event')).toBe('job.failed');
     const body = JSON.parse(call!.body);
     expectShape(jobViewSchema, body);
@@ -308,7 +329,10 @@ describe('webhooks', () => {
       body: fixtures.goldfishPng,
     });
     const { id } = (await response.json()) as Job;
-    const job = await waitFor(() => getJob(id), (j) => j.webhook?.deliveries[0]?.state === 'delivered');
+    const job = await waitFor(
+      () => getJob(id),
+      (j) => j.webhook?.deliveries[0]?.state === 'delivered',
+    );
     expect(job.webhook.deliveries[0].attempts.map((a: { status: number }) => a.status)).toEqual([500, 503, 200]);
     const ids = new Set(hooks.calls.map((c) => c.headers.get('X-Webhook-Id')));
     expect(ids).toEqual(new Set([`${id}.job.succeeded`])); // stable across retries
@@ -320,9 +344,16 @@ describe('webhook deliveries in one queue batch', () => {
     // Receivers hang at first, so both deliveries stay pending while the test takes over the queue.
     const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(() => new Promise<Response>(() => {}));
     const submit = async (hook: string) => {
-      const response = await api(`/v1/compress?async=true&webhook_url=https://hooks.example.com/${hook}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/png' }, body: fixtures.alphaPng });
+      const response = await api(`/v1/compress?async=true&webhook_url=https://hooks.example.com/${hook}`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'image/png' },
+        body: fixtures.alphaPng,
+      });
       const { id } = (await response.json()) as Job;
-      const job = await waitFor(() => getJob(id), (j) => j.status === 'succeeded' && j.webhook?.deliveries[0]?.state === 'pending');
+      const job = await waitFor(
+        () => getJob(id),
+        (j) => j.status === 'succeeded' && j.webhook?.deliveries[0]?.state === 'pending',
+      );
       return { kind: 'job', id, deliveryId: job.webhook.deliveries[0].id as string };
     };
     const [slow, fast] = [await submit('slow'), await submit('fast')];
@@ -334,10 +365,16 @@ describe('webhook deliveries in one queue batch', () => {
         fastCalled();
         return new Response(null, { status: 200 });
       }
-      const status = await Promise.race([fastStarted.then(() => 200), new Promise<number>((resolve) => setTimeout(() => resolve(500), 3000))]);
+      const status = await Promise.race([
+        fastStarted.then(() => 200),
+        new Promise<number>((resolve) => setTimeout(() => resolve(500), 3000)),
+      ]);
       return new Response(null, { status });
     });
-    const batch = createMessageBatch('compress-webhooks', [slow, fast].map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body })));
+    const batch = createMessageBatch(
+      'compress-webhooks',
+      [slow, fast].map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body })),
+    );
     await worker.queue(batch as MessageBatch<any>, env);
     for (const { id } of [slow, fast]) expect((await getJob(id)).webhook.deliveries[0].attempts.at(-1).status).toBe(200);
   });
@@ -353,10 +390,15 @@ describe('the webhook dead-letter queue', () => {
       body: fixtures.goldfishPng,
     });
     const { id } = (await response.json()) as Job;
-    const pending = await waitFor(() => getJob(id), (j) => j.status === 'succeeded' && j.webhook?.deliveries[0]?.state === 'pending');
+    const pending = await waitFor(
+      () => getJob(id),
+      (j) => j.status === 'succeeded' && j.webhook?.deliveries[0]?.state === 'pending',
+    );
     const deliveryId = pending.webhook.deliveries[0].id as string;
 
-    const batch = createMessageBatch('compress-webhooks-dlq', [{ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body: { kind: 'job', id, deliveryId } }]);
+    const batch = createMessageBatch('compress-webhooks-dlq', [
+      { id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body: { kind: 'job', id, deliveryId } },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch as MessageBatch<any>, env);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([batch.messages[0]!.id]);
@@ -367,7 +409,7 @@ describe('the webhook dead-letter queue', () => {
 });
 
 describe('batches', () => {
-  it('a batch.completed webhook whose enqueueing fails is sent again by the batch\'s alarm', async () => {
+  it("a batch.completed webhook whose enqueueing fails is sent again by the batch's alarm", async () => {
     const hooks = interceptWebhooks();
     const send = vi.spyOn(env.WEBHOOK_QUEUE, 'sendBatch').mockRejectedValueOnce(new Error('queue unavailable'));
     const response = await api('/v1/batch', {
@@ -376,8 +418,14 @@ describe('batches', () => {
       body: JSON.stringify({ webhook_url: 'https://hooks.example.com/batch', items: [{ id: 'text', data: btoa('not an image') }] }),
     });
     const { id } = (await response.json()) as Job;
-    await waitFor(async () => (await api(`/v1/batches/${id}`, { headers: AUTH })).json() as Promise<Job>, (b) => b.status === 'completed');
-    await waitFor(async () => send.mock.calls.length, (calls) => calls >= 1);
+    await waitFor(
+      async () => (await api(`/v1/batches/${id}`, { headers: AUTH })).json() as Promise<Job>,
+      (b) => b.status === 'completed',
+    );
+    await waitFor(
+      async () => send.mock.calls.length,
+      (calls) => calls >= 1,
+    );
     expect(hooks.calls).toHaveLength(0); // the first enqueue failed: nothing was sent
     expect(await runDurableObjectAlarm(batchStub(env, id))).toBe(true);
     const delivered = await waitFor(
@@ -422,7 +470,10 @@ describe('batches', () => {
       ['missing', 'queued'],
     ]);
 
-    const batch = await waitFor(async () => (await api(`/v1/batches/${accepted.id}`, { headers: AUTH })).json() as Promise<Job>, (b) => b.status === 'completed');
+    const batch = await waitFor(
+      async () => (await api(`/v1/batches/${accepted.id}`, { headers: AUTH })).json() as Promise<Job>,
+      (b) => b.status === 'completed',
+    );
     expectShape(batchViewSchema, batch);
     expect(batch.counts).toMatchObject({ succeeded: 2, failed: 2, queued: 0, processing: 0 });
     const byClient = Object.fromEntries(batch.items.map((i: Job) => [i.client_id, i]));
@@ -431,7 +482,10 @@ describe('batches', () => {
     expect(byClient.text).toMatchObject({ status: 'failed', error: { code: 'unsupported_format' } });
     expect(byClient.missing).toMatchObject({ status: 'failed', error: { code: 'fetch_failed' } });
 
-    await waitFor(async () => hooks.calls, (calls) => calls.length > 0);
+    await waitFor(
+      async () => hooks.calls,
+      (calls) => calls.length > 0,
+    );
     await new Promise((r) => setTimeout(r, 1500)); // room for a duplicate to show up, if one were sent
     expect(hooks.calls).toHaveLength(1);
     expect(hooks.calls[0]!.headers.get('X-Webhook-Event')).toBe('batch.completed');
@@ -440,9 +494,14 @@ describe('batches', () => {
   });
 
   it('a malformed batch is one 400 that lists every problem', async () => {
-    const post = (body: unknown) => api('/v1/batch', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      api('/v1/batch', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     await expectError(await post({ items: [] }), 400, 'invalid_param');
-    await expectError(await post({ items: Array.from({ length: 101 }, () => ({ url: 'https://example.com/a.jpg' })) }), 400, 'invalid_param');
+    await expectError(
+      await post({ items: Array.from({ length: 101 }, () => ({ url: 'https://example.com/a.jpg' })) }),
+      400,
+      'invalid_param',
+    );
     const body = await expectError(
       await post({
         items: [
@@ -472,10 +531,18 @@ describe('batches', () => {
     expect(body.errors!.find((e) => e.param === 'items.1.options.async')!.message).toBe('must be true or false');
     expect(body.error.param).toBe('items.0');
     // The root's problems join the items', and a bad root option is listed once, not per item.
-    const root = await expectError(await post({ colour: 'red', options: { quality: 0 }, items: [{ data: 'AAAA', options: { fit: 'x' } }, { data: 'AAAA' }] }), 400, 'invalid_param');
+    const root = await expectError(
+      await post({ colour: 'red', options: { quality: 0 }, items: [{ data: 'AAAA', options: { fit: 'x' } }, { data: 'AAAA' }] }),
+      400,
+      'invalid_param',
+    );
     expect(root.errors!.map((e) => e.param)).toEqual(['colour', 'options.quality', 'items.0.options.fit']);
     // One kind of problem keeps its own code.
-    const urls = await expectError(await post({ items: [{ url: 'http://169.254.169.254/' }, { url: 'file:///etc/passwd' }] }), 400, 'invalid_url');
+    const urls = await expectError(
+      await post({ items: [{ url: 'http://169.254.169.254/' }, { url: 'file:///etc/passwd' }] }),
+      400,
+      'invalid_url',
+    );
     expect(urls.errors!.map((e) => e.param)).toEqual(['items.0.url', 'items.1.url']);
     await expectError(await post({ items: [{ url: 'http://169.254.169.254/' }] }), 400, 'invalid_url');
     await expectError(await api(`/v1/batches/${crypto.randomUUID()}`, { headers: AUTH }), 404, 'not_found');

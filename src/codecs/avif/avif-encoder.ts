@@ -5,6 +5,7 @@
  * and one band, and a large picture is encoded as a grid of cells so that libaom's working
  * memory follows a cell's size instead of the image's. See docs/avif.md.
  */
+import { bandRowsFor, feedInBands } from '../bands';
 import type { RawImage } from '../types';
 
 interface AvifEncoderExports {
@@ -54,11 +55,6 @@ export interface AvifEncoder {
 /** Thrown out of the module by libaom's longjmp (Emscripten's protocol for setjmp/longjmp). */
 const LONGJMP = Symbol('longjmp');
 
-/** Rows per band: even, since 4:2:0 chroma pairs rows, and at least two. */
-function bandRowsFor(width: number, bandPixels: number): number {
-  return Math.max(2, Math.floor(bandPixels / width / 2) * 2);
-}
-
 function instantiate(module: WebAssembly.Module): AvifEncoderExports {
   let wasm: AvifEncoderExports | undefined;
   let tempRet0 = 0;
@@ -103,7 +99,8 @@ function instantiate(module: WebAssembly.Module): AvifEncoderExports {
     fd_close: () => ENOSYS,
     fd_seek: () => ENOSYS,
   };
-  wasm = new WebAssembly.Instance(module, { env, wasi_snapshot_preview1: wasi } as WebAssembly.Imports).exports as unknown as AvifEncoderExports;
+  wasm = new WebAssembly.Instance(module, { env, wasi_snapshot_preview1: wasi } as WebAssembly.Imports)
+    .exports as unknown as AvifEncoderExports;
   wasm._initialize();
   return wasm;
 }
@@ -141,12 +138,9 @@ export function avifEncoderOn(module: WebAssembly.Module, { bandPixels = BAND_PI
     let output = 0;
     try {
       if (!band) throw new Error('AVIF encoder: out of memory for a band');
-      for (let top = 0; top < height; top += bandRows) {
-        const rows = Math.min(bandRows, height - top);
-        // The view is made after every call: memory growth detaches the old buffer.
-        new Uint8Array(w.memory.buffer, band, rows * width * 4).set(data.subarray(top * width * 4, (top + rows) * width * 4));
+      feedInBands({ data, width, height }, w.memory, band, bandRows, (top, rows) => {
         if (!w.avif_picture_import_rows(picture, band, top, rows)) throw new Error('AVIF encoder: could not convert the pixels');
-      }
+      });
       w.avif_free(band);
       band = 0;
       for (const [key, value] of Object.entries(settings.options ?? {})) {

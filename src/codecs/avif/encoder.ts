@@ -15,7 +15,11 @@ export const GRID_CELL_SIZE = 1024;
 /** Up to this size an image is one AV1 frame (no seams, a few % fewer bytes). */
 export const GRID_ABOVE_PIXELS = 2_100_000;
 
-export function avifSettings(width: number, height: number, { quality, lossless }: { quality: number; lossless: boolean }): AvifEncodeSettings {
+export function avifSettings(
+  width: number,
+  height: number,
+  { quality, lossless }: { quality: number; lossless: boolean },
+): AvifEncodeSettings {
   return {
     quality: lossless ? 100 : quality,
     lossless,

@@ -5,6 +5,7 @@
  * jSquash's mozjpeg for speed at equal bytes (docs/measurements.md, "JPEG encoder").
  */
 import jpegEncoderWasm from './jpeg_enc.wasm';
+import { feedInBands } from '../bands';
 import type { RawImage } from '../types';
 
 interface JpegEncoderExports {
@@ -84,12 +85,7 @@ export function createJpegEncoder({ bandPixels = BAND_PIXELS }: { bandPixels?: n
     // Nothing is freed on a throw: the heap may be in any state, and the caller discards the encoder.
     const band = exports.jpeg_malloc(bandRows * width * 4) >>> 0;
     if (!band) throw new Error('JPEG encoder: out of memory for a band');
-    for (let top = 0; top < height; top += bandRows) {
-      const rows = Math.min(bandRows, height - top);
-      // The view is made after every call: memory growth detaches the old buffer.
-      new Uint8Array(exports.memory.buffer, band, rows * width * 4).set(data.subarray(top * width * 4, (top + rows) * width * 4));
-      exports.jpeg_encode_rows(encoding, band, rows);
-    }
+    feedInBands({ data, width, height }, exports.memory, band, bandRows, (_top, rows) => exports.jpeg_encode_rows(encoding, band, rows));
     exports.jpeg_free(band);
     exports.jpeg_encode_finish(encoding);
     const output = exports.jpeg_encode_output(encoding) >>> 0;

@@ -6,6 +6,7 @@
  * encoder (25 bytes a pixel). See docs/measurements.md, "Memory".
  */
 import webpEncoderWasm from './webp_enc.wasm';
+import { bandRowsFor, feedInBands } from '../bands';
 import type { RawImage } from '../types';
 
 interface WebpEncoderExports {
@@ -36,12 +37,19 @@ const CHOOSE_ALPHA_FILTER = -1;
 /** libwebp's default effort, as jSquash's. */
 const METHOD = 4;
 /** libwebp's WebPEncodingError names, for messages. */
-const ENCODING_ERRORS = ['OK', 'OUT_OF_MEMORY', 'BITSTREAM_OUT_OF_MEMORY', 'NULL_PARAMETER', 'INVALID_CONFIGURATION', 'BAD_DIMENSION', 'PARTITION0_OVERFLOW', 'PARTITION_OVERFLOW', 'BAD_WRITE', 'FILE_TOO_BIG', 'USER_ABORT'];
-
-/** Rows per band: even, since 4:2:0 chroma pairs rows, and at least two. */
-function bandRowsFor(width: number, bandPixels: number): number {
-  return Math.max(2, Math.floor(bandPixels / width / 2) * 2);
-}
+const ENCODING_ERRORS = [
+  'OK',
+  'OUT_OF_MEMORY',
+  'BITSTREAM_OUT_OF_MEMORY',
+  'NULL_PARAMETER',
+  'INVALID_CONFIGURATION',
+  'BAD_DIMENSION',
+  'PARTITION0_OVERFLOW',
+  'PARTITION_OVERFLOW',
+  'BAD_WRITE',
+  'FILE_TOO_BIG',
+  'USER_ABORT',
+];
 
 export interface WebpEncoder {
   encode(image: RawImage, settings: { quality: number; lossless: boolean }): Uint8Array;
@@ -56,8 +64,13 @@ export interface WebpEncoderTuning {
 }
 
 /** An encoder with its own instance; its memory is reused by every encode made with it. */
-export function createWebpEncoder({ bandPixels = BAND_PIXELS, libwebpAlphaMaxPixels = LIBWEBP_ALPHA_MAX_PIXELS, alphaFilter = CHOOSE_ALPHA_FILTER }: WebpEncoderTuning = {}): WebpEncoder {
-  const wasm = new WebAssembly.Instance(webpEncoderWasm, { env: { emscripten_notify_memory_growth: () => {} } }).exports as unknown as WebpEncoderExports;
+export function createWebpEncoder({
+  bandPixels = BAND_PIXELS,
+  libwebpAlphaMaxPixels = LIBWEBP_ALPHA_MAX_PIXELS,
+  alphaFilter = CHOOSE_ALPHA_FILTER,
+}: WebpEncoderTuning = {}): WebpEncoder {
+  const wasm = new WebAssembly.Instance(webpEncoderWasm, { env: { emscripten_notify_memory_growth: () => {} } })
+    .exports as unknown as WebpEncoderExports;
   wasm._initialize();
 
   function encode({ data, width, height }: RawImage, { quality, lossless }: { quality: number; lossless: boolean }): Uint8Array {
@@ -68,12 +81,9 @@ export function createWebpEncoder({ bandPixels = BAND_PIXELS, libwebpAlphaMaxPix
     let output = 0;
     try {
       if (!band) throw new Error('WebP encoder: out of memory for a band');
-      for (let top = 0; top < height; top += bandRows) {
-        const rows = Math.min(bandRows, height - top);
-        // The view is made after every call: memory growth detaches the old buffer.
-        new Uint8Array(wasm.memory.buffer, band, rows * width * 4).set(data.subarray(top * width * 4, (top + rows) * width * 4));
+      feedInBands({ data, width, height }, wasm.memory, band, bandRows, (top, rows) => {
         if (!wasm.webp_picture_import_rows(picture, band, top, rows)) throw new Error('WebP encoder: could not convert the pixels');
-      }
+      });
       wasm.webp_free(band);
       band = 0;
       const ownAlpha = width * height > libwebpAlphaMaxPixels ? 1 : 0;

@@ -4,7 +4,18 @@ import type { ImageLimits, Inspection, PipelineOptions } from '../compress';
 import type { ResizePlan, Size } from '../geometry';
 import { type Work, computeSeconds } from '../cost';
 import { IMAGE_FORMATS } from '../image-formats';
-import { ENLARGED_MAX_PIXELS, type InputKind, inputKind, maxInputPixelsWithinBudget, maxPixelsWithinBudget, MEMORY_BUDGET_MIB, type MemoryProfile, memoryProfile, type OutputTraits, pairMarginMiB, predictedPeakMiB } from './memory-lines';
+import {
+  ENLARGED_MAX_PIXELS,
+  type InputKind,
+  maxInputPixelsWithinBudget,
+  maxPixelsWithinBudget,
+  MEMORY_BUDGET_MIB,
+  type MemoryProfile,
+  memoryProfile,
+  type OutputTraits,
+  pairMarginMiB,
+  predictedPeakMiB,
+} from './memory-lines';
 
 export * from './memory-lines';
 
@@ -40,7 +51,9 @@ function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits)
 
 /** The most pixels an image may have for one compression with `profile` to fit an isolate's memory; an enlarged output has its own, lower limit. */
 function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean, budgetMiB: number): number {
-  return enlarged ? Math.min(maxPixelsWithinBudget(profile, budgetMiB), ENLARGED_MAX_PIXELS[format]) : maxPixelsWithinBudget(profile, budgetMiB);
+  return enlarged
+    ? Math.min(maxPixelsWithinBudget(profile, budgetMiB), ENLARGED_MAX_PIXELS[format])
+    : maxPixelsWithinBudget(profile, budgetMiB);
 }
 
 /**
@@ -74,7 +87,9 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   // Not lossless from here on (that returned above).
   const traits = traitsOf(plan, options, alpha);
-  const modern = options.accept.filter((format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, traits));
+  const modern = options.accept.filter(
+    (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, traits),
+  );
   const own = fitsMemory(plan, plan.outputFormat, traits) || modern.length === 0 ? [plan.outputFormat] : [];
   return [...own, ...modern];
 }
@@ -84,7 +99,11 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
  * compute) of the work's pixels. Which formats those are depends on what only decoding tells
  * (an RGBA PNG may be opaque): every way is counted.
  */
-export function worstOverFormats(plan: Inspection, options: PipelineOptions, figure: (format: ImageFormat, pixels: number) => number): number {
+export function worstOverFormats(
+  plan: Inspection,
+  options: PipelineOptions,
+  figure: (format: ImageFormat, pixels: number) => number,
+): number {
   const everyWay = new Set(undecidedCases(plan).flatMap(({ alpha }) => possibleOutputFormats(plan, options, alpha)));
   return Math.max(...[...everyWay].map((format) => figure(format, workPixels(plan))));
 }
@@ -130,11 +149,18 @@ export function pixelProblem(plan: Inspection, format: ImageFormat, traits: Outp
   const { width, height } = plan.outputSize;
   const { maxOutputSide } = IMAGE_FORMATS[format];
   if (Math.max(width, height) > maxOutputSide) {
-    return new ApiError('image_too_large', `The output would be ${width}×${height}; ${format} images can be at most ${maxOutputSide} pixels on a side`, { param: 'width' });
+    return new ApiError(
+      'image_too_large',
+      `The output would be ${width}×${height}; ${format} images can be at most ${maxOutputSide} pixels on a side`,
+      { param: 'width' },
+    );
   }
   const profile = memoryProfile(format, traits);
   const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, plan.inputKind);
-  for (const [which, size] of [['input', plan.input], ['output', plan.outputSize]] as const) {
+  for (const [which, size] of [
+    ['input', plan.input],
+    ['output', plan.outputSize],
+  ] as const) {
     const pixels = size.width * size.height;
     const enlarged = which === 'output' && enlarges(plan.resize, plan.input);
     const inputLimit = which === 'input' ? maxInputPixelsWithinBudget(plan.inputKind, budget) : Infinity;
@@ -148,7 +174,11 @@ export function pixelProblem(plan: Inspection, format: ImageFormat, traits: Outp
           : enlarged
             ? ` for an enlarged ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`
             : ` for ${outputDescription(format, profile)} (what one compression may use of a Worker's memory)`;
-    return new ApiError('image_too_large', `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit, Math.floor)}${reason}`, { param: which === 'output' ? 'width' : undefined });
+    return new ApiError(
+      'image_too_large',
+      `The ${which} image is ${size.width}×${size.height} (${megapixels(pixels)}); the limit is ${megapixels(limit, Math.floor)}${reason}`,
+      { param: which === 'output' ? 'width' : undefined },
+    );
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { ImageFormat } from '../../schemas/options';
 
-// The measured memory lines (docs/measurements.md, "Memory"): what one compression adds to an isolate at its peak.
+// The measured memory lines: what one compression adds to an isolate at its peak. The readings
+// behind each are in docs/measurements.md, "The lines and the readings behind them".
 
 /** A fitted line: peak MiB ≈ fixed + perMegapixel × MP. */
 type Line = { fixed: number; perMegapixel: number };
@@ -25,7 +26,7 @@ export interface OutputTraits {
 
 /**
  * AVIF from AVIF holds both libavif heaps at once: the session's decoder keeps its high-water
- * mark from the input while the encoder runs (1.6 MP read 130 MiB, over AVIF's own line).
+ * mark from the input while the encoder runs.
  */
 export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: OutputTraits): MemoryProfile {
   if (format === 'webp' && lossless) return 'webp-lossless';
@@ -47,13 +48,9 @@ export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
   webp: { fixed: 72, perMegapixel: 4.5 },
   'webp-lossless': { fixed: 31, perMegapixel: 28 },
   png: { fixed: 108, perMegapixel: 1.6 },
-  // Our libavif + libaom build (grid cells above 2.1 MP, IntraBC off; docs/avif.md), photos,
-  // artwork and screenshots alike, smart quality: 102.1 MiB at 1 MP, 101.6 at 2, 149.4 at 8.7
-  // (flat-colour PNG), 167.7 at 12, 179.3 at 12 (screenshot PNG).
+  // Photos, artwork and screenshots alike: our build has IntraBC off (docs/avif.md).
   avif: { fixed: 96, perMegapixel: 7 },
-  // With transparency: 71.5 at 0.45, 113.2 at 1.0, 138.0 at 2.0, 237.9 at 12.
   'avif-alpha': { fixed: 90, perMegapixel: 25 },
-  // Readings 81.5 MiB at 1 MP and 130.3 at 1.6 (AVIF photo to AVIF).
   'avif-from-avif': { fixed: 24, perMegapixel: 82 },
 };
 
@@ -67,11 +64,8 @@ export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
 export type InputKind = 'avif' | 'avif-alpha' | 'webp-lossless';
 
 export const INPUT_PEAK_MEMORY_MIB: Record<InputKind, Line> = {
-  // Readings 44–67 MiB at 1 MP, 53–88 at 1.6, 123 at 2, 174–191 at 4, 199–234 at 8, 276–322 at 12.
   avif: { fixed: 72, perMegapixel: 28 },
-  // 75–90 MiB at 1 MP, 93–110 at 1.6, 152–156 at 2, 231–247 at 4.
   'avif-alpha': { fixed: 40, perMegapixel: 56 },
-  // 35–71 MiB at 2 MP, 51–125 at 4, 72–82 at 6, 122 at 8, 154 at 12.
   'webp-lossless': { fixed: 100, perMegapixel: 6.2 },
 };
 

@@ -78,10 +78,10 @@ function unrolledTaps(i: 0 | 1 | 2): { input: number[]; prev: number[]; prev2: n
 const [TAPS_1, TAPS_3] = [unrolledTaps(0), unrolledTaps(1)];
 const [I1_0, I1_1, I1_2, I1_3] = TAPS_1.input as [number, number, number, number];
 const [P1_0, P1_1, P1_2, P1_3] = TAPS_1.prev as [number, number, number, number];
-const [Q1_0, Q1_1, Q1_2, Q1_3] = TAPS_1.prev2 as [number, number, number, number];
+const [, Q1_1, Q1_2, Q1_3] = TAPS_1.prev2 as [number, number, number, number];
 const [I3_0, I3_1, I3_2, I3_3] = TAPS_3.input as [number, number, number, number];
 const [P3_0, P3_1, P3_2, P3_3] = TAPS_3.prev as [number, number, number, number];
-const [Q3_0, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
+const [, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
 
 /*
  * Float arithmetic as the reference's compiled code does it (Highway's AVX2 target, which
@@ -101,7 +101,12 @@ const [Q3_0, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number
  * x = 8 and in the last few columns, four at a time between, each with its own rounding.
  */
 export function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
-  let a1 = 0, a2 = 0, b1 = 0, b2 = 0, c1 = 0, c2 = 0;
+  let a1 = 0,
+    a2 = 0,
+    b1 = 0,
+    b2 = 0,
+    c1 = 0,
+    c2 = 0;
   let n = 1 - RADIUS;
   for (const end = Math.min(8, w); n < end; n++) {
     const left = n - RADIUS - 1;
@@ -110,14 +115,39 @@ export function blurRow(f: Float64Array, src: number, dst: number, w: number): v
     const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
     const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
     const c = r32(r32(sum * N2_5) - c2);
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    a2 = a1;
+    a1 = a;
+    b2 = b1;
+    b1 = b;
+    c2 = c1;
+    c1 = c;
     if (n >= 0) f[dst + n] = r32(a + r32(b + c));
   }
   // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
   // constant in every iteration.
-  const i10 = I1_0, i11 = I1_1, i12 = I1_2, i13 = I1_3, p10 = P1_0, p11 = P1_1, p12 = P1_2, p13 = P1_3;
-  const q11 = Q1_1, q12 = Q1_2, q13 = Q1_3, i30 = I3_0, i31 = I3_1, i32 = I3_2, i33 = I3_3;
-  const p30 = P3_0, p31 = P3_1, p32 = P3_2, p33 = P3_3, q31 = Q3_1, q32 = Q3_2, q33 = Q3_3, n25 = N2_5;
+  const i10 = I1_0,
+    i11 = I1_1,
+    i12 = I1_2,
+    i13 = I1_3,
+    p10 = P1_0,
+    p11 = P1_1,
+    p12 = P1_2,
+    p13 = P1_3;
+  const q11 = Q1_1,
+    q12 = Q1_2,
+    q13 = Q1_3,
+    i30 = I3_0,
+    i31 = I3_1,
+    i32 = I3_2,
+    i33 = I3_3;
+  const p30 = P3_0,
+    p31 = P3_1,
+    p32 = P3_2,
+    p33 = P3_3,
+    q31 = Q3_1,
+    q32 = Q3_2,
+    q33 = Q3_3,
+    n25 = N2_5;
   const taps = 2 * RADIUS;
   for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
     const s0 = r32(f[at]! + f[at + taps]!);
@@ -143,7 +173,12 @@ export function blurRow(f: Float64Array, src: number, dst: number, w: number): v
     f[o + 1] = r32(aa1 + r32(bb1 + cc1));
     f[o + 2] = r32(aa2 + r32(bb2 + cc2));
     f[o + 3] = r32(aa3 + r32(bb3 + cc3));
-    a2 = aa2; a1 = aa3; b2 = bb2; b1 = bb3; c2 = cc2; c1 = cc3;
+    a2 = aa2;
+    a1 = aa3;
+    b2 = bb2;
+    b1 = bb3;
+    c2 = cc2;
+    c1 = cc3;
   }
   for (; n < w; n++) {
     const right = n + RADIUS - 1;
@@ -151,7 +186,12 @@ export function blurRow(f: Float64Array, src: number, dst: number, w: number): v
     const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
     const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
     const c = r32(r32(sum * N2_5) - c2);
-    a2 = a1; a1 = a; b2 = b1; b1 = b; c2 = c1; c1 = c;
+    a2 = a1;
+    a1 = a;
+    b2 = b1;
+    b1 = b;
+    c2 = c1;
+    c1 = c;
     f[dst + n] = r32(a + r32(b + c));
   }
 }
@@ -162,14 +202,25 @@ export function blurRow(f: Float64Array, src: number, dst: number, w: number): v
  * holds each recursion's last two outputs, six values a column: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
  */
 export function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, out: number, w: number): void {
-  const n1 = N2_1, n3 = N2_3, n5 = N2_5, d1 = NEG_D1_1, d3 = NEG_D1_3;
+  const n1 = N2_1,
+    n3 = N2_3,
+    n5 = N2_5,
+    d1 = NEG_D1_1,
+    d3 = NEG_D1_3;
   for (let x = 0, s = state; x < w; x++, s += 6) {
     const sum = r32(f[top + x]! + f[bottom + x]!);
-    const a1 = f[s]!, b1 = f[s + 2]!, c1 = f[s + 4]!;
+    const a1 = f[s]!,
+      b1 = f[s + 2]!,
+      c1 = f[s + 4]!;
     const a = r32(n1 * sum + r32(d1 * a1 - f[s + 1]!));
     const b = r32(n3 * sum + r32(d3 * b1 - f[s + 3]!));
     const c = r32(n5 * sum - f[s + 5]!);
-    f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
+    f[s] = a;
+    f[s + 1] = a1;
+    f[s + 2] = b;
+    f[s + 3] = b1;
+    f[s + 4] = c;
+    f[s + 5] = c1;
     if (out >= 0) f[out + x] = r32(a + r32(b + c));
   }
 }
@@ -180,10 +231,25 @@ export function blurColumnsStep(f: Float64Array, top: number, bottom: number, st
  * at a time: one column's four steps depend on each other, so a second column's fill the wait.
  */
 export function blurColumnsBlock(
-  f: Float64Array, t0: number, t1: number, t2: number, t3: number, u0: number, u1: number, u2: number, u3: number,
-  state: number, stride: number, out: number, w: number,
+  f: Float64Array,
+  t0: number,
+  t1: number,
+  t2: number,
+  t3: number,
+  u0: number,
+  u1: number,
+  u2: number,
+  u3: number,
+  state: number,
+  stride: number,
+  out: number,
+  w: number,
 ): void {
-  const n1 = N2_1, n3 = N2_3, n5 = N2_5, d1 = NEG_D1_1, d3 = NEG_D1_3;
+  const n1 = N2_1,
+    n3 = N2_3,
+    n5 = N2_5,
+    d1 = NEG_D1_1,
+    d3 = NEG_D1_3;
   const out1 = out + stride;
   const out2 = out1 + stride;
   const out3 = out2 + stride;
@@ -192,8 +258,18 @@ export function blurColumnsBlock(
   for (; x + 1 < w; x += 2, s += 12) {
     // Three generations per recursion, renamed from step to step instead of shifted; a…c for
     // column x, e…h for column x + 1.
-    let a1 = f[s]!, a2 = f[s + 1]!, b1 = f[s + 2]!, b2 = f[s + 3]!, c1 = f[s + 4]!, c2 = f[s + 5]!;
-    let e1 = f[s + 6]!, e2 = f[s + 7]!, g1 = f[s + 8]!, g2 = f[s + 9]!, h1 = f[s + 10]!, h2 = f[s + 11]!;
+    let a1 = f[s]!,
+      a2 = f[s + 1]!,
+      b1 = f[s + 2]!,
+      b2 = f[s + 3]!,
+      c1 = f[s + 4]!,
+      c2 = f[s + 5]!;
+    let e1 = f[s + 6]!,
+      e2 = f[s + 7]!,
+      g1 = f[s + 8]!,
+      g2 = f[s + 9]!,
+      h1 = f[s + 10]!,
+      h2 = f[s + 11]!;
     let sum = r32(f[t0 + x]! + f[u0 + x]!);
     let sum2 = r32(f[t0 + x + 1]! + f[u0 + x + 1]!);
     let a = r32(n1 * sum + r32(d1 * a1 - a2));
@@ -234,8 +310,18 @@ export function blurColumnsBlock(
     h = r32(n5 * sum2 - h2);
     f[out3 + x] = r32(a + r32(b + c));
     f[out3 + x + 1] = r32(e + r32(g + h));
-    f[s] = a; f[s + 1] = a1; f[s + 2] = b; f[s + 3] = b1; f[s + 4] = c; f[s + 5] = c1;
-    f[s + 6] = e; f[s + 7] = e1; f[s + 8] = g; f[s + 9] = g1; f[s + 10] = h; f[s + 11] = h1;
+    f[s] = a;
+    f[s + 1] = a1;
+    f[s + 2] = b;
+    f[s + 3] = b1;
+    f[s + 4] = c;
+    f[s + 5] = c1;
+    f[s + 6] = e;
+    f[s + 7] = e1;
+    f[s + 8] = g;
+    f[s + 9] = g1;
+    f[s + 10] = h;
+    f[s + 11] = h1;
   }
   if (x < w) {
     for (let k = 0; k < 4; k++) {

@@ -85,7 +85,8 @@ export class Pyramid {
       const r = this.offsets[s]!;
       const g = r + width * height;
       const b = g + width * height;
-      const writer: RowWriter = (y, dst, o0, o1, o2) => xybFromLinear(f, r + y * width, g + y * width, b + y * width, dst, o0, o1, o2, width);
+      const writer: RowWriter = (y, dst, o0, o1, o2) =>
+        xybFromLinear(f, r + y * width, g + y * width, b + y * width, dst, o0, o1, o2, width);
       return writer;
     });
   }

@@ -113,14 +113,15 @@ export function indexedImage({ indices, palette, width }: IndexedImage, backgrou
   }
   const xyb = new Float64Array(3 * entries);
   xybFromLinear(linear, 0, entries, 2 * entries, xyb, 0, entries, 2 * entries, entries);
-  const through = (table: Float32Array | Float64Array) => (y: number, dst: Float32Array | Float64Array, o0: number, o1: number, o2: number) => {
-    for (let x = 0, i = y * width; x < width; x++, i++) {
-      const e = indices[i]!;
-      dst[o0 + x] = table[e]!;
-      dst[o1 + x] = table[entries + e]!;
-      dst[o2 + x] = table[2 * entries + e]!;
-    }
-  };
+  const through =
+    (table: Float32Array | Float64Array) => (y: number, dst: Float32Array | Float64Array, o0: number, o1: number, o2: number) => {
+      for (let x = 0, i = y * width; x < width; x++, i++) {
+        const e = indices[i]!;
+        dst[o0 + x] = table[e]!;
+        dst[o1 + x] = table[entries + e]!;
+        dst[o2 + x] = table[2 * entries + e]!;
+      }
+    };
   return { linearRow: through(linear), xybRow: through(xyb) };
 }
 

@@ -109,7 +109,13 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
   };
 }
 
-function scoreScales(ws: Workspace, scales: Scale[], reference: RowWriter[], candidate: RowWriter[], modes = mapsNeeded(scales.length)): number {
+function scoreScales(
+  ws: Workspace,
+  scales: Scale[],
+  reference: RowWriter[],
+  candidate: RowWriter[],
+  modes = mapsNeeded(scales.length),
+): number {
   const norms = new Float64Array(scales.length * 18);
   scales.forEach(({ width, height }, s) => {
     scaleNorms(ws, width, height, reference[s]!, candidate[s]!, modes.subarray(3 * s, 3 * s + 3), norms.subarray(s * 18, s * 18 + 18));

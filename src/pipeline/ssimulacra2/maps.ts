@@ -30,7 +30,13 @@ export function mapsNeeded(scaleCount: number): Uint8Array {
  * 0 for the maps not needed.
  */
 export function scaleNorms(
-  ws: Workspace, width: number, height: number, reference: RowWriter, candidate: RowWriter, modes: Uint8Array, out: Float64Array,
+  ws: Workspace,
+  width: number,
+  height: number,
+  reference: RowWriter,
+  candidate: RowWriter,
+  modes: Uint8Array,
+  out: Float64Array,
 ): void {
   const f = ws.f;
   const sums = new Float64Array(3 * 6);
@@ -120,8 +126,12 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
   const s22 = out + 3 * gap;
   const s12 = out + 4 * gap;
   // The image-wide sums run in the reference's order (row by row, left to right).
-  let ssim = sums[at]!, ssim4 = sums[at + 1]!, artifact = sums[at + 2]!, artifact4 = sums[at + 3]!;
-  let lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  let ssim = sums[at]!,
+    ssim4 = sums[at + 1]!,
+    artifact = sums[at + 2]!,
+    artifact4 = sums[at + 3]!;
+  let lost = sums[at + 4]!,
+    lost4 = sums[at + 5]!;
   for (let x = 0; x < w; x++) {
     const mu1 = f[m1 + x]!;
     const mu2 = f[m2 + x]!;
@@ -161,7 +171,10 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
 function rowEdges(f: Float64Array, out: number, gap: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
   const m1 = out;
   const m2 = out + gap;
-  let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  let artifact = sums[at + 2]!,
+    artifact4 = sums[at + 3]!,
+    lost = sums[at + 4]!,
+    lost4 = sums[at + 5]!;
   for (let x = 0; x < w; x++) {
     const e = (1 + Math.abs(r32(f[img2 + x]! - f[m2 + x]!))) / (1 + Math.abs(r32(f[img1 + x]! - f[m1 + x]!))) - 1;
     const up = (e + Math.abs(e)) * 0.5;
@@ -181,7 +194,10 @@ function rowEdges(f: Float64Array, out: number, gap: number, img1: number, img2:
 
 /** rowEdges against a kept reference: its row holds img1 − mu1 (`diff1`), mu2 is at `mu2`. */
 function givenRowEdges(f: Float64Array, mu2: number, diff1: number, img2: number, w: number, sums: Float64Array, at: number): void {
-  let artifact = sums[at + 2]!, artifact4 = sums[at + 3]!, lost = sums[at + 4]!, lost4 = sums[at + 5]!;
+  let artifact = sums[at + 2]!,
+    artifact4 = sums[at + 3]!,
+    lost = sums[at + 4]!,
+    lost4 = sums[at + 5]!;
   for (let x = 0; x < w; x++) {
     const e = (1 + Math.abs(r32(f[img2 + x]! - f[mu2 + x]!))) / (1 + Math.abs(f[diff1 + x]!)) - 1;
     const up = (e + Math.abs(e)) * 0.5;

@@ -72,8 +72,12 @@ const END = [0, 2, 5, 2, 1];
  * at ws.out + q · BLOCK · stride.
  */
 export function streamBlur(
-  ws: Workspace, width: number, height: number, modes: ArrayLike<number>,
-  feed: (last: number) => void, done: (c: number, n: number, rows: number) => void,
+  ws: Workspace,
+  width: number,
+  height: number,
+  modes: ArrayLike<number>,
+  feed: (last: number) => void,
+  done: (c: number, n: number, rows: number) => void,
 ): void {
   const { f, stride } = ws;
   f.fill(0, ws.state, ws.state + 3 * 5 * 6 * stride);
@@ -103,8 +107,14 @@ export function streamBlur(
       for (let q = FIRST[mode]!; q < END[mode]!; q++) {
         blurColumnsBlock(
           f,
-          above(c, q, n), above(c, q, n + 1), above(c, q, n + 2), above(c, q, n + 3),
-          below(c, q, n), below(c, q, n + 1), below(c, q, n + 2), below(c, q, n + 3),
+          above(c, q, n),
+          above(c, q, n + 1),
+          above(c, q, n + 2),
+          above(c, q, n + 3),
+          below(c, q, n),
+          below(c, q, n + 1),
+          below(c, q, n + 2),
+          below(c, q, n + 3),
           ws.state + (c * 5 + q) * 6 * stride,
           stride,
           ws.out + q * BLOCK * stride,

@@ -59,8 +59,15 @@ const B_OFFSET = fr(0.55);
  * nothing, since a call that V8 does not inline boxes every number passed or returned.
  */
 export function xybFromLinear(
-  src: Float32Array, r0: number, g0: number, b0: number,
-  dst: Float64Array, x0: number, y0: number, z0: number, w: number,
+  src: Float32Array,
+  r0: number,
+  g0: number,
+  b0: number,
+  dst: Float64Array,
+  x0: number,
+  y0: number,
+  z0: number,
+  w: number,
 ): void {
   if (lms.length < 3 * w) growLms(3 * w);
   const v = lms;

@@ -34,7 +34,12 @@ export function errorResponses(codes: ErrorCode[], { authenticated }: Access) {
         },
         content: {
           'application/json': {
-            schema: { allOf: [ref('Error'), { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: statusCodes } } } } }] },
+            schema: {
+              allOf: [
+                ref('Error'),
+                { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: statusCodes } } } } },
+              ],
+            },
           },
         },
       },

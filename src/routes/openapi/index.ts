@@ -75,7 +75,12 @@ function webhook(summary: string, schema: string) {
       security: [],
       parameters: [
         { name: 'X-Webhook-Id', in: 'header', required: true, schema: { type: 'string' } },
-        { name: 'X-Webhook-Event', in: 'header', required: true, schema: { type: 'string', enum: ['job.succeeded', 'job.failed', 'batch.completed'] } },
+        {
+          name: 'X-Webhook-Event',
+          in: 'header',
+          required: true,
+          schema: { type: 'string', enum: ['job.succeeded', 'job.failed', 'batch.completed'] },
+        },
         { name: 'X-Webhook-Signature', in: 'header', required: true, schema: { type: 'string' } },
       ],
       requestBody: { required: true, content: { 'application/json': { schema: ref(schema) } } },

@@ -3,7 +3,17 @@ import { MEMORY_THRESHOLDS, createWasmCodecs, jpegStripRows, wasmCodecs } from '
 import type { IndexedImage, RawImage } from '../../../src/codecs/types';
 import { ApiError } from '../../../src/errors';
 import { type Inspection, type PipelineOptions, compressImage, inspectImage } from '../../../src/pipeline/compress';
-import { HEAVY_PAIR_MARGIN_MIB, MEMORY_BUDGET_MIB, maxInputPixelsWithinBudget, maxPixelsWithinBudget, pixelLimit, possibleOutputFormats, predictedInputPeakMiB, predictedPeakMiB, reservedProfile } from '../../../src/pipeline/admission';
+import {
+  HEAVY_PAIR_MARGIN_MIB,
+  MEMORY_BUDGET_MIB,
+  maxInputPixelsWithinBudget,
+  maxPixelsWithinBudget,
+  pixelLimit,
+  possibleOutputFormats,
+  predictedInputPeakMiB,
+  predictedPeakMiB,
+  reservedProfile,
+} from '../../../src/pipeline/admission';
 import { MemoryGate } from '../../../src/limits/isolate-memory';
 import { reservationMiB } from '../../../src/compression';
 import { avifHasAlphaPlane, detectFormat, isLosslessWebp } from '../../../src/pipeline/detect';
@@ -51,7 +61,9 @@ describe('quality and losslessness', () => {
     const high = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: 90 }), wasmCodecs, LIMITS);
     const low = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: 10 }), wasmCodecs, LIMITS);
     expect(low.bytes.byteLength).toBeLessThan(high.bytes.byteLength);
-    expect(similarity(source, await wasmCodecs.decode('webp', low.bytes))).toBeLessThan(similarity(source, await wasmCodecs.decode('webp', high.bytes)));
+    expect(similarity(source, await wasmCodecs.decode('webp', low.bytes))).toBeLessThan(
+      similarity(source, await wasmCodecs.decode('webp', high.bytes)),
+    );
     expect(high.output.quality).toBe(90);
   });
 
@@ -68,7 +80,10 @@ describe('quality and losslessness', () => {
   });
 
   it('lossless is refused for JPEG output', async () => {
-    await expect(compressImage(fixtures.photoJpeg, options({ lossless: true }), wasmCodecs, LIMITS)).rejects.toMatchObject({ code: 'invalid_param', param: 'lossless' });
+    await expect(compressImage(fixtures.photoJpeg, options({ lossless: true }), wasmCodecs, LIMITS)).rejects.toMatchObject({
+      code: 'invalid_param',
+      param: 'lossless',
+    });
   });
 });
 
@@ -89,7 +104,7 @@ describe('alpha', () => {
 
   it('JPEG output flattens transparency onto white', async () => {
     const source = await wasmCodecs.decode('png', fixtures.alphaPng);
-    const transparent = alphaOf(source).findIndex((a) => a === 0);
+    const transparent = alphaOf(source).indexOf(0);
     expect(transparent).toBeGreaterThanOrEqual(0);
     const result = await compressImage(fixtures.alphaPng, options({ format: 'jpeg', quality: 95 }), wasmCodecs, LIMITS);
     const decoded = await wasmCodecs.decode('jpeg', result.bytes);
@@ -107,7 +122,8 @@ describe('resizing', () => {
 
   it('max_width shrinks and keeps the aspect', async () => expect(await resized({ max_width: 240 })).toEqual([240, 158]));
   it('max_width never enlarges', async () => expect(await resized({ max_width: 4000 })).toEqual([480, 316]));
-  it('max_width and max_height fit inside both', async () => expect(await resized({ max_width: 300, max_height: 100 })).toEqual([152, 100]));
+  it('max_width and max_height fit inside both', async () =>
+    expect(await resized({ max_width: 300, max_height: 100 })).toEqual([152, 100]));
   it('width alone keeps the aspect', async () => expect(await resized({ width: 100 })).toEqual([100, 66]));
   it('height alone keeps the aspect', async () => expect(await resized({ height: 100 })).toEqual([152, 100]));
   it('cover crops to the exact size', async () => expect(await resized({ width: 100, height: 100, fit: 'cover' })).toEqual([100, 100]));
@@ -150,7 +166,12 @@ describe('target_size', () => {
     const result = await compressImage(fixtures.photoJpeg, options({ format: 'webp', target_size: 6000 }), wasmCodecs, LIMITS);
     expect(result.bytes.byteLength).toBeLessThanOrEqual(6000);
     expect(result.output.targetMet).toBe(true);
-    const oneHigher = await compressImage(fixtures.photoJpeg, options({ format: 'webp', quality: result.output.quality! + 1 }), wasmCodecs, LIMITS);
+    const oneHigher = await compressImage(
+      fixtures.photoJpeg,
+      options({ format: 'webp', quality: result.output.quality! + 1 }),
+      wasmCodecs,
+      LIMITS,
+    );
     expect(oneHigher.bytes.byteLength).toBeGreaterThan(6000);
   });
 
@@ -180,10 +201,14 @@ describe('limits, checked from the header before decoding', () => {
       if (format !== 'avif') await expect(twelve).rejects.toThrow('must not decode');
       else await expect(twelve).rejects.toMatchObject({ code: 'image_too_large' });
       // Past the largest size measured, nothing is admitted.
-      await expect(compressImage(thirteenMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
+      await expect(compressImage(thirteenMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+        code: 'image_too_large',
+      });
     }
     // 1 MP fits every format's budget, so the header check passes and decoding is reached.
-    await expect(compressImage(pngClaiming(1000, 1000), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    await expect(compressImage(pngClaiming(1000, 1000), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
+      'must not decode',
+    );
   });
 
   it('lossless WebP has its own, lower limit (libwebp holds the whole image several times over)', async () => {
@@ -191,14 +216,20 @@ describe('limits, checked from the header before decoding', () => {
     expect(limit).toBe(maxPixelsWithinBudget('webp-lossless'));
     expect(limit).toBeLessThan(maxPixelsWithinBudget('webp'));
     const justOver = pngClaiming(2000, Math.ceil((limit + 1) / 2000));
-    await expect(compressImage(justOver, options({ format: 'webp', lossless: true }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+    await expect(
+      compressImage(justOver, options({ format: 'webp', lossless: true }), refusingCodecs, { maxPixels: 40e6 }),
+    ).rejects.toMatchObject({
       code: 'image_too_large',
       message: expect.stringMatching(/lossless webp output/),
     });
-    await expect(compressImage(justOver, options({ format: 'webp' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    await expect(compressImage(justOver, options({ format: 'webp' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
+      'must not decode',
+    );
   });
   it('refuses an output larger than the limit', async () => {
-    await expect(compressImage(fixtures.photoJpeg, options({ width: 5000, height: 5000, fit: 'fill' }), refusingCodecs, LIMITS)).rejects.toBeInstanceOf(ApiError);
+    await expect(
+      compressImage(fixtures.photoJpeg, options({ width: 5000, height: 5000, fit: 'fill' }), refusingCodecs, LIMITS),
+    ).rejects.toBeInstanceOf(ApiError);
   });
 });
 
@@ -219,12 +250,20 @@ const codecsRecording = (image: RawImage, tried: ImageFormat[]) => ({
 });
 
 /** Opaque pixels with many values in every block: a photo, to libaom's screen-content test. */
-const noise = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)) });
+const noise = (width: number, height: number) => ({
+  width,
+  height,
+  data: new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 2654435761) >>> 24)),
+});
 
 describe('flat-colour artwork and memory (libaom codes it with IntraBC unless turned off)', () => {
   /** Bands of three flat colours 8 pixels wide, crossing every 16×16 block: screenshots and line art look like this to libaom. */
   const flatColours = (width: number, height: number, alpha = 255) => {
-    const palette = [[250, 250, 250], [30, 60, 200], [200, 40, 40]];
+    const palette = [
+      [250, 250, 250],
+      [30, 60, 200],
+      [200, 40, 40],
+    ];
     const data = new Uint8Array(width * height * 4);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -245,13 +284,21 @@ describe('flat-colour artwork and memory (libaom codes it with IntraBC unless tu
   it('flat-colour artwork gets the AVIF limits of a photo: our build has IntraBC off, whose tables were the cost', async () => {
     const [width, height] = [2000, 1500]; // 3 MP: over every limit the screen-content lines used to set
     const png = pngClaiming(width, height, 2);
-    await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
-    await expect(compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    await expect(
+      compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 }),
+    ).rejects.toThrow('must not encode');
+    await expect(
+      compressImage(png, options({ format: 'avif', lossless: true }), codecsDecodingTo(flatColours(width, height)), { maxPixels: 40e6 }),
+    ).rejects.toThrow('must not encode');
     const [w, h] = [1000, 1000]; // 1 MP: within transparent AVIF's limit
-    await expect(compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(hardEdgedAlpha(w, h)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+    await expect(
+      compressImage(pngClaiming(w, h, 6), options({ format: 'avif', quality: 50 }), codecsDecodingTo(hardEdgedAlpha(w, h)), {
+        maxPixels: 40e6,
+      }),
+    ).rejects.toThrow('must not encode');
   });
 
-  it('the gate reserves a photo\'s memory for AVIF output', async () => {
+  it("the gate reserves a photo's memory for AVIF output", async () => {
     const small = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
     expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif');
     const pixels = small.input.width * small.input.height;
@@ -273,18 +320,27 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     // RGBA (most PNGs, opaque or not) and RGB headers alike: the pixels decide.
     for (const colourType of [6, 2] as const) {
       const png = pngClaiming(2000, 1000, colourType);
-      await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(128)), { maxPixels: 40e6 })).rejects.toMatchObject({
+      await expect(
+        compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(128)), { maxPixels: 40e6 }),
+      ).rejects.toMatchObject({
         code: 'image_too_large',
         message: expect.stringMatching(/the limit is 1\.5 MP for avif output with transparency/),
       });
-      await expect(compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(255)), { maxPixels: 40e6 })).rejects.toThrow('must not encode');
+      await expect(
+        compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(255)), { maxPixels: 40e6 }),
+      ).rejects.toThrow('must not encode');
     }
   });
 
   it('format=auto leaves AVIF out for a transparent image over its limit, and keeps it for an opaque one', async () => {
     const tried = async (alpha: number, colourType: 2 | 6) => {
       const encoded: ImageFormat[] = [];
-      await compressImage(pngClaiming(2000, 1000, colourType), { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] }, codecsRecording(decodedAs(alpha), encoded), { maxPixels: 40e6 });
+      await compressImage(
+        pngClaiming(2000, 1000, colourType),
+        { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] },
+        codecsRecording(decodedAs(alpha), encoded),
+        { maxPixels: 40e6 },
+      );
       return encoded;
     };
     expect(await tried(255, 2)).toEqual(['png', 'avif', 'webp']);
@@ -305,7 +361,13 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
   });
 
   it("format=auto gives way to a format that fits when the input's own does not", async () => {
-    const avif: Inspection = { input: { format: 'avif', size: 5000, width: 1200, height: 1000 }, orientation: 1, inputKind: 'avif', outputFormat: 'avif', outputSize: { width: 1200, height: 1000 } };
+    const avif: Inspection = {
+      input: { format: 'avif', size: 5000, width: 1200, height: 1000 },
+      orientation: 1,
+      inputKind: 'avif',
+      outputFormat: 'avif',
+      outputSize: { width: 1200, height: 1000 },
+    };
     const auto = (accept: ImageFormat[]) => ({ ...options({ format: 'auto' }), accept });
     expect(possibleOutputFormats(avif, auto(['webp']), true)).toEqual(['webp']);
     expect(possibleOutputFormats(avif, auto([]), true)).toEqual(['avif']);
@@ -328,7 +390,7 @@ describe('transparency and memory (AVIF encodes an alpha plane with a second enc
     expect(reservedProfile(small, options({ format: 'webp', lossless: true }), 'webp')).toBe('webp-lossless');
   });
 
-  it('finds an AVIF\'s alpha plane in its header (its decoder holds a second plane)', () => {
+  it("finds an AVIF's alpha plane in its header (its decoder holds a second plane)", () => {
     expect(avifHasAlphaPlane(fixtures.kimonoAvif)).toBe(false);
     expect(avifHasAlphaPlane(fixtures.alphaAvif)).toBe(true);
   });
@@ -354,7 +416,11 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     expect(isLosslessWebp(await wasmCodecs.encode('webp', alpha, { quality: 100, lossless: true }))).toBe(true);
     expect(isLosslessWebp(await wasmCodecs.encode('webp', goldfish, { quality: 80, lossless: false }))).toBe(false);
     expect(isLosslessWebp(await wasmCodecs.encode('webp', alpha, { quality: 80, lossless: false }))).toBe(false);
-    const plan = await inspectImage(await wasmCodecs.encode('webp', goldfish, { quality: 100, lossless: true }), options({ format: 'jpeg' }), LIMITS);
+    const plan = await inspectImage(
+      await wasmCodecs.encode('webp', goldfish, { quality: 100, lossless: true }),
+      options({ format: 'jpeg' }),
+      LIMITS,
+    );
     expect(plan.inputKind).toBe('webp-lossless');
     expect((await inspectImage(fixtures.kimonoAvif, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('avif');
     expect((await inspectImage(fixtures.photoJpeg, options({ format: 'jpeg' }), LIMITS)).inputKind).toBeUndefined();
@@ -371,14 +437,18 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
       });
     }
     const within = avifClaiming(1000, Math.floor(limit / 1000));
-    await expect(compressImage(within, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    await expect(compressImage(within, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
+      'must not decode',
+    );
   });
 
   it('an AVIF input with an alpha plane has its own input limit, and AVIF output from it the transparent limit, from the header', async () => {
     // 1.3 MP: within the alpha-plane input's limit, over transparent AVIF output's (with a heavy pair's margin).
     const alphaPlane = avifClaiming(1300, 1000, fixtures.alphaAvif);
     expect((await inspectImage(alphaPlane, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('avif-alpha');
-    await expect(compressImage(alphaPlane, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    await expect(compressImage(alphaPlane, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
+      'must not decode',
+    );
     await expect(compressImage(alphaPlane, options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
       code: 'image_too_large',
       message: expect.stringMatching(/avif output with transparency/),
@@ -395,11 +465,15 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     expect(limit).toBeLessThan(pixelLimit('avif', { maxPixels: 40e6 }));
     const between = Math.floor((limit + pixelLimit('avif', { maxPixels: 40e6 })) / 2);
     const [width, height] = [1300, Math.floor(between / 1300)];
-    await expect(compressImage(avifClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
+    await expect(
+      compressImage(avifClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 }),
+    ).rejects.toMatchObject({
       code: 'image_too_large',
       message: expect.stringMatching(/avif output from an AVIF input/),
     });
-    await expect(compressImage(pngClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
+    await expect(
+      compressImage(pngClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 }),
+    ).rejects.toThrow('must not decode');
   });
 
   it('a heavy decoder and a heavy encoder in one compression keep a margin', async () => {
@@ -414,7 +488,9 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     };
     // 3.0 MP: within a lossless WebP input's limit (4.5) and lossless WebP output's (3.4), not both at once (2.9).
     const both = await losslessWebpClaiming(2000, 1500);
-    await expect(compressImage(both, options({ format: 'webp', lossless: true }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({ code: 'image_too_large' });
+    await expect(
+      compressImage(both, options({ format: 'webp', lossless: true }), refusingCodecs, { maxPixels: 40e6 }),
+    ).rejects.toMatchObject({ code: 'image_too_large' });
     await expect(compressImage(both, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow('must not decode');
     const small = await inspectImage(await losslessWebpClaiming(1500, 1000), options({ format: 'webp', lossless: true }), LIMITS);
     expect(small.inputKind).toBe('webp-lossless');
@@ -422,18 +498,24 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
       Math.max(predictedPeakMiB('webp-lossless', 1.5e6), predictedInputPeakMiB('webp-lossless', 1.5e6)) + HEAVY_PAIR_MARGIN_MIB,
     );
     const toJpeg = await inspectImage(await losslessWebpClaiming(1500, 1000), options({ format: 'jpeg' }), LIMITS);
-    expect(reservationMiB(toJpeg, options({ format: 'jpeg' }))).toBe(Math.max(predictedPeakMiB('jpeg', 1.5e6), predictedInputPeakMiB('webp-lossless', 1.5e6)));
+    expect(reservationMiB(toJpeg, options({ format: 'jpeg' }))).toBe(
+      Math.max(predictedPeakMiB('jpeg', 1.5e6), predictedInputPeakMiB('webp-lossless', 1.5e6)),
+    );
   });
 
   it('the gate reserves what decoding the input takes where that is more than the output needs', async () => {
     const limit = maxInputPixelsWithinBudget('avif');
     const plan = await inspectImage(avifClaiming(1000, Math.floor(limit / 1000)), options({ format: 'jpeg' }), LIMITS);
     const pixels = plan.input.width * plan.input.height;
-    expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBe(Math.max(predictedPeakMiB('jpeg', pixels), predictedInputPeakMiB('avif', pixels)));
+    expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBe(
+      Math.max(predictedPeakMiB('jpeg', pixels), predictedInputPeakMiB('avif', pixels)),
+    );
     expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBeGreaterThanOrEqual(predictedInputPeakMiB('avif', pixels));
     // And for any PNG at least the transparent output's line (transparency is known only once decoded).
     const png = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(predictedPeakMiB(reservedProfile(png, options({ format: 'avif' }), 'avif'), 600 * 500));
+    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(
+      predictedPeakMiB(reservedProfile(png, options({ format: 'avif' }), 'avif'), 600 * 500),
+    );
     expect(reservationMiB(png, options({ format: 'avif' }))).toBeGreaterThanOrEqual(predictedPeakMiB('avif-alpha', 600 * 500));
   });
 
@@ -525,7 +607,10 @@ describe('the memory-lean codec paths (forced on small images by zero thresholds
   });
 
   it('streamed PNGs are lossless: RGBA, RGB and palette', async () => {
-    const bytes = (image: RawImage) => ({ ...image, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) });
+    const bytes = (image: RawImage) => ({
+      ...image,
+      data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+    });
     const art = bytes(await whole.decode('png', fixtures.goldfishPng));
     const translucent = { ...art, data: art.data.map((v, i) => (i % 4 === 3 ? i % 251 : v)) };
     const opaque = { ...art, data: art.data.map((v, i) => (i % 4 === 3 ? 255 : v)) };
@@ -591,9 +676,14 @@ describe('resizing in strips', () => {
 describe('AVIF chroma', () => {
   it('lossy AVIF of odd width and height encodes at 4:2:0 and decodes to the same size', async () => {
     const source = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
-    for (const [width, height] of [[301, 199], [300, 199], [301, 200]] as const) {
+    for (const [width, height] of [
+      [301, 199],
+      [300, 199],
+      [301, 200],
+    ] as const) {
       const odd = { data: new Uint8Array(width * height * 4), width, height };
-      for (let y = 0; y < height; y++) odd.data.set(source.data.subarray(y * source.width * 4, (y * source.width + width) * 4), y * width * 4);
+      for (let y = 0; y < height; y++)
+        odd.data.set(source.data.subarray(y * source.width * 4, (y * source.width + width) * 4), y * width * 4);
       const decoded = await wasmCodecs.decode('avif', await wasmCodecs.encode('avif', odd, { quality: 60, lossless: false }));
       expect([decoded.width, decoded.height]).toEqual([width, height]);
       expect(similarity(odd, decoded)).toBeGreaterThan(0.9);
@@ -606,7 +696,12 @@ describe('JPEG strips of very wide images', () => {
     expect(jpegStripRows(4000, 16)).toBe(256);
     expect(jpegStripRows(65535, 16)).toBe(240); // 4096 MCUs a row: 15 MCU rows a strip
     expect(jpegStripRows(65535, 8)).toBe(56); // 8192 MCUs a row: seven
-    for (const [width, mcu] of [[20000, 16], [65535, 8], [3000, 8]] as const) expect((jpegStripRows(width, mcu) / mcu) * Math.ceil(width / mcu)).toBeLessThanOrEqual(0xffff);
+    for (const [width, mcu] of [
+      [20000, 16],
+      [65535, 8],
+      [3000, 8],
+    ] as const)
+      expect((jpegStripRows(width, mcu) / mcu) * Math.ceil(width / mcu)).toBeLessThanOrEqual(0xffff);
   });
 
   it('a 20,000 px wide image encodes in strips and decodes to its size', async () => {
@@ -622,7 +717,11 @@ describe('JPEG strips of very wide images', () => {
 describe('codec sessions', () => {
   it('a decoder instance that first decoded a tiny image still hands over the next image whole', async () => {
     const codecs = createWasmCodecs();
-    const tiny = await codecs.encode('jpeg', { data: new Uint8Array(15 * 15 * 4).fill(200), width: 15, height: 15 }, { quality: 80, lossless: false });
+    const tiny = await codecs.encode(
+      'jpeg',
+      { data: new Uint8Array(15 * 15 * 4).fill(200), width: 15, height: 15 },
+      { quality: 80, lossless: false },
+    );
     expect((await codecs.decode('jpeg', tiny)).data.length).toBe(15 * 15 * 4);
     for (let round = 0; round < 2; round++) {
       const photo = await codecs.decode('jpeg', fixtures.photoJpeg);
@@ -646,9 +745,15 @@ describe('extreme shapes', () => {
 describe('format=auto candidates', () => {
   it('format=auto only counts the formats it will try (lossless, memory limits)', async () => {
     const plan = await inspectImage(fixtures.photoJpeg, options({ format: 'auto', lossless: false }), LIMITS);
-    expect(possibleOutputFormats(plan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual(['jpeg', 'avif', 'webp']);
+    expect(possibleOutputFormats(plan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual([
+      'jpeg',
+      'avif',
+      'webp',
+    ]);
     const png = await inspectImage(fixtures.goldfishPng, options({ format: 'auto', lossless: true }), LIMITS);
-    expect(possibleOutputFormats(png, { ...options({ format: 'auto', lossless: true }), accept: ['avif', 'webp'] }, false)).toEqual(['png']);
+    expect(possibleOutputFormats(png, { ...options({ format: 'auto', lossless: true }), accept: ['avif', 'webp'] }, false)).toEqual([
+      'png',
+    ]);
     const big = pngClaiming(3000, 2000); // 6 MP: over AVIF's memory limit, within WebP's
     const bigPlan = await inspectImage(big, options({ format: 'auto' }), LIMITS);
     expect(possibleOutputFormats(bigPlan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual(['png', 'webp']);

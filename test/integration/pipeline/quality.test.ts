@@ -17,7 +17,11 @@ import { compressOptionsSchema } from '../../../src/schemas/options';
 import { acceptedFormats } from '../../../src/http/answer';
 import { AUTH, api, fixtures, fromDataUri, pngClaiming, similarity } from '../../helpers';
 
-const orientationFixtures = import.meta.glob('../../fixtures/exif-orientation/*.jpg', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
+const orientationFixtures = import.meta.glob('../../fixtures/exif-orientation/*.jpg', {
+  query: '?inline',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
 const orientationFixture = (name: string) => fromDataUri(orientationFixtures[`../../fixtures/exif-orientation/${name}.jpg`]!);
 
 const LIMITS = { maxPixels: 40e6 };
@@ -59,12 +63,20 @@ describe('smart quality', () => {
     expect(body.output.score.metric).toBe('ssimulacra2');
     expect(body.output.target_met).toBe(true);
     expect(body.output.score.value).toBeGreaterThanOrEqual(SMART_TARGETS.balanced);
-    const binary = await api('/v1/compress?format=webp', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
+    const binary = await api('/v1/compress?format=webp', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'image/jpeg' },
+      body: fixtures.photoJpeg,
+    });
     expect(binary.headers.get('X-Quality')).toBe(String(body.output.quality));
     expect(binary.headers.get('X-Score')).toBe(`ssimulacra2=${body.output.score.value.toFixed(2)}`);
     expect(binary.headers.get('X-Target-Met')).toBe('true');
     // An explicit quality has no target to meet.
-    const explicit = await api('/v1/compress?format=webp&quality=70', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg' }, body: fixtures.photoJpeg });
+    const explicit = await api('/v1/compress?format=webp&quality=70', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'image/jpeg' },
+      body: fixtures.photoJpeg,
+    });
     expect(explicit.headers.get('X-Target-Met')).toBeNull();
   });
 
@@ -91,7 +103,8 @@ describe('smart quality', () => {
     // A dark, slow gradient (a wallpaper's sky): 40 levels over 512 pixels, where banding shows first.
     const gradient: RawImage = { data: new Uint8Array(512 * 256 * 4), width: 512, height: 256 };
     for (let y = 0; y < 256; y++) {
-      for (let x = 0; x < 512; x++) gradient.data.set([20 + (x * 40) / 511 + y / 64, 28 + (x * 40) / 511, 60 + (x * 50) / 511, 255].map(Math.round), (y * 512 + x) * 4);
+      for (let x = 0; x < 512; x++)
+        gradient.data.set([20 + (x * 40) / 511 + y / 64, 28 + (x * 40) / 511, 60 + (x * 50) / 511, 255].map(Math.round), (y * 512 + x) * 4);
     }
     /**
      * The largest gap, in 8-bit levels, between the source's and the output's channels averaged
@@ -103,7 +116,8 @@ describe('smart quality', () => {
       for (let x = 0; x < gradient.width; x++) {
         for (let c = 0; c < 3; c++) {
           let difference = 0;
-          for (let y = 0; y < gradient.height; y++) difference += output.data[(y * gradient.width + x) * 4 + c]! - gradient.data[(y * gradient.width + x) * 4 + c]!;
+          for (let y = 0; y < gradient.height; y++)
+            difference += output.data[(y * gradient.width + x) * 4 + c]! - gradient.data[(y * gradient.width + x) * 4 + c]!;
           worst = Math.max(worst, Math.abs(difference / gradient.height));
         }
       }
@@ -134,7 +148,11 @@ describe('trial decodes in place', () => {
       for (let round = 0; round < 3; round++) {
         for (const bytes of [high!, low!]) {
           const copy = await wasmCodecs.decode(format, bytes);
-          const seen = await codecs.decodeBriefly(format, bytes, (image) => ({ width: image.width, height: image.height, data: Uint8Array.from(image.data) }));
+          const seen = await codecs.decodeBriefly(format, bytes, (image) => ({
+            width: image.width,
+            height: image.height,
+            data: Uint8Array.from(image.data),
+          }));
           expect(seen).toEqual({ width: copy.width, height: copy.height, data: Uint8Array.from(copy.data) });
         }
       }
@@ -145,7 +163,11 @@ describe('trial decodes in place', () => {
     const codecs = createWasmCodecs();
     const bytes = await codecs.encode('jpeg', await wasmCodecs.decode('jpeg', fixtures.photoJpeg), { quality: 60, lossless: false });
     const mine = new RangeError('from the scorer');
-    await expect(codecs.decodeBriefly('jpeg', bytes, () => { throw mine; })).rejects.toBe(mine);
+    await expect(
+      codecs.decodeBriefly('jpeg', bytes, () => {
+        throw mine;
+      }),
+    ).rejects.toBe(mine);
     expect(await codecs.decodeBriefly('jpeg', bytes, (image) => image.width)).toBe(480);
   });
 });
@@ -174,7 +196,8 @@ describe('the colour shift', () => {
 
 describe('lossy PNG', () => {
   const pngColourType = (png: Uint8Array) => png[25];
-  const distinctColours = (image: RawImage) => new Set(new Uint32Array(image.data.buffer, image.data.byteOffset, image.width * image.height)).size;
+  const distinctColours = (image: RawImage) =>
+    new Set(new Uint32Array(image.data.buffer, image.data.byteOffset, image.width * image.height)).size;
 
   it('smart quantises a photo-like PNG to a palette of at most 256 colours that meets the target', async () => {
     const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
@@ -193,7 +216,8 @@ describe('lossy PNG', () => {
     // The artwork with an alpha ramp across it and a fully transparent band at the top.
     const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
     for (let y = 0; y < source.height; y++) {
-      for (let x = 0; x < source.width; x++) source.data[(y * source.width + x) * 4 + 3] = y < 20 ? 0 : Math.round((255 * x) / (source.width - 1));
+      for (let x = 0; x < source.width; x++)
+        source.data[(y * source.width + x) * 4 + 3] = y < 20 ? 0 : Math.round((255 * x) / (source.width - 1));
     }
     const input = await wasmCodecs.encode('png', source, { quality: 100, lossless: true });
     const result = await compressImage(input, options({ format: 'png', quality: 50 }), wasmCodecs, LIMITS);
@@ -236,7 +260,8 @@ describe('lossy PNG', () => {
     // Red and green each span 128 levels: 16 × 16 cells of a 5-bit histogram, 8 × 8 of the
     // 4-bit one we used before, which could never give more than 64 colours here.
     const gradient: RawImage = { data: new Uint8Array(256 * 256 * 4), width: 256, height: 256 };
-    for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) gradient.data.set([64 + (x >> 1), 64 + (y >> 1), 100, 255], (y * 256 + x) * 4);
+    for (let y = 0; y < 256; y++)
+      for (let x = 0; x < 256; x++) gradient.data.set([64 + (x >> 1), 64 + (y >> 1), 100, 255], (y * 256 + x) * 4);
     const palettes = wuPalettes(gradient, 256);
     expect(palettes(256).length / 4).toBe(256);
     for (const colors of [1, 2, 17, 100]) expect(palettes(colors).length / 4).toBe(colors);
@@ -363,7 +388,11 @@ describe('ICC profiles', () => {
 
 describe('format=auto negotiates with Accept', () => {
   const post = (accept?: string, body = fixtures.photoJpeg) =>
-    api('/v1/compress', { method: 'POST', headers: { ...AUTH, 'Content-Type': 'image/jpeg', ...(accept ? { Accept: accept } : {}) }, body });
+    api('/v1/compress', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'image/jpeg', ...(accept ? { Accept: accept } : {}) },
+      body,
+    });
 
   it('reads which modern formats an Accept header admits', () => {
     expect(acceptedFormats('image/avif,image/webp,image/apng,image/*,*/*;q=0.8')).toEqual(['avif', 'webp']);
@@ -396,7 +425,11 @@ describe('format=auto negotiates with Accept', () => {
     const png = pngClaiming(480, 316);
     const withWidth = (width: number): PipelineOptions => ({ ...options({ format: 'auto', width }), accept: ['avif', 'webp'] });
     expect(possibleOutputFormats(await inspectImage(png, withWidth(1350), LIMITS), withWidth(1350), false)).toEqual(['png', 'webp']);
-    expect(possibleOutputFormats(await inspectImage(png, withWidth(1100), LIMITS), withWidth(1100), false)).toEqual(['png', 'avif', 'webp']);
+    expect(possibleOutputFormats(await inspectImage(png, withWidth(1100), LIMITS), withWidth(1100), false)).toEqual([
+      'png',
+      'avif',
+      'webp',
+    ]);
   });
 
   it('AVIF is not chosen when it would drop an ICC profile', async () => {

@@ -37,7 +37,11 @@ describe('POST /v1/compress, binary answers', () => {
   });
 
   it('X-API-Key works as well as Bearer', async () => {
-    const response = await api('/v1/compress', { method: 'POST', headers: { 'X-API-Key': 'ck_dev_local', 'Content-Type': 'image/png' }, body: fixtures.alphaPng });
+    const response = await api('/v1/compress', {
+      method: 'POST',
+      headers: { 'X-API-Key': 'ck_dev_local', 'Content-Type': 'image/png' },
+      body: fixtures.alphaPng,
+    });
     expect(response.status).toBe(200);
   });
 
@@ -63,7 +67,8 @@ describe('POST /v1/compress, binary answers', () => {
 });
 
 describe('X-Job-Id of a synchronous answer', () => {
-  const sha1 = async (bytes: Uint8Array) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-1', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const sha1 = async (bytes: Uint8Array) =>
+    Array.from(new Uint8Array(await crypto.subtle.digest('SHA-1', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 
   it('names a succeeded job: its view matches the headers, its download is the same image, DELETE removes it', async () => {
     const response = await compress(fixtures.photoJpeg);
@@ -76,7 +81,14 @@ describe('X-Job-Id of a synchronous answer', () => {
     const job = (await view.json()) as Record<string, any>;
     expectShape(jobViewSchema, job);
     expect(job).toMatchObject({ success: true, id: jobId, status: 'succeeded', progress: 100, compressed: true });
-    expect(job.output).toMatchObject({ size: image.byteLength, format: 'jpeg', width: 480, height: 316, name: 'photo.jpeg', sha1: await sha1(image) });
+    expect(job.output).toMatchObject({
+      size: image.byteLength,
+      format: 'jpeg',
+      width: 480,
+      height: 316,
+      name: 'photo.jpeg',
+      sha1: await sha1(image),
+    });
     expect(job.input).toMatchObject({ size: fixtures.photoJpeg.byteLength, name: 'photo.jpg' });
     expect(job.savings_percent).toBe(Number(response.headers.get('X-Savings-Percent')));
 
@@ -135,7 +147,15 @@ describe('POST /v1/compress, JSON answers', () => {
     expect(body).toMatchObject({ success: true, status: 'succeeded', compressed: true, id: response.headers.get('X-Request-Id') });
     expect(body.url).toBeUndefined();
     const output = Uint8Array.from(atob(body.data!), (c) => c.charCodeAt(0));
-    expect(body.output).toMatchObject({ format: 'webp', mime: 'image/webp', size: output.byteLength, width: 400, height: 264, quality: 60, name: 'image.webp' });
+    expect(body.output).toMatchObject({
+      format: 'webp',
+      mime: 'image/webp',
+      size: output.byteLength,
+      width: 400,
+      height: 264,
+      quality: 60,
+      name: 'image.webp',
+    });
     expect(body.input).toMatchObject({ format: 'png', mime: 'image/png', size: fixtures.goldfishPng.byteLength, width: 400, height: 264 });
     expect(body.input.sha1).toMatch(/^[0-9a-f]{40}$/);
     expect(body.savings_percent).toBeGreaterThan(50);
@@ -233,7 +253,15 @@ describe('signed links', () => {
   it('an expired link gives 410', async () => {
     const url = await stored();
     const [, , , job, name] = url.pathname.split('/');
-    const expired = new URL(await signedFileUrl(env.SIGNING_SECRET, 'https://api.test', decodeURIComponent(job!), decodeURIComponent(name!), new Date(Date.now() - 1000)));
+    const expired = new URL(
+      await signedFileUrl(
+        env.SIGNING_SECRET,
+        'https://api.test',
+        decodeURIComponent(job!),
+        decodeURIComponent(name!),
+        new Date(Date.now() - 1000),
+      ),
+    );
     await expectError(await get(expired), 410, 'gone');
   });
 
@@ -258,7 +286,12 @@ describe('discovery', () => {
     expectShape(formatsSchema, anonymous);
     expect(anonymous.limits).toBeUndefined();
     expect((anonymous.output as { format: string }[]).map((f) => f.format)).toEqual(['jpeg', 'png', 'webp', 'avif']);
-    const limits = Object.fromEntries((anonymous.output as Record<string, unknown>[]).map(({ format, max_pixels, max_pixels_lossless, max_pixels_with_transparency }) => [format, [max_pixels, max_pixels_lossless, max_pixels_with_transparency]]));
+    const limits = Object.fromEntries(
+      (anonymous.output as Record<string, unknown>[]).map(({ format, max_pixels, max_pixels_lossless, max_pixels_with_transparency }) => [
+        format,
+        [max_pixels, max_pixels_lossless, max_pixels_with_transparency],
+      ]),
+    );
     // The memory limits (docs/measurements.md, "Memory"): lossless WebP and transparent AVIF have their own.
     expect(limits).toEqual({
       jpeg: [12e6, undefined, undefined],
@@ -269,7 +302,9 @@ describe('discovery', () => {
     const avifOutput = (anonymous.output as Record<string, unknown>[]).find((f) => f.format === 'avif')!;
     expect(avifOutput.max_pixels_from_avif_input).toBe(maxPixelsWithinBudget('avif-from-avif'));
     // Inputs whose decoders hold more than JPEG's and PNG's have their own limits.
-    const inputs = Object.fromEntries((anonymous.input as Record<string, unknown>[]).map(({ format, mime: _, ...limits }) => [format, limits]));
+    const inputs = Object.fromEntries(
+      (anonymous.input as Record<string, unknown>[]).map(({ format, mime: _, ...limits }) => [format, limits]),
+    );
     expect(inputs).toEqual({
       jpeg: {},
       png: {},

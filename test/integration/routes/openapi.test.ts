@@ -3,7 +3,10 @@ import { ROUTES, app } from '../../../src/app';
 import { openApiDocument } from '../../../src/routes/openapi';
 import { api } from '../../helpers';
 
-type Document = { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
+type Document = {
+  paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+  components: { schemas: Record<string, unknown> };
+};
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 /** Hono's `:id` as OpenAPI's `{id}`. */
@@ -16,7 +19,11 @@ function answeredRoutes(): string[] {
 
 function documentedRoutes(doc: Document): string[] {
   return Object.entries(doc.paths)
-    .flatMap(([path, item]) => Object.keys(item).filter((key) => METHODS.includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((key) => METHODS.includes(key))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    )
     .sort();
 }
 
@@ -24,7 +31,9 @@ describe('the OpenAPI document', () => {
   it('documents exactly the routes the app answers, and the 405 table knows them all', async () => {
     const doc = (await (await api('/v1/openapi.json')).json()) as Document;
     expect(documentedRoutes(doc)).toEqual(answeredRoutes());
-    const table = Object.entries(ROUTES).flatMap(([path, methods]) => methods.map((method) => `${method} ${toOpenApiPath(path)}`)).sort();
+    const table = Object.entries(ROUTES)
+      .flatMap(([path, methods]) => methods.map((method) => `${method} ${toOpenApiPath(path)}`))
+      .sort();
     expect(table).toEqual(answeredRoutes());
   });
 
@@ -33,8 +42,15 @@ describe('the OpenAPI document', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(item).filter(([key]) => METHODS.includes(key))) {
         const codes = Object.keys(operation.responses ?? {});
-        expect(codes.some((code) => /^[23]/.test(code)), `${method} ${path}`).toBe(true);
-        if (path !== '/docs') expect(codes.some((code) => /^5/.test(code)), `${method} ${path}`).toBe(true);
+        expect(
+          codes.some((code) => /^[23]/.test(code)),
+          `${method} ${path}`,
+        ).toBe(true);
+        if (path !== '/docs')
+          expect(
+            codes.some((code) => /^5/.test(code)),
+            `${method} ${path}`,
+          ).toBe(true);
       }
     }
     const refs = [...JSON.stringify(doc).matchAll(/"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
@@ -42,7 +58,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents the options from the validation schema', async () => {
-    const doc = (await (await api('/v1/openapi.json')).json()) as { components: { schemas: { CompressOptions: { properties: Record<string, unknown> } } } };
+    const doc = (await (await api('/v1/openapi.json')).json()) as {
+      components: { schemas: { CompressOptions: { properties: Record<string, unknown> } } };
+    };
     expect(Object.keys(doc.components.schemas.CompressOptions.properties)).toContain('max_width');
   });
 });

@@ -50,7 +50,11 @@ describe('our AVIF encoder (libavif + libaom, fed a band of rows at a time)', ()
     expect([decoded.width, decoded.height]).toEqual([width, height]);
     expect(ssimulacra2Against(large)(decoded)).toBeGreaterThan(70);
     // The seams between cells (every GRID_CELL_SIZE px) are not visible as a band of error.
-    const strip = (image: RawImage, top: number) => ({ data: image.data.subarray(top * width * 4, (top + 16) * width * 4), width, height: 16 });
+    const strip = (image: RawImage, top: number) => ({
+      data: image.data.subarray(top * width * 4, (top + 16) * width * 4),
+      width,
+      height: 16,
+    });
     expect(similarity(strip(decoded, GRID_CELL_SIZE - 8), strip(large, GRID_CELL_SIZE - 8))).toBeGreaterThan(0.9);
   });
 
@@ -82,7 +86,10 @@ describe('our AVIF encoder (libavif + libaom, fed a band of rows at a time)', ()
     const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
     const odd = { data: photo.data.subarray(0, photo.width * 301 * 4), width: photo.width, height: 301 };
     for (const image of [photo, odd, withTransparentBottom(photo, 7)]) {
-      for (const settings of [{ quality: 50, lossless: false }, { quality: 100, lossless: true }]) {
+      for (const settings of [
+        { quality: 50, lossless: false },
+        { quality: 100, lossless: true },
+      ]) {
         const full = avifSettings(image.width, image.height, settings);
         const banded = avifEncoderOn(avifEncoderWasm, { bandPixels: image.width * 2 }).encode(image, full);
         const whole = avifEncoderOn(avifEncoderWasm, { bandPixels: WHOLE_IMAGE }).encode(image, full);
@@ -95,7 +102,10 @@ describe('our AVIF encoder (libavif + libaom, fed a band of rows at a time)', ()
     const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
     const encoder = avifEncoderOn(avifEncoderWasm, { bandPixels: photo.width * 2 });
     const image = withTransparentBottom(photo, 7);
-    const decoded = await wasmCodecs.decode('avif', encoder.encode(image, avifSettings(photo.width, photo.height, { quality: 90, lossless: false })));
+    const decoded = await wasmCodecs.decode(
+      'avif',
+      encoder.encode(image, avifSettings(photo.width, photo.height, { quality: 90, lossless: false })),
+    );
     const alphaAt = (row: number) => decoded.data[(row * decoded.width + 10) * 4 + 3]!;
     expect(alphaAt(photo.height - 1)).toBeGreaterThan(115);
     expect(alphaAt(photo.height - 1)).toBeLessThan(140);

@@ -25,7 +25,11 @@ describe('our WebP encoder (libwebp, fed a band of rows at a time)', () => {
       ['alpha in the last band only', withTransparentBottom(photo, 7)],
     ];
     for (const [name, image] of cases) {
-      for (const settings of [{ quality: 75, lossless: false }, { quality: 30, lossless: false }, { quality: 100, lossless: true }]) {
+      for (const settings of [
+        { quality: 75, lossless: false },
+        { quality: 30, lossless: false },
+        { quality: 100, lossless: true },
+      ]) {
         const banded = createWebpEncoder({ bandPixels: image.width * 2 }).encode(image, settings);
         const whole = createWebpEncoder({ bandPixels: WHOLE_IMAGE }).encode(image, settings);
         expect(banded, `${name}, ${JSON.stringify(settings)}`).toEqual(whole);
@@ -52,7 +56,9 @@ describe('our WebP encoder (libwebp, fed a band of rows at a time)', () => {
     const reused = createWebpEncoder();
     reused.encode(photo, { quality: 80, lossless: false });
     reused.encode(goldfish, { quality: 100, lossless: true });
-    expect(reused.encode(goldfish, { quality: 60, lossless: false })).toEqual(createWebpEncoder().encode(goldfish, { quality: 60, lossless: false }));
+    expect(reused.encode(goldfish, { quality: 60, lossless: false })).toEqual(
+      createWebpEncoder().encode(goldfish, { quality: 60, lossless: false }),
+    );
   });
 
   it("throws libwebp's reason for an image WebP cannot hold, and stays usable", async () => {
@@ -60,7 +66,9 @@ describe('our WebP encoder (libwebp, fed a band of rows at a time)', () => {
     const tooWide: RawImage = { data: new Uint8Array(16_384 * 2 * 4).fill(255), width: 16_384, height: 2 };
     expect(() => encoder.encode(tooWide, { quality: 75, lossless: false })).toThrow(/BAD_DIMENSION/);
     const goldfish = await wasmCodecs.decode('png', fixtures.goldfishPng);
-    expect(encoder.encode(goldfish, { quality: 60, lossless: false })).toEqual(createWebpEncoder().encode(goldfish, { quality: 60, lossless: false }));
+    expect(encoder.encode(goldfish, { quality: 60, lossless: false })).toEqual(
+      createWebpEncoder().encode(goldfish, { quality: 60, lossless: false }),
+    );
   });
 });
 
@@ -70,7 +78,10 @@ const chunksOf = (file: Uint8Array) => new Map(riffChunks(file).map(({ fourcc, d
 const alphaOf = (image: RawImage) => Uint8Array.from({ length: image.width * image.height }, (_, i) => image.data[i * 4 + 3]!);
 
 /** The photo fixture with alpha made by `alphaAt(x, y, pixel)`. */
-async function photoWithAlpha(alphaAt: (x: number, y: number, rgba: ArrayLike<number>) => number, size?: { width: number; height: number }): Promise<RawImage> {
+async function photoWithAlpha(
+  alphaAt: (x: number, y: number, rgba: ArrayLike<number>) => number,
+  size?: { width: number; height: number },
+): Promise<RawImage> {
   const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
   const width = size?.width ?? photo.width;
   const height = size?.height ?? photo.height;
@@ -95,9 +106,9 @@ describe('our alpha coder (large transparent images)', () => {
     ['a radial fade', () => photoWithAlpha((x, y) => Math.max(0, Math.min(255, 400 - Math.hypot(x - 240, y - 158) * 2)))],
     ['noise', () => photoWithAlpha((x, y) => (x * 7919 + y * 104729) % 251)],
     ['one level everywhere', () => photoWithAlpha(() => 128)],
-    ['runs longer than the longest copy', () => photoWithAlpha((x, y) => (y < 100 ? 0 : 255))],
+    ['runs longer than the longest copy', () => photoWithAlpha((_x, y) => (y < 100 ? 0 : 255))],
     ['one column', () => photoWithAlpha((_x, y) => (y * 5) % 256, { width: 1, height: 300 })],
-    ['one row', () => photoWithAlpha((x) => (x >> 3) % 2 ? 40 : 200, { width: 700, height: 1 })],
+    ['one row', () => photoWithAlpha((x) => ((x >> 3) % 2 ? 40 : 200), { width: 700, height: 1 })],
     ['one pixel', () => photoWithAlpha(() => 7, { width: 1, height: 1 })],
     // Rows repeat 1.08 M pixels apart, farther than a copy may reach (2^20 − 120).
     ['repeats beyond the copy window', () => photoWithAlpha((x, y) => ((x * 13) ^ ((y % 900) * 7)) & 255, { width: 1200, height: 1000 })],
@@ -121,7 +132,9 @@ describe('our alpha coder (large transparent images)', () => {
   it('chooses the filter that codes smallest, and stays within a few percent of libwebp on a soft cut-out', async () => {
     const [, make] = images[0]!;
     const image = await make();
-    const sizes = [0, 1, 2, 3].map((alphaFilter) => chunksOf(ours({ alphaFilter }).encode(image, { quality: 75, lossless: false })).get('ALPH')!.length);
+    const sizes = [0, 1, 2, 3].map(
+      (alphaFilter) => chunksOf(ours({ alphaFilter }).encode(image, { quality: 75, lossless: false })).get('ALPH')!.length,
+    );
     const chosen = chunksOf(ours().encode(image, { quality: 75, lossless: false })).get('ALPH')!;
     expect(chosen.length).toBe(Math.min(...sizes));
     const theirs = libwebp().encode(image, { quality: 75, lossless: false });

@@ -36,7 +36,12 @@ function ok<T>(transition: { ok: true; state: T } | { ok: false; reason: string 
 describe('job state machine', () => {
   it('queued → processing → succeeded, with timestamps, progress and a real expiry', () => {
     const claimed = ok(claim(newJob(), T0 + 10, LEASE, 'run1'));
-    expect(claimed).toMatchObject({ status: 'processing', startedAt: T0 + 10, attempts: 1, lease: { token: 'run1', until: T0 + 10 + LEASE } });
+    expect(claimed).toMatchObject({
+      status: 'processing',
+      startedAt: T0 + 10,
+      attempts: 1,
+      lease: { token: 'run1', until: T0 + 10 + LEASE },
+    });
     const done = ok(succeed(claimed, 'run1', result, T0 + 500));
     expect(done).toMatchObject({ status: 'succeeded', progress: 100, completedAt: T0 + 500, expiresAt: T0 + 500 + 3600_000 });
     expect(done.lease).toBeUndefined();
@@ -103,7 +108,9 @@ describe('job state machine', () => {
     const done = ok(succeed(claimed, 'r', result, T0 + 5));
     expect(nextAlarm(done, T0 + 5)).toBe(T0 + 5 + 5_000); // the account is still to be told
     expect(nextAlarm({ ...done, accountNotified: true }, T0 + 5)).toBe(done.expiresAt);
-    const owing = ok(succeed(ok(claim(newJob({ webhookUrl: 'https://h.example.com', webhookSecret: 's' }), T0, LEASE, 'r')), 'r', result, T0));
+    const owing = ok(
+      succeed(ok(claim(newJob({ webhookUrl: 'https://h.example.com', webhookSecret: 's' }), T0, LEASE, 'r')), 'r', result, T0),
+    );
     expect(nextAlarm({ ...owing, accountNotified: true }, T0)).toBe(T0 + 5_000);
   });
 });

@@ -29,7 +29,10 @@ describe('lowestMeeting', () => {
 
   it('follows a good guide in fewer attempts, and survives a bad one', async () => {
     const guided = meetingFrom(63);
-    const found = await lowestMeeting(1, 100, guided.attemptAt, guided.meets, { first: 60, next: (_, setting) => (setting === 60 ? 63 : 62) });
+    const found = await lowestMeeting(1, 100, guided.attemptAt, guided.meets, {
+      first: 60,
+      next: (_, setting) => (setting === 60 ? 63 : 62),
+    });
     expect(found.setting).toBe(63);
     expect(guided.tried).toEqual([60, 63, 62]);
     // A guide pointing at settings already decided, or outside the range, is ignored.

@@ -4,7 +4,10 @@ import type { IndexedImage, RawImage } from '../../../src/codecs/types';
 import { ssimulacra2, ssimulacra2Against } from '../../../src/pipeline/ssimulacra2';
 import { fromDataUri } from '../../helpers';
 
-const files = import.meta.glob('../../fixtures/ssimulacra2/*.png', { query: '?inline', import: 'default', eager: true }) as Record<string, string>;
+const files = import.meta.glob('../../fixtures/ssimulacra2/*.png', { query: '?inline', import: 'default', eager: true }) as Record<
+  string,
+  string
+>;
 
 function load(name: string): Promise<RawImage> {
   const uri = files[`../../fixtures/ssimulacra2/${name}.png`];
@@ -74,7 +77,11 @@ describe('ssimulacra2', () => {
   });
 
   it('scores a palette image through its palette as it scores the same pixels in RGBA', async () => {
-    for (const [referenceName, bits] of [['gradient', 4], ['basn6a08', 2], ['fish-alpha', 2]] as const) {
+    for (const [referenceName, bits] of [
+      ['gradient', 4],
+      ['basn6a08', 2],
+      ['fish-alpha', 2],
+    ] as const) {
       const reference = await load(referenceName);
       const candidate = posterised(reference, bits);
       const against = ssimulacra2Against(reference);
@@ -93,7 +100,11 @@ describe('ssimulacra2', () => {
   });
 
   it('scores images under 8 px at full size alone (the reference tool refuses them)', () => {
-    const grey = (v: number): RawImage => ({ data: new Uint8Array(5 * 4 * 4).map((_, i) => (i % 4 === 3 ? 255 : v + (i % 7))), width: 5, height: 4 });
+    const grey = (v: number): RawImage => ({
+      data: new Uint8Array(5 * 4 * 4).map((_, i) => (i % 4 === 3 ? 255 : v + (i % 7))),
+      width: 5,
+      height: 4,
+    });
     expect(ssimulacra2(grey(100), grey(100))).toBe(100);
     const score = ssimulacra2(grey(100), grey(110));
     expect(Number.isFinite(score)).toBe(true);
