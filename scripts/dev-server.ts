@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 /** A `wrangler dev` of this project on a loopback port, for benchmarks. */
 export interface DevServer {
@@ -84,4 +85,16 @@ export function memory(pid: number): { hwm: number; rss: number } {
 /** Lowers the high-water mark to the current RSS, so the next reading is this step's own peak (Linux, root). */
 export function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** A port on the loopback interface that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
-import { type DevServer, startDevServer } from './dev-server.ts';
+import { type DevServer, freePort, startDevServer } from './dev-server.ts';
 
 /**
  * Screenshots of the web page for the docs, after real compressions, in headless Chromium:
@@ -50,15 +49,4 @@ try {
 } finally {
   await browser.close();
   server?.stop();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { startDevServer } from '../../scripts/dev-server';
+import { freePort, startDevServer } from '../../scripts/dev-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,15 +13,4 @@ export default async function setup(project: TestProject) {
   const server = await startDevServer(await freePort(), { RETRY_BASE_SECONDS: '0' }, 180);
   project.provide('serverUrl', server.url);
   return () => server.stop();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
