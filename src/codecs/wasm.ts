@@ -34,35 +34,13 @@ import { type EmscriptenFactory, instantiate } from './emscripten';
 import { type DecodedImage, takePixels, usePixelsInPlace } from './in-place-decode';
 import { decodePngInFreshInstance } from './png-decoder';
 import { resize } from './resizer';
+import { MEMORY_THRESHOLDS, type MemoryThresholds, OXIPNG_MAX_ROWS } from './thresholds';
 
-/**
- * Where the memory-lean paths take over, in pixels. Above `jpegStrips` JPEG is encoded in
- * strips (baseline, not progressive), above `pngStream` PNG is deflated by the runtime
- * (CompressionStream) instead of oxipng: the whole-image encoders would not fit an isolate's
- * memory, and both outputs are a little larger. Above `leaveInHeap` a decoded image stays in
- * its decoder's memory instead of being copied out (see `takePixels`).
- */
-export interface MemoryThresholds {
-  jpegStrips: number;
-  pngStream: number;
-  /** Above this, a palette PNG is not given to oxipng. */
-  indexedOxipng: number;
-  leaveInHeap: number;
-}
-export const MEMORY_THRESHOLDS: MemoryThresholds = {
-  jpegStrips: 4_000_000,
-  pngStream: 2_000_000,
-  indexedOxipng: 5_000_000,
-  leaveInHeap: 2_000_000,
-};
+export { MEMORY_THRESHOLDS, OXIPNG_MAX_ROWS };
+
 const JPEG_STRIP_ROWS = 256;
 /** oxipng's effort: jSquash's default. */
 const OXIPNG_LEVEL = 2;
-/**
- * oxipng spends a fixed time on every row whatever its width (docs/reliability.md, "CPU by
- * shape"): taller images are deflated by the runtime instead, which costs next to nothing a row.
- */
-export const OXIPNG_MAX_ROWS = 8192;
 
 /**
  * Rows per JPEG strip: 256, or fewer whole MCU rows for very wide images, since a strip's

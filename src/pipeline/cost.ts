@@ -1,5 +1,7 @@
 import type { ImageFormat } from '../schemas/options';
+import { MEMORY_THRESHOLDS, OXIPNG_MAX_ROWS } from '../codecs/thresholds';
 import { IMAGE_FORMATS } from './image-formats';
+import { scoringSamplePixels } from './smart';
 
 /**
  * Predicted compute of one compression, from what the codecs do: decode the input's pixels,
@@ -26,19 +28,13 @@ export interface Work {
 const PER_MP = 1e-6;
 
 /**
- * oxipng's costs stop where the runtime's deflate takes over (`OXIPNG_MAX_ROWS` and
- * `MEMORY_THRESHOLDS` in codecs/wasm.ts): past 8,192 rows, and past 2 MP lossless or 5 MP as a
- * palette, PNG costs what quantising and the row-streaming writer cost.
+ * oxipng's costs stop where the runtime's deflate takes over: past `OXIPNG_MAX_ROWS`, and past
+ * `pngStream` pixels lossless or `indexedOxipng` as a palette; then PNG costs what quantising
+ * and the row-streaming writer cost.
  */
-const PNG_COSTLY_ROWS = 8192;
 const STREAMED_PNG_PER_ROW = 2e-7;
-const OXIPNG_MAX_PIXELS = { lossless: 2e6, palette: 5e6 };
 const STREAMED_PNG_PER_MEGAPIXEL = 0.15;
 const RESIZE = 0.1;
-/** The sample a smart search scores (`scoringSample`): four 384 px tiles, or the whole image when small or narrow. */
-const TILE = 384;
-const SAMPLE_PIXELS = 4 * TILE * TILE;
-const WHOLE_IMAGE_SAMPLE = 4.8 * TILE * TILE;
 /** Trials a smart search takes at most in practice (a guided search, docs/quality.md). */
 const SMART_TRIALS = 5;
 /** A `target_size` bisection over qualities 1..100, each trial a full encode. */
@@ -52,16 +48,15 @@ export function computeSeconds(work: Work): number {
   const resize = work.resized ? RESIZE * Math.max(work.inputPixels, work.outputPixels) * PER_MP : 0;
   const rows =
     format === 'png'
-      ? cost.perRow * Math.min(work.outputRows, PNG_COSTLY_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
+      ? cost.perRow * Math.min(work.outputRows, OXIPNG_MAX_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
       : cost.perRow * work.outputRows;
-  const streamed = format === 'png' && work.outputPixels > OXIPNG_MAX_PIXELS[work.lossless ? 'lossless' : 'palette'];
+  const streamed = format === 'png' && work.outputPixels > (work.lossless ? MEMORY_THRESHOLDS.pngStream : MEMORY_THRESHOLDS.indexedOxipng);
   const perMegapixel = streamed ? STREAMED_PNG_PER_MEGAPIXEL : work.lossless ? cost.encodeLosslessPerMegapixel : cost.encodePerMegapixel;
   const encodeOnce = perMegapixel * work.outputPixels * PER_MP + rows;
   if (work.lossless) return decode + resize + encodeOnce;
   if (work.targetSize) return decode + resize + TARGET_SIZE_TRIALS * encodeOnce;
   if (!work.smart) return decode + resize + encodeOnce;
-  const whole = work.outputPixels <= WHOLE_IMAGE_SAMPLE || work.outputWidth < 2 * TILE || work.outputRows < 2 * TILE;
-  const sample = whole ? work.outputPixels : SAMPLE_PIXELS;
+  const sample = scoringSamplePixels(work.outputWidth, work.outputRows);
   return decode + resize + SMART_TRIALS * cost.trialPerMegapixel * sample * PER_MP + encodeOnce;
 }
 

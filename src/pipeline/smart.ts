@@ -54,8 +54,8 @@ export interface Encoded {
  * costing 0.6 MP to encode and score, however large the image: SSIMULACRA 2 of a larger
  * sample took a 12 MP WebP past an isolate's memory (docs/quality.md).
  */
-export function scoringSample(image: RawImage, TILE = 384): RawImage {
-  if (image.width * image.height <= 4.8 * TILE * TILE || image.width < 2 * TILE || image.height < 2 * TILE) return image;
+export function scoringSample(image: RawImage): RawImage {
+  if (samplesWholeImage(image.width, image.height)) return image;
   const size = TILE * 2;
   const out = new Uint8Array(size * size * 4);
   for (let ty = 0; ty < 2; ty++) {
@@ -70,6 +70,14 @@ export function scoringSample(image: RawImage, TILE = 384): RawImage {
   }
   return { data: out, width: size, height: size };
 }
+
+const TILE = 384;
+
+/** Whether the image is its own scoring sample: small, or too narrow for the tiles. */
+const samplesWholeImage = (width: number, height: number) => width * height <= 4.8 * TILE * TILE || width < 2 * TILE || height < 2 * TILE;
+
+/** The pixels a smart search scores for an image of this size. */
+export const scoringSamplePixels = (width: number, height: number) => (samplesWholeImage(width, height) ? width * height : 4 * TILE * TILE);
 
 /**
  * The lowest quality whose output scores at least the mode's target on the sample without

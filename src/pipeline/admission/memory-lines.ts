@@ -39,7 +39,7 @@ export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: O
  * Peak memory one compression adds to an isolate, as an upper bound fitted to
  * `npm run bench:memory` readings (docs/measurements.md, "Memory"): peak MiB ≈ fixed + perMegapixel × MP,
  * with every reading at or under the line. JPEG, PNG and lossy WebP are nearly flat because
- * large images take the memory-lean paths (`MEMORY_THRESHOLDS` in `src/codecs/wasm.ts`, the
+ * large images take the memory-lean paths (`MEMORY_THRESHOLDS` in `src/codecs/thresholds.ts`, the
  * banded WebP encoder and its alpha coder); lossless WebP and AVIF hold whole images several
  * times over. Re-measure after changing any of it.
  */
