@@ -145,7 +145,6 @@ try {
           inputFormat: c.inputFormat,
           inputPixels: c.width * c.height,
           outputFormat: format,
-          outputPixels: c.width * c.height,
           outputWidth: c.width,
           outputRows: c.height,
           resized: false,

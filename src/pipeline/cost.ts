@@ -14,7 +14,6 @@ export interface Work {
   inputFormat: ImageFormat;
   inputPixels: number;
   outputFormat: ImageFormat;
-  outputPixels: number;
   outputWidth: number;
   outputRows: number;
   resized: boolean;
@@ -44,15 +43,16 @@ const TARGET_SIZE_TRIALS = 7;
 export function computeSeconds(work: Work): number {
   const { outputFormat: format } = work;
   const { cost } = IMAGE_FORMATS[format];
+  const outputPixels = work.outputWidth * work.outputRows;
   const decode = IMAGE_FORMATS[work.inputFormat].cost.decodePerMegapixel * work.inputPixels * PER_MP;
-  const resize = work.resized ? RESIZE * Math.max(work.inputPixels, work.outputPixels) * PER_MP : 0;
+  const resize = work.resized ? RESIZE * Math.max(work.inputPixels, outputPixels) * PER_MP : 0;
   const rows =
     format === 'png'
       ? cost.perRow * Math.min(work.outputRows, OXIPNG_MAX_ROWS) + STREAMED_PNG_PER_ROW * work.outputRows
       : cost.perRow * work.outputRows;
-  const streamed = format === 'png' && work.outputPixels > (work.lossless ? MEMORY_THRESHOLDS.pngStream : MEMORY_THRESHOLDS.indexedOxipng);
+  const streamed = format === 'png' && outputPixels > (work.lossless ? MEMORY_THRESHOLDS.pngStream : MEMORY_THRESHOLDS.indexedOxipng);
   const perMegapixel = streamed ? STREAMED_PNG_PER_MEGAPIXEL : work.lossless ? cost.encodeLosslessPerMegapixel : cost.encodePerMegapixel;
-  const encodeOnce = perMegapixel * work.outputPixels * PER_MP + rows;
+  const encodeOnce = perMegapixel * outputPixels * PER_MP + rows;
   if (work.lossless) return decode + resize + encodeOnce;
   if (work.targetSize) return decode + resize + TARGET_SIZE_TRIALS * encodeOnce;
   if (!work.smart) return decode + resize + encodeOnce;
@@ -71,7 +71,6 @@ export const UNKNOWN_WORK: Work = {
   inputFormat: 'jpeg',
   inputPixels: 4e6,
   outputFormat: 'jpeg',
-  outputPixels: 4e6,
   outputWidth: 2000,
   outputRows: 2000,
   resized: false,

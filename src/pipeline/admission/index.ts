@@ -213,7 +213,6 @@ function workOf(plan: Inspection, options: PipelineOptions, format: ImageFormat)
     inputFormat: plan.input.format,
     inputPixels: plan.input.width * plan.input.height,
     outputFormat: format,
-    outputPixels: plan.outputSize.width * plan.outputSize.height,
     outputWidth: plan.outputSize.width,
     outputRows: plan.outputSize.height,
     resized: plan.resize !== undefined,
