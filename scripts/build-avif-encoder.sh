@@ -108,6 +108,14 @@ PYTHON
 if [ ! -d libavif ]; then
   git clone --quiet --branch "$avif_tag" "$libavif_git" libavif
 fi
+# A hook libavif calls before it encodes each grid cell, so encoder.c can fill one cell-sized
+# picture per cell instead of holding the whole image as YUV (docs/avif.md, "Grid").
+if ! grep -q avifPrepareCellHook libavif/src/write.c; then
+  sed -i -e 's|^#include <time.h>$|&\nvoid (*avifPrepareCellHook)(uint32_t cellIndex, avifBool alpha) = NULL;|' \
+    -e 's|^            const avifImage \* cellImage = cellImages\[item->cellIndex\];$|            if (avifPrepareCellHook) avifPrepareCellHook(item->cellIndex, avifIsAlpha(item->itemCategory));\n&|' \
+    libavif/src/write.c
+  grep -q 'if (avifPrepareCellHook)' libavif/src/write.c
+fi
 emcmake cmake -S libavif -B avif-build -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS="-msimd128" \
   -DBUILD_SHARED_LIBS=OFF -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON \
   -DAVIF_CODEC_AOM=SYSTEM -DAVIF_CODEC_AOM_DECODE=OFF -DAVIF_CODEC_AOM_ENCODE=ON \
@@ -116,11 +124,15 @@ emcmake cmake -S libavif -B avif-build -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAG
   -DAVIF_BUILD_APPS=OFF -DAVIF_BUILD_TESTS=OFF >/dev/null
 cmake --build avif-build --target avif_static -j"$jobs" >/dev/null
 
-# A standalone module: no Emscripten JS glue, a few imports the Worker provides itself.
+# A standalone module: no Emscripten JS glue, a few imports the Worker provides itself
+# (avif_fill_cell is declared to Emscripten by this library; avif-encoder.ts implements it).
+cat > avif-imports.js <<'LIBRARY'
+mergeInto(LibraryManager.library, { avif_fill_cell: function (index, alpha) {} });
+LIBRARY
 emcc -O3 -msimd128 -I libavif/include -I "aom-$aom_version" -I aom-build \
   "$here/src/codecs/avif/encoder.c" aom-build/asm_fallbacks.c avif-build/libavif.a aom-build/libaom.a \
   -o "$here/src/codecs/avif/avif_enc.wasm" \
-  --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=4MB -sTOTAL_STACK=2MB \
+  --js-library avif-imports.js --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=4MB -sTOTAL_STACK=2MB \
   -sMAXIMUM_MEMORY=4GB -sWASM_BIGINT=1 -sFILESYSTEM=0 -sERROR_ON_UNDEFINED_SYMBOLS=1
 cp "aom-$aom_version/LICENSE" "$here/src/codecs/avif/LICENSE.libaom"
 cp "aom-$aom_version/PATENTS" "$here/src/codecs/avif/PATENTS.libaom"

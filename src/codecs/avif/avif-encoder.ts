@@ -2,9 +2,11 @@
  * libavif + libaom, our own build (`encoder.c`, built by `scripts/build-avif-encoder.sh`), on a
  * compiled module the caller provides (the Worker imports it; Node scripts read the file).
  * The image goes in a band of rows at a time, so the encoder's memory holds the YUV picture
- * and one band, and a large picture is encoded as a grid of cells so that libaom's working
- * memory follows a cell's size instead of the image's. See docs/avif.md.
+ * and one band. A large image is encoded as a grid of cells from one cell-sized picture, filled
+ * before each cell is encoded, so both the pixels held and libaom's working memory follow a
+ * cell's size instead of the image's. See docs/avif.md.
  */
+import { hasAlpha } from '../alpha';
 import { bandRowsFor, feedInBands } from '../bands';
 import type { RawImage } from '../types';
 
@@ -23,7 +25,8 @@ interface AvifEncoderExports {
   avif_encoder_new(speed: number, quality: number, qualityAlpha: number): number;
   avif_encoder_free(encoder: number): void;
   avif_encoder_set_option(encoder: number, key: number, value: number): number;
-  avif_encode(encoder: number, picture: number, cellSize: number): number;
+  avif_encode(encoder: number, picture: number): number;
+  avif_encode_grid(encoder: number, cellPicture: number, width: number, height: number, cellSize: number, transparent: number): number;
   avif_output_bytes(output: number): number;
   avif_output_size(output: number): number;
   avif_output_result(output: number): number;
@@ -55,11 +58,25 @@ export interface AvifEncoder {
 /** Thrown out of the module by libaom's longjmp (Emscripten's protocol for setjmp/longjmp). */
 const LONGJMP = Symbol('longjmp');
 
-function instantiate(module: WebAssembly.Module): AvifEncoderExports {
+/** What the module calls before libavif encodes a grid cell's colour or alpha: write that cell into the cell picture. */
+type CellFiller = (index: number, alpha: boolean) => void;
+
+interface Instance {
+  wasm: AvifEncoderExports;
+  /** Set for the length of a grid encode. */
+  fillCell?: CellFiller;
+}
+
+function instantiate(module: WebAssembly.Module): Instance {
   let wasm: AvifEncoderExports | undefined;
   let tempRet0 = 0;
   const exports = (): AvifEncoderExports => wasm as AvifEncoderExports;
+  const instance: Partial<Instance> = {};
   const env: Record<string, unknown> = {
+    avif_fill_cell: (index: number, alpha: number) => {
+      if (!instance.fillCell) throw new Error('AVIF encoder: a cell was asked for outside a grid encode');
+      instance.fillCell(index, alpha !== 0);
+    },
     emscripten_notify_memory_growth: () => {},
     getTempRet0: () => tempRet0,
     setTempRet0: (value: number) => {
@@ -102,64 +119,90 @@ function instantiate(module: WebAssembly.Module): AvifEncoderExports {
   wasm = new WebAssembly.Instance(module, { env, wasi_snapshot_preview1: wasi } as WebAssembly.Imports)
     .exports as unknown as AvifEncoderExports;
   wasm._initialize();
-  return wasm;
+  instance.wasm = wasm;
+  return instance as Instance;
 }
 
 /** An encoder with its own instance; its memory is reused by every encode made with it. */
 export function avifEncoderOn(module: WebAssembly.Module, { bandPixels = BAND_PIXELS }: { bandPixels?: number } = {}): AvifEncoder {
-  // A trap (out of memory, a bug) leaves the instance's heap in an unknown state: start over.
-  let wasm: AvifEncoderExports | undefined;
+  // A failed encode (a trap, or an error thrown out of a cell) leaves the heap in an unknown state: start over.
+  let instance: Instance | undefined;
 
-  function cString(text: string): number {
+  function cString(w: AvifEncoderExports, text: string): number {
     const bytes = new TextEncoder().encode(`${text}\0`);
-    const pointer = (wasm as AvifEncoderExports).avif_malloc(bytes.length) >>> 0;
+    const pointer = w.avif_malloc(bytes.length) >>> 0;
     if (!pointer) throw new Error('AVIF encoder: out of memory');
-    new Uint8Array((wasm as AvifEncoderExports).memory.buffer, pointer, bytes.length).set(bytes);
+    new Uint8Array(w.memory.buffer, pointer, bytes.length).set(bytes);
     return pointer;
   }
 
-  function readCString(pointer: number): string {
-    const memory = new Uint8Array((wasm as AvifEncoderExports).memory.buffer);
+  function readCString(w: AvifEncoderExports, pointer: number): string {
+    const memory = new Uint8Array(w.memory.buffer);
     let end = pointer;
     while (memory[end]) end++;
     return new TextDecoder().decode(memory.subarray(pointer, end));
   }
 
-  function encodeOn(w: AvifEncoderExports, { data, width, height }: RawImage, settings: AvifEncodeSettings): Uint8Array {
-    const quality = settings.lossless ? 100 : settings.quality;
-    const cellSize = settings.cellSize ?? 0;
-    // MIAF wants a 4:2:0 grid's width and height even; an odd-sized grid keeps full chroma.
-    const fullChroma = cellSize > 0 && (width > cellSize || height > cellSize) && (width % 2 === 1 || height % 2 === 1);
-    const picture = w.avif_picture_new(width, height, settings.lossless ? 1 : 0, fullChroma ? 1 : 0) >>> 0;
-    if (!picture) throw new Error('AVIF encoder: out of memory for the picture');
-    const encoder = w.avif_encoder_new(settings.speed, quality, quality) >>> 0;
-    const bandRows = Math.min(height, bandRowsFor(width, bandPixels));
-    let band = encoder ? w.avif_malloc(bandRows * width * 4) >>> 0 : 0;
-    let output = 0;
+  function setOptions(w: AvifEncoderExports, encoder: number, options: Record<string, string>): void {
+    for (const [key, value] of Object.entries(options)) {
+      const keyPointer = cString(w, key);
+      const valuePointer = cString(w, value);
+      const accepted = w.avif_encoder_set_option(encoder, keyPointer, valuePointer);
+      w.avif_free(keyPointer);
+      w.avif_free(valuePointer);
+      if (!accepted) throw new Error(`AVIF encoder: option ${key}=${value} refused`);
+    }
+  }
+
+  /** Runs `encode` (a C call that returns an output) and takes its bytes out of the module. */
+  function takeOutput(w: AvifEncoderExports, encode: () => number): Uint8Array {
+    const output = encode() >>> 0;
     try {
-      if (!band) throw new Error('AVIF encoder: out of memory for a band');
-      feedInBands({ data, width, height }, w.memory, band, bandRows, (top, rows) => {
-        if (!w.avif_picture_import_rows(picture, band, top, rows)) throw new Error('AVIF encoder: could not convert the pixels');
-      });
-      w.avif_free(band);
-      band = 0;
-      for (const [key, value] of Object.entries(settings.options ?? {})) {
-        const keyPointer = cString(key);
-        const valuePointer = cString(value);
-        const accepted = w.avif_encoder_set_option(encoder, keyPointer, valuePointer);
-        w.avif_free(keyPointer);
-        w.avif_free(valuePointer);
-        if (!accepted) throw new Error(`AVIF encoder: option ${key}=${value} refused`);
-      }
-      output = w.avif_encode(encoder, picture, cellSize) >>> 0;
       if (!output) throw new Error('AVIF encoder: out of memory');
       const result = w.avif_output_result(output);
-      if (result) throw new Error(`AVIF encoder failed: ${readCString(w.avif_result_name(result) >>> 0)}`);
+      if (result) throw new Error(`AVIF encoder failed: ${readCString(w, w.avif_result_name(result) >>> 0)}`);
       const bytes = w.avif_output_bytes(output) >>> 0;
       return new Uint8Array(w.memory.buffer, bytes, w.avif_output_size(output)).slice();
     } finally {
-      if (band) w.avif_free(band);
       w.avif_output_free(output);
+    }
+  }
+
+  function encodeOn(target: Instance, image: RawImage, settings: AvifEncodeSettings): Uint8Array {
+    const { wasm: w } = target;
+    const { width, height } = image;
+    const quality = settings.lossless ? 100 : settings.quality;
+    const cellSize = settings.cellSize ?? 0;
+    const gridded = cellSize > 0 && (width > cellSize || height > cellSize);
+    // MIAF wants a 4:2:0 grid's width and height even; an odd-sized grid keeps full chroma.
+    const fullChroma = gridded && (width % 2 === 1 || height % 2 === 1);
+    const [pictureWidth, pictureHeight] = gridded ? [Math.min(width, cellSize), Math.min(height, cellSize)] : [width, height];
+    const picture = w.avif_picture_new(pictureWidth, pictureHeight, settings.lossless ? 1 : 0, fullChroma ? 1 : 0) >>> 0;
+    if (!picture) throw new Error('AVIF encoder: out of memory for the picture');
+    const encoder = w.avif_encoder_new(settings.speed, quality, quality) >>> 0;
+    const bandRows = Math.min(pictureHeight, bandRowsFor(pictureWidth, bandPixels));
+    const band = encoder ? w.avif_malloc(bandRows * pictureWidth * 4) >>> 0 : 0;
+    try {
+      if (!band) throw new Error('AVIF encoder: out of memory for a band');
+      const importRows = (top: number, rows: number) => {
+        if (!w.avif_picture_import_rows(picture, band, top, rows)) throw new Error('AVIF encoder: could not convert the pixels');
+      };
+      setOptions(w, encoder, settings.options ?? {});
+      if (!gridded) {
+        feedInBands(image, w.memory, band, bandRows, importRows);
+        return takeOutput(w, () => w.avif_encode(encoder, picture));
+      }
+      const columns = Math.ceil(width / cellSize);
+      target.fillCell = (index) => {
+        const x = (index % columns) * cellSize;
+        const y = Math.floor(index / columns) * cellSize;
+        const rect = { x, y, width: Math.min(cellSize, width - x), height: Math.min(cellSize, height - y) };
+        feedInBands(image, w.memory, band, bandRows, importRows, rect, pictureWidth);
+      };
+      return takeOutput(w, () => w.avif_encode_grid(encoder, picture, width, height, cellSize, hasAlpha(image) ? 1 : 0));
+    } finally {
+      target.fillCell = undefined;
+      if (band) w.avif_free(band);
       w.avif_encoder_free(encoder);
       w.avif_picture_free(picture);
     }
@@ -167,14 +210,14 @@ export function avifEncoderOn(module: WebAssembly.Module, { bandPixels = BAND_PI
 
   return {
     encode(image, settings) {
-      wasm ??= instantiate(module);
+      instance ??= instantiate(module);
       try {
-        return encodeOn(wasm, image, settings);
+        return encodeOn(instance, image, settings);
       } catch (error) {
-        if (error instanceof WebAssembly.RuntimeError) wasm = undefined;
+        instance = undefined;
         throw error;
       }
     },
-    memoryBytes: () => wasm?.memory.buffer.byteLength ?? 0,
+    memoryBytes: () => instance?.wasm.memory.buffer.byteLength ?? 0,
   };
 }

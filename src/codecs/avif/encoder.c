@@ -3,8 +3,10 @@
 // jSquash's glue takes the RGBA as a C++ std::string by value and converts all of it to YUV
 // at once. Here the caller writes the image into a YUV picture a band of rows at a time
 // (each band converted, then its RGBA buffer reused), so the heap never holds the whole RGBA
-// image. A large picture can be encoded as a grid of cells: libavif runs one libaom encoder
-// per cell and frees it before the next, so libaom's working memory follows the cell's size.
+// image. A large image is encoded as a grid of cells from one cell-sized picture, which the
+// caller refills before libavif encodes each cell; libavif runs one libaom encoder per cell and
+// frees it before the next. So both the pixels held and libaom's working memory follow the
+// cell's size, not the image's.
 //
 // Build: scripts/build-avif-encoder.sh (libavif and libaom compiled with Emscripten).
 
@@ -56,12 +58,12 @@ static void release_view(avifImage* view) {
 }
 
 // Converts `rows` rows of RGBA starting at row `top` into the picture. `top` must be even
-// (4:2:0 chroma pairs rows), and so must `rows` unless the band is the picture's last.
+// (4:2:0 chroma pairs rows), and in 4:2:0 so must `rows` unless the band is the picture's last.
 // Each pair of rows is converted on its own, so the bands make the picture one conversion
 // of the whole image would. Returns 1 on success.
 EXPORT int avif_picture_import_rows(avifImage* image, const uint8_t* rgba, int top, int rows) {
   if ((top & 1) || top < 0 || rows <= 0 || (uint32_t)rows > image->height - (uint32_t)top) return 0;
-  if ((rows & 1) && (uint32_t)(top + rows) != image->height) return 0;
+  if ((rows & 1) && image->yuvFormat == AVIF_PIXEL_FORMAT_YUV420 && (uint32_t)(top + rows) != image->height) return 0;
   if (image->alphaPlane == NULL && band_has_transparency(rgba, (size_t)image->width * rows)) {
     // The rows already converted were opaque.
     if (avifImageAllocatePlanes(image, AVIF_PLANES_A) != AVIF_RESULT_OK) return 0;
@@ -125,28 +127,52 @@ EXPORT void avif_output_free(AvifOutput* output) {
   free(output);
 }
 
-// Encodes the picture as one image, or as a grid of cells `cell_size` pixels square (a
-// multiple of 64; the last column and row are narrower) when `cell_size` > 0 and the picture
-// is larger than one cell. Returns NULL when out of memory before libavif ran.
-EXPORT AvifOutput* avif_encode(avifEncoder* encoder, avifImage* image, int cell_size) {
+// Encodes the picture as one image.
+EXPORT AvifOutput* avif_encode(avifEncoder* encoder, avifImage* image) {
   AvifOutput* output = calloc(1, sizeof(AvifOutput));
   if (output == NULL) return NULL;
-  const uint32_t cell = cell_size > 0 ? (uint32_t)cell_size : 0;
-  if (cell == 0 || (image->width <= cell && image->height <= cell)) {
-    output->result = avifEncoderWrite(encoder, image, &output->data);
-    return output;
+  output->result = avifEncoderWrite(encoder, image, &output->data);
+  return output;
+}
+
+// Set around a grid encode; libavif, patched by the build script, calls it before it encodes a
+// cell's colour or alpha.
+extern void (*avifPrepareCellHook)(uint32_t cellIndex, avifBool alpha);
+
+// Implemented by the Worker (avif-encoder.ts): writes cell `index` of the image into the cell picture.
+extern void avif_fill_cell(uint32_t index, int alpha);
+
+static void fill_cell(uint32_t index, avifBool alpha) { avif_fill_cell(index, alpha); }
+
+// Encodes a width x height image as a grid of cells `cell_size` square (a multiple of 64; the
+// last column and row narrower), all views of `cell_picture`, which is one cell's size and is
+// refilled by the Worker before each cell is encoded. `transparent`: some pixel is not opaque
+// (libavif decides on an alpha item before any cell is filled). Returns NULL when out of memory
+// before libavif ran.
+EXPORT AvifOutput* avif_encode_grid(avifEncoder* encoder, avifImage* cell_picture, int width, int height, int cell_size, int transparent) {
+  AvifOutput* output = calloc(1, sizeof(AvifOutput));
+  if (output == NULL) return NULL;
+  const uint32_t cell = (uint32_t)cell_size, w = (uint32_t)width, h = (uint32_t)height;
+  if (transparent && cell_picture->alphaPlane == NULL) {
+    if (avifImageAllocatePlanes(cell_picture, AVIF_PLANES_A) != AVIF_RESULT_OK) {
+      output->result = AVIF_RESULT_OUT_OF_MEMORY;
+      return output;
+    }
+    memset(cell_picture->alphaPlane, 0, (size_t)cell_picture->alphaRowBytes * cell_picture->height);
   }
-  const uint32_t columns = (image->width + cell - 1) / cell, rows = (image->height + cell - 1) / cell;
+  const uint32_t columns = (w + cell - 1) / cell, rows = (h + cell - 1) / cell;
   avifImage** cells = calloc((size_t)columns * rows, sizeof(avifImage*));
   output->result = cells == NULL ? AVIF_RESULT_OUT_OF_MEMORY : AVIF_RESULT_OK;
   for (uint32_t i = 0; output->result == AVIF_RESULT_OK && i < columns * rows; ++i) {
     const uint32_t x = (i % columns) * cell, y = (i / columns) * cell;
-    const avifCropRect rect = {x, y, image->width - x < cell ? image->width - x : cell, image->height - y < cell ? image->height - y : cell};
+    const avifCropRect rect = {0, 0, w - x < cell ? w - x : cell, h - y < cell ? h - y : cell};
     cells[i] = avifImageCreateEmpty();
-    output->result = cells[i] == NULL ? AVIF_RESULT_OUT_OF_MEMORY : avifImageSetViewRect(cells[i], image, &rect);
+    output->result = cells[i] == NULL ? AVIF_RESULT_OUT_OF_MEMORY : avifImageSetViewRect(cells[i], cell_picture, &rect);
   }
   if (output->result == AVIF_RESULT_OK) {
+    avifPrepareCellHook = fill_cell;
     output->result = avifEncoderAddImageGrid(encoder, columns, rows, (const avifImage* const*)cells, AVIF_ADD_IMAGE_FLAG_SINGLE);
+    avifPrepareCellHook = NULL;
   }
   if (output->result == AVIF_RESULT_OK) output->result = avifEncoderFinish(encoder, &output->data);
   for (uint32_t i = 0; cells != NULL && i < columns * rows; ++i) {

@@ -71,8 +71,10 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
   let kept: RowWriter[] | undefined;
   let keptModes: Uint8Array | undefined;
   let referencePixels: Uint8Array | undefined;
+  // One workspace for the reference and every comparison: a search's trials would otherwise each
+  // leave theirs behind as garbage, which the runtime need not collect before the final encode.
+  const ws = new Workspace(width);
   if (referenceOpaque) {
-    const ws = new Workspace(width);
     const image = rgbaImage(reference.data, width, OPAQUE, ws.colours);
     const smaller = new Pyramid(scales).fill(image.linearRow, ws.linear).keepXyb();
     const all = [planes(image.xybRow, width, height), ...smaller];
@@ -89,12 +91,11 @@ export function ssimulacra2Against(reference: RawImage): (candidate: RawImage | 
     referencePixels = Uint8Array.from(reference.data);
   }
 
+  const candidatePyramid = new Pyramid(scales);
+  const referencePyramid = kept ? undefined : new Pyramid(scales);
   return (candidate) => {
     checkSize(reference, candidate);
     const indexed = 'indices' in candidate;
-    const ws = new Workspace(width);
-    const candidatePyramid = new Pyramid(scales);
-    const referencePyramid = kept ? undefined : new Pyramid(scales);
     const candidateOpaque = indexed ? isIndexedOpaque(candidate) : isOpaque(candidate.data);
     return worstOver(backgroundsFor(referenceOpaque, candidateOpaque), (background) => {
       let referenceRows = kept;

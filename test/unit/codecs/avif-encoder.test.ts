@@ -82,6 +82,22 @@ describe('our AVIF encoder (libavif + libaom, fed a band of rows at a time)', ()
     expect(similarity(oddGrid, odd)).toBeGreaterThan(0.95);
   });
 
+  it('a lossless grid, filled a cell at a time, gives back every pixel and alpha value where it was', async () => {
+    const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg); // 480×316: cells of 128 leave 96 and 60
+    const encoder = avifEncoderOn(avifEncoderWasm, { bandPixels: 128 * 6 });
+    // Transparency only in the last row of cells: opaque cells share the alpha item with the rest.
+    const transparent = withTransparentBottom(photo, 40);
+    const odd = { data: transparent.data.subarray(0, photo.width * 315 * 4), width: photo.width, height: 315 };
+    for (const image of [photo, transparent, odd]) {
+      const settings = { ...avifSettings(image.width, image.height, { quality: 100, lossless: true }), cellSize: 128 };
+      const avif = encoder.encode(image, settings);
+      expect(hasGridItem(avif)).toBe(true);
+      const decoded = await wasmCodecs.decode('avif', avif);
+      expect([decoded.width, decoded.height]).toEqual([image.width, image.height]);
+      expect(Uint8Array.from(decoded.data)).toEqual(Uint8Array.from(image.data));
+    }
+  });
+
   it('writes the same file in bands of two rows as from the whole image at once', async () => {
     const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
     const odd = { data: photo.data.subarray(0, photo.width * 301 * 4), width: photo.width, height: 301 };
