@@ -50,6 +50,7 @@ const VARIANTS: Record<string, Omit<AvifEncodeSettings, 'quality'>> = {
   'grid-1024': { lossless: false, speed: 6, options: ssim, cellSize: 1024 },
   'grid-2048': { lossless: false, speed: 6, options: ssim, cellSize: 2048 },
   'grid-512': { lossless: false, speed: 6, options: ssim, cellSize: 512 },
+  'grid-768': { lossless: false, speed: 6, options: ssim, cellSize: 768 },
   'grid-1024-s7': { lossless: false, speed: 7, options: ssim, cellSize: 1024 },
   'grid-1024-s8': { lossless: false, speed: 8, options: ssim, cellSize: 1024 },
   'grid-2048-s7': { lossless: false, speed: 7, options: ssim, cellSize: 2048 },

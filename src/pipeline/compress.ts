@@ -2,10 +2,10 @@ import { ApiError } from '../errors';
 import { type Codecs, DecodeError, type RawImage } from '../codecs/types';
 import { IMAGE_FORMATS } from './image-formats';
 import type { CompressOptions, ImageFormat } from '../schemas/options';
-import { avifHasAlphaPlane, detectFormat, isLosslessWebp, readHeader } from './detect';
+import { avifHasAlphaPlane, detectFormat, isLosslessWebp, isLossyWebpWithAlpha, readHeader } from './detect';
 import { findStructuralDamage } from './structure';
 import { type ResizePlan, type Size, planResize } from './geometry';
-import { type InputKind, admit, inputKind, pixelProblem, possibleOutputFormats, traitsOf } from './admission';
+import { type InputKind, admit, inputKind, possibleOutputFormats } from './admission';
 import { type CarriedMetadata, readMetadata, withUprightOrientation, writeMetadata } from './metadata';
 import { applyOrientation, readOrientation, swapsAxes } from './orientation';
 import { compositeOnWhite } from './pixels';
@@ -105,9 +105,10 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
   }
   const resize = planResize(input, options);
   const outputSize = resize?.size ?? { width: input.width, height: input.height };
+  const lossless = input.format === 'webp' && isLosslessWebp(bytes);
   const kind = inputKind(input.format, {
-    alpha: input.format === 'avif' && avifHasAlphaPlane(bytes),
-    lossless: input.format === 'webp' && isLosslessWebp(bytes),
+    alpha: input.format === 'avif' ? avifHasAlphaPlane(bytes) : input.format === 'webp' && !lossless && isLossyWebpWithAlpha(bytes),
+    lossless,
   });
   const plan: Inspection = { input, orientation, inputKind: kind, outputFormat, resize, outputSize };
   // Headers declare alpha over opaque pixels all the time (most RGBA PNGs), so transparency's
@@ -139,11 +140,10 @@ export async function compressImage(
     image = await resizeInStrips(codecs, image, plan.resize);
     await onProgress(55);
   }
-  // Known from here on, on the pixels the encoder gets; what they would not fit is refused
-  // before any encoding. JPEG has no alpha: what is transparent would otherwise come out as
-  // whatever colour happens to be stored under it, usually black (encodeBest flattens a copy).
+  // JPEG has no alpha: what is transparent would otherwise come out as whatever colour happens
+  // to be stored under it, usually black (encodeBest flattens a copy).
   const transparent = IMAGE_FORMATS[input.format].alpha && hasAlpha(image);
-  const candidates = autoCandidates(plan, options, metadata, transparent, limits);
+  const candidates = autoCandidates(plan, options, metadata);
   const { format: chosenFormat, encoded } = await encodeBest(codecs, candidates, image, transparent, options);
   encoded.bytes = await writeMetadata(chosenFormat, encoded.bytes, metadata);
   const output: CompressResult['output'] = {
@@ -170,25 +170,11 @@ export async function compressImage(
 }
 
 /**
- * The formats to try, now that transparency is known: what the image
- * would not fit an isolate's memory as stays out (AVIF's alpha plane takes a second encoder),
- * and a modern AVIF stays out when it would lose an
- * ICC profile (colours would shift). When nothing is left, the answer is the input format's refusal.
+ * The formats to try: a modern AVIF stays out when it would lose an ICC profile (colours would
+ * shift). Memory was judged from the header (`admit`): transparency does not change it.
  */
-function autoCandidates(
-  plan: Inspection,
-  options: PipelineOptions,
-  metadata: CarriedMetadata,
-  transparent: boolean,
-  limits: ImageLimits,
-): ImageFormat[] {
-  const traits = traitsOf(plan, options, transparent);
-  const formats = possibleOutputFormats(plan, options, transparent).filter(
-    (format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc),
-  );
-  const problem = pixelProblem(plan, formats[0] ?? plan.outputFormat, traits, limits);
-  if (problem) throw problem;
-  return formats;
+function autoCandidates(plan: Inspection, options: PipelineOptions, metadata: CarriedMetadata): ImageFormat[] {
+  return possibleOutputFormats(plan, options).filter((format) => format === plan.outputFormat || !(format === 'avif' && metadata.icc));
 }
 
 async function encodeBest(

@@ -63,6 +63,15 @@ export function avifHasAlphaPlane(bytes: Uint8Array): boolean {
   return meta.includes('urn:mpeg:mpegB:cicp:systems:auxiliary:alpha') || meta.includes('urn:mpeg:hevc:2015:auxid:1');
 }
 
+/**
+ * Whether a lossy WebP carries an alpha channel (an ALPH chunk): libwebp decodes that plane
+ * whole, through a buffer of 4 bytes a pixel when it is compressed, so such an input has its
+ * own memory line.
+ */
+export function isLossyWebpWithAlpha(bytes: Uint8Array): boolean {
+  return riffChunks(bytes).some(({ fourcc }) => fourcc === 'ALPH');
+}
+
 /** Whether a WebP file is lossless (VP8L): its decoder holds more than a lossy one's. */
 export function isLosslessWebp(bytes: Uint8Array): boolean {
   return riffChunks(bytes).some(({ fourcc }) => fourcc === 'VP8L');

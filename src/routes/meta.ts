@@ -31,7 +31,12 @@ export const metaRoutes = new Hono<AppEnv>()
         ...(format === 'avif'
           ? { max_pixels: maxInputPixelsWithinBudget('avif'), max_pixels_with_alpha_plane: maxInputPixelsWithinBudget('avif-alpha') }
           : {}),
-        ...(format === 'webp' ? { max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless') } : {}),
+        ...(format === 'webp'
+          ? {
+              max_pixels_lossless: maxInputPixelsWithinBudget('webp-lossless'),
+              max_pixels_with_alpha: maxInputPixelsWithinBudget('webp-alpha'),
+            }
+          : {}),
       })),
       output: OUTPUT_FORMATS.map((format) => ({
         format,
@@ -50,14 +55,10 @@ export const metaRoutes = new Hono<AppEnv>()
         max_dimension: MAX_DIMENSION,
         max_output_side: IMAGE_FORMATS[format].maxOutputSide,
         max_pixels: pixelLimit(format, ceiling),
-        // Lossless WebP and transparent AVIF take more memory, so they have limits of their own.
-        ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true, alpha: false }) }),
-        // JPEG output is flattened, so transparency does not change its limit.
-        ...(format === 'jpeg' ? {} : { max_pixels_with_transparency: pixelLimit(format, ceiling, { lossless: false, alpha: true }) }),
-        // AVIF from AVIF holds both libavif heaps at once.
-        ...(format === 'avif'
-          ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, alpha: false, input: 'avif' }) }
-          : {}),
+        // Lossless WebP takes more memory, so it has a limit of its own.
+        ...(format === 'jpeg' ? {} : { max_pixels_lossless: pixelLimit(format, ceiling, { lossless: true }) }),
+        // A heavy decoder and encoder together: the input's line and a margin also bound AVIF from AVIF.
+        ...(format === 'avif' ? { max_pixels_from_avif_input: pixelLimit(format, ceiling, { lossless: false, input: 'avif' }) } : {}),
       })),
       options: z.toJSONSchema(compressOptionsSchema, { io: 'input', unrepresentable: 'any', override: canonicalForm }) as Record<
         string,

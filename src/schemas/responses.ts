@@ -201,6 +201,7 @@ export const formatsSchema = z.object({
       max_pixels: pixelLimit.optional(),
       max_pixels_with_alpha_plane: pixelLimit.optional(),
       max_pixels_lossless: pixelLimit.optional(),
+      max_pixels_with_alpha: pixelLimit.optional(),
     }),
   ),
   output: z.array(
@@ -223,7 +224,6 @@ export const formatsSchema = z.object({
       max_output_side: z.int(),
       max_pixels: pixelLimit,
       max_pixels_lossless: pixelLimit.optional(),
-      max_pixels_with_transparency: pixelLimit.optional(),
       max_pixels_from_avif_input: pixelLimit.optional(),
     }),
   ),

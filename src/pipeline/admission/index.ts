@@ -14,7 +14,6 @@ import {
   memoryProfile,
   type OutputTraits,
   pairMarginMiB,
-  predictedPeakMiB,
 } from './memory-lines';
 
 export * from './memory-lines';
@@ -27,14 +26,9 @@ export * from './memory-lines';
  * compressions run is `limits/isolate-memory.ts`.
  */
 
-/**
- * The output's traits for the memory model. An AVIF input with an alpha plane counts as
- * transparent whatever its pixels: its decoder holds that plane beside the encoder, a pair
- * measured only with transparent pixels.
- */
-export const traitsOf = (plan: Inspection, options: PipelineOptions, alpha: boolean): OutputTraits => ({
+/** The output's traits for the memory model. */
+export const traitsOf = (plan: Inspection, options: PipelineOptions): OutputTraits => ({
   lossless: options.lossless,
-  alpha: alpha || plan.inputKind === 'avif-alpha',
   input: plan.inputKind,
 });
 
@@ -56,37 +50,21 @@ function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged:
     : maxPixelsWithinBudget(profile, budgetMiB);
 }
 
-/**
- * The memory to reserve for an output of `format`: the heaviest of what is known only once
- * decoded and would then be admitted (a larger one is refused once decoded, before any
- * encoding): transparency, for any input but JPEG.
- */
-export function reservedProfile(plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile {
-  const [opaque, ...others] = undecidedCases(plan).map(({ alpha }) => traitsOf(plan, options, alpha));
-  const peak = (profile: MemoryProfile) => predictedPeakMiB(profile, workPixels(plan)) + pairMarginMiB(profile, plan.inputKind);
-  return [opaque!, ...others.filter((traits) => fitsMemory(plan, format, traits))]
-    .map((traits) => memoryProfile(format, traits))
-    .reduce((heaviest, profile) => (peak(profile) > peak(heaviest) ? profile : heaviest));
-}
-
-/** What only decoding tells, each way it can turn out, the plain case first: transparency (never in a JPEG). */
-function undecidedCases(plan: Inspection): { alpha: boolean }[] {
-  const alphas = IMAGE_FORMATS[plan.input.format].alpha ? [false, true] : [false];
-  return alphas.map((alpha) => ({ alpha }));
-}
+/** The memory profile of a compression's output in `format`. */
+export const reservedProfile = (plan: Inspection, options: PipelineOptions, format: ImageFormat): MemoryProfile =>
+  memoryProfile(format, traitsOf(plan, options));
 
 /**
  * Every format the output may end up in. `format=auto` keeps the input's format unless the
  * client accepts AVIF or WebP: then those compete with it, each at its own calibrated target
  * for the mode, and the smallest wins (as image CDNs negotiate). A modern format over its
  * memory limit stays out, and so does the input's own format when another one fits;
- * everything but the input's format stays out for `lossless`. `alpha`: whether the image is
- * transparent (known once decoded).
+ * everything but the input's format stays out for `lossless`.
  */
-export function possibleOutputFormats(plan: Inspection, options: PipelineOptions, alpha: boolean): ImageFormat[] {
+export function possibleOutputFormats(plan: Inspection, options: PipelineOptions): ImageFormat[] {
   if (options.format !== 'auto' || !options.accept?.length || options.lossless) return [plan.outputFormat];
   // Not lossless from here on (that returned above).
-  const traits = traitsOf(plan, options, alpha);
+  const traits = traitsOf(plan, options);
   const modern = options.accept.filter(
     (format) => (format === 'webp' || format === 'avif') && format !== plan.outputFormat && fitsMemory(plan, format, traits),
   );
@@ -94,24 +72,20 @@ export function possibleOutputFormats(plan: Inspection, options: PipelineOptions
   return [...own, ...modern];
 }
 
-/**
- * The worst, over the formats the output may end up in, of a per-format figure (memory,
- * compute) of the work's pixels. Which formats those are depends on what only decoding tells
- * (an RGBA PNG may be opaque): every way is counted.
- */
+/** The worst, over the formats the output may end up in, of a per-format figure (memory, compute) of the work's pixels. */
 export function worstOverFormats(
   plan: Inspection,
   options: PipelineOptions,
   figure: (format: ImageFormat, pixels: number) => number,
 ): number {
-  const everyWay = new Set(undecidedCases(plan).flatMap(({ alpha }) => possibleOutputFormats(plan, options, alpha)));
-  return Math.max(...[...everyWay].map((format) => figure(format, workPixels(plan))));
+  return Math.max(...possibleOutputFormats(plan, options).map((format) => figure(format, workPixels(plan))));
 }
 
 /** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque; with a heavy pair's margin for an input that is one). */
-export function pixelLimit(format: ImageFormat, limits: ImageLimits, traits: OutputTraits = { lossless: false, alpha: false }): number {
+export function pixelLimit(format: ImageFormat, limits: ImageLimits, traits: OutputTraits = { lossless: false }): number {
   const profile = memoryProfile(format, traits);
-  return Math.min(limits.maxPixels, maxPixelsWithinBudget(profile, MEMORY_BUDGET_MIB - pairMarginMiB(profile, traits.input)));
+  const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, traits.input);
+  return Math.min(limits.maxPixels, maxPixelsWithinBudget(profile, budget), maxInputPixelsWithinBudget(traits.input, budget));
 }
 
 /**
@@ -124,18 +98,15 @@ export function enlarges(resize: ResizePlan | undefined, input: Size): boolean {
   return resize.size.width > region.width || resize.size.height > region.height;
 }
 
-/** The output, as the limits speak of it: "webp output", "lossless webp output", "avif output with transparency". */
-function outputDescription(format: ImageFormat, profile: MemoryProfile): string {
-  if (profile === 'webp-lossless') return `lossless ${format} output`;
-  if (profile === 'avif-alpha') return `${format} output with transparency`;
-  if (profile === 'avif-from-avif') return `${format} output from an AVIF input`;
-  return `${format} output`;
-}
+/** The output, as the limits speak of it: "webp output", "lossless webp output". */
+const outputDescription = (format: ImageFormat, profile: MemoryProfile) =>
+  profile === 'webp-lossless' ? `lossless ${format} output` : `${format} output`;
 
 const INPUT_DESCRIPTIONS: Record<InputKind, string> = {
   avif: 'an AVIF input',
   'avif-alpha': 'an AVIF input with an alpha plane',
   'webp-lossless': 'a lossless WebP input',
+  'webp-alpha': 'a lossy WebP input with transparency',
 };
 
 /** Megapixels as the messages print them; a limit is rounded down, so an image over it never reads as equal. */
@@ -183,24 +154,14 @@ export function pixelProblem(plan: Inspection, format: ImageFormat, traits: Outp
   return undefined;
 }
 
-/** Told how far a compression has got, in percent, for job progress. */
-
-export type Admission =
-  | { verdict: 'yes' }
-  | { verdict: 'no'; error: ApiError }
-  /** Fits if the pixels turn out opaque; transparent ones are judged once decoded, before encoding. */
-  | { verdict: 'after-decoding'; ifTransparent: ApiError };
+export type Admission = { verdict: 'yes' } | { verdict: 'no'; error: ApiError };
 
 /** Whether a compression may start, from the header alone. */
 export function admit(plan: Inspection, options: PipelineOptions, limits: ImageLimits): Admission {
   // With format=auto the input's own format may give way to one that fits.
-  const [first] = possibleOutputFormats(plan, options, false);
-  const opaque = pixelProblem(plan, first!, traitsOf(plan, options, false), limits);
-  if (opaque) return { verdict: 'no', error: opaque };
-  if (!IMAGE_FORMATS[plan.input.format].alpha) return { verdict: 'yes' };
-  const [firstTransparent] = possibleOutputFormats(plan, options, true);
-  const transparent = pixelProblem(plan, firstTransparent!, traitsOf(plan, options, true), limits);
-  return transparent ? { verdict: 'after-decoding', ifTransparent: transparent } : { verdict: 'yes' };
+  const [first] = possibleOutputFormats(plan, options);
+  const problem = pixelProblem(plan, first!, traitsOf(plan, options), limits);
+  return problem ? { verdict: 'no', error: problem } : { verdict: 'yes' };
 }
 
 /** The compute a compression is predicted to take, in seconds: the worst of the formats it may end in. */

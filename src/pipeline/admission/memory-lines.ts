@@ -9,30 +9,22 @@ const lineAt = ({ fixed, perMegapixel }: Line, pixels: number) => fixed + (perMe
 const lineLimit = ({ fixed, perMegapixel }: Line, budgetMiB: number) => Math.floor(((budgetMiB - fixed) / perMegapixel) * 1e6);
 
 /**
- * What decides a compression's memory: the output format, and for two of them more. Lossless
- * WebP runs libwebp's lossless encoder (an ARGB copy, a hash chain and backward references for
- * the whole image); AVIF with transparency runs a second AV1 encoder for the alpha plane, and
- * AVIF from AVIF holds both libavif heaps.
+ * What decides a compression's memory: the output format, and for lossless WebP more: libwebp's
+ * lossless encoder holds an ARGB copy, a hash chain and backward references for the whole image.
+ * AVIF needs no profile of its own for transparency or for an AVIF input: its grid cells bound
+ * the alpha encoder's memory as they do the colour's, and an AVIF input's decoder has its own
+ * line (`INPUT_PEAK_MEMORY_MIB`).
  */
-export type MemoryProfile = ImageFormat | 'webp-lossless' | 'avif-alpha' | 'avif-from-avif';
+export type MemoryProfile = ImageFormat | 'webp-lossless';
 
 export interface OutputTraits {
   lossless: boolean;
-  /** Whether the image has transparency (known once decoded; the limits before decoding assume not). */
-  alpha: boolean;
   /** The input, where its decoding holds more than a JPEG's or PNG's. */
   input?: InputKind;
 }
 
-/**
- * AVIF from AVIF holds both libavif heaps at once: the session's decoder keeps its high-water
- * mark from the input while the encoder runs.
- */
-export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: OutputTraits): MemoryProfile {
-  if (format === 'webp' && lossless) return 'webp-lossless';
-  if (format === 'avif' && alpha) return 'avif-alpha';
-  if (format === 'avif' && (input === 'avif' || input === 'avif-alpha')) return 'avif-from-avif';
-  return format;
+export function memoryProfile(format: ImageFormat, { lossless }: OutputTraits): MemoryProfile {
+  return format === 'webp' && lossless ? 'webp-lossless' : format;
 }
 
 /**
@@ -40,38 +32,40 @@ export function memoryProfile(format: ImageFormat, { lossless, alpha, input }: O
  * `npm run bench:memory` readings (docs/measurements.md, "Memory"): peak MiB ≈ fixed + perMegapixel × MP,
  * with every reading at or under the line. JPEG, PNG and lossy WebP are nearly flat because
  * large images take the memory-lean paths (`MEMORY_THRESHOLDS` in `src/codecs/thresholds.ts`, the
- * banded WebP encoder and its alpha coder); lossless WebP and AVIF hold whole images several
- * times over. Re-measure after changing any of it.
+ * banded WebP encoder and its alpha coder); lossless WebP holds whole images several times over,
+ * and AVIF holds one grid cell's encoder (`src/codecs/avif/encoder.ts`) beside a smart search's
+ * decoder and scorer. Re-measure after changing any of it.
  */
 export const PEAK_MEMORY_MIB: Record<MemoryProfile, Line> = {
   jpeg: { fixed: 107, perMegapixel: 1.6 },
   webp: { fixed: 72, perMegapixel: 4.5 },
   'webp-lossless': { fixed: 31, perMegapixel: 28 },
   png: { fixed: 108, perMegapixel: 1.6 },
-  // Photos, artwork and screenshots alike: our build has IntraBC off (docs/avif.md).
-  avif: { fixed: 96, perMegapixel: 7 },
-  'avif-alpha': { fixed: 90, perMegapixel: 25 },
-  'avif-from-avif': { fixed: 24, perMegapixel: 82 },
+  // Photos, artwork, screenshots and transparent images alike (docs/avif.md, "Memory").
+  avif: { fixed: 105, perMegapixel: 1.6 },
 };
 
 /**
  * Inputs whose decoding holds more than a JPEG's or PNG's (on which the lines above were
  * measured): libavif's decoder keeps the AV1 frame, its reference buffers and the RGB
  * conversion, with a second plane for alpha; libwebp's lossless decoder keeps ARGB and its
- * transforms' buffers. Their own lines, fitted to whole compressions of such inputs to JPEG,
+ * transforms' buffers, and its lossy one decodes an alpha channel whole, through a lossless
+ * decoder's 4 bytes a pixel. Their own lines, fitted to whole compressions of such inputs to JPEG,
  * PNG and WebP (docs/measurements.md, "Memory"), bound the input's pixels.
  */
-export type InputKind = 'avif' | 'avif-alpha' | 'webp-lossless';
+export type InputKind = 'avif' | 'avif-alpha' | 'webp-lossless' | 'webp-alpha';
 
 export const INPUT_PEAK_MEMORY_MIB: Record<InputKind, Line> = {
   avif: { fixed: 72, perMegapixel: 28 },
   'avif-alpha': { fixed: 40, perMegapixel: 56 },
   'webp-lossless': { fixed: 100, perMegapixel: 6.2 },
+  'webp-alpha': { fixed: 24, perMegapixel: 13.5 },
 };
 
 export function inputKind(format: ImageFormat, { alpha, lossless }: { alpha: boolean; lossless: boolean }): InputKind | undefined {
   if (format === 'avif') return alpha ? 'avif-alpha' : 'avif';
   if (format === 'webp' && lossless) return 'webp-lossless';
+  if (format === 'webp' && alpha) return 'webp-alpha';
   return undefined;
 }
 
@@ -89,11 +83,10 @@ export function maxInputPixelsWithinBudget(kind: InputKind | undefined, budgetMi
  * A heavy decoder and a heavy encoder in one compression hold both heaps at once, and the
  * larger of their two lines fell short by up to 9 MiB (a transparent 0.57 MP AVIF to AVIF read
  * 135.7 against 126.9; a 2 MP AVIF to lossless WebP 128.7 against 128; a transparent 3.4 MP
- * lossless WebP to lossless WebP 126.8 against 126.2). Such pairs add this margin. AVIF from
- * AVIF was measured as a profile of its own.
+ * lossless WebP to lossless WebP 126.8 against 126.2). Such pairs add this margin.
  */
 export const HEAVY_PAIR_MARGIN_MIB = 10;
-const HEAVY_OUTPUTS: ReadonlySet<MemoryProfile> = new Set(['webp-lossless', 'avif', 'avif-alpha']);
+const HEAVY_OUTPUTS: ReadonlySet<MemoryProfile> = new Set(['webp-lossless', 'avif']);
 
 export function pairMarginMiB(profile: MemoryProfile, input: InputKind | undefined): number {
   return input && HEAVY_OUTPUTS.has(profile) ? HEAVY_PAIR_MARGIN_MIB : 0;
@@ -114,14 +107,10 @@ const MEASURED_UP_TO_PIXELS = 12_000_000;
 export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_000, png: 8_000_000, webp: 8_000_000, avif: 1_000_000 };
 
 /**
- * The profile a special one adds to: lossless WebP and transparent AVIF were measured from
- * 0.2 MP up, and below that their lines fall under those of the work they include.
+ * The profile a special one adds to: lossless WebP was measured from 0.2 MP up, and below that
+ * its line falls under that of the lossy work it includes.
  */
-const BASE_PROFILES: Partial<Record<MemoryProfile, MemoryProfile[]>> = {
-  'webp-lossless': ['webp'],
-  'avif-alpha': ['avif'],
-  'avif-from-avif': ['avif'],
-};
+const BASE_PROFILES: Partial<Record<MemoryProfile, MemoryProfile[]>> = { 'webp-lossless': ['webp'] };
 
 /** A profile's line and those of the profiles it adds to, down to its format's. */
 const linesOf = (profile: MemoryProfile): Line[] => [PEAK_MEMORY_MIB[profile], ...(BASE_PROFILES[profile] ?? []).flatMap(linesOf)];

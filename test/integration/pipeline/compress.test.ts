@@ -16,7 +16,7 @@ import {
 } from '../../../src/pipeline/admission';
 import { MemoryGate } from '../../../src/limits/isolate-memory';
 import { reservationMiB } from '../../../src/compression';
-import { avifHasAlphaPlane, detectFormat, isLosslessWebp } from '../../../src/pipeline/detect';
+import { avifHasAlphaPlane, detectFormat, isLosslessWebp, isLossyWebpWithAlpha } from '../../../src/pipeline/detect';
 import { planResize } from '../../../src/pipeline/geometry';
 import { resizeInStrips } from '../../../src/pipeline/resize';
 import { type ImageFormat, compressOptionsSchema } from '../../../src/schemas/options';
@@ -191,28 +191,23 @@ describe('limits, checked from the header before decoding', () => {
     });
   });
 
-  it('each output format has its own limit, from its measured memory use', async () => {
-    // A 12 MP phone photo fits JPEG, PNG and WebP (the memory-lean paths); AVIF holds whole images.
+  it('a 12 MP phone photo fits every output format, AVIF included (its grid cells bound the encoder); 13 MP none', async () => {
     const twelveMegapixels = pngClaiming(4000, 3000);
     const thirteenMegapixels = pngClaiming(4000, 3250);
     for (const format of ['jpeg', 'webp', 'png', 'avif'] as const) {
-      expect(pixelLimit(format, { maxPixels: 40e6 })).toBe(maxPixelsWithinBudget(format));
-      const twelve = compressImage(twelveMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 });
-      if (format !== 'avif') await expect(twelve).rejects.toThrow('must not decode');
-      else await expect(twelve).rejects.toMatchObject({ code: 'image_too_large' });
+      expect(pixelLimit(format, { maxPixels: 40e6 })).toBe(12e6);
+      await expect(compressImage(twelveMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
+        'must not decode',
+      );
       // Past the largest size measured, nothing is admitted.
       await expect(compressImage(thirteenMegapixels, options({ format }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
         code: 'image_too_large',
       });
     }
-    // 1 MP fits every format's budget, so the header check passes and decoding is reached.
-    await expect(compressImage(pngClaiming(1000, 1000), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
-      'must not decode',
-    );
   });
 
   it('lossless WebP has its own, lower limit (libwebp holds the whole image several times over)', async () => {
-    const limit = pixelLimit('webp', { maxPixels: 40e6 }, { lossless: true, alpha: false });
+    const limit = pixelLimit('webp', { maxPixels: 40e6 }, { lossless: true });
     expect(limit).toBe(maxPixelsWithinBudget('webp-lossless'));
     expect(limit).toBeLessThan(maxPixelsWithinBudget('webp'));
     const justOver = pngClaiming(2000, Math.ceil((limit + 1) / 2000));
@@ -306,88 +301,62 @@ describe('flat-colour artwork and memory (libaom codes it with IntraBC unless tu
   });
 });
 
-describe('transparency and memory (AVIF encodes an alpha plane with a second encoder)', () => {
-  // 2000×1000 is 2 MP: within AVIF's limit for an opaque image, over it for a transparent one.
+describe('transparency and memory (AVIF grid cells bound the alpha encoder as they do the colour one)', () => {
+  // 2000×1000 is 2 MP: within AVIF's limit, transparent or not.
   const decodedAs = (alpha: number) => {
     const data = new Uint8Array(2000 * 1000 * 4).fill(200);
     for (let i = 3; i < data.length; i += 4) data[i] = alpha;
     return { data, width: 2000, height: 1000 };
   };
 
-  it('limits transparency by the decoded pixels, refused before encoding; a header declaring alpha over opaque pixels gets the opaque limit', async () => {
-    expect(pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: true })).toBeLessThan(2000 * 1000);
-    expect(pixelLimit('avif', { maxPixels: 40e6 })).toBeGreaterThan(2000 * 1000);
-    // RGBA (most PNGs, opaque or not) and RGB headers alike: the pixels decide.
+  it('a transparent image gets the limit of an opaque one, and reaches the encoder', async () => {
     for (const colourType of [6, 2] as const) {
-      const png = pngClaiming(2000, 1000, colourType);
-      await expect(
-        compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(128)), { maxPixels: 40e6 }),
-      ).rejects.toMatchObject({
-        code: 'image_too_large',
-        message: expect.stringMatching(/the limit is 1\.5 MP for avif output with transparency/),
-      });
-      await expect(
-        compressImage(png, options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(255)), { maxPixels: 40e6 }),
-      ).rejects.toThrow('must not encode');
+      for (const alpha of [128, 255]) {
+        await expect(
+          compressImage(pngClaiming(2000, 1000, colourType), options({ format: 'avif', quality: 50 }), codecsDecodingTo(decodedAs(alpha)), {
+            maxPixels: 40e6,
+          }),
+        ).rejects.toThrow('must not encode');
+      }
     }
   });
 
-  it('format=auto leaves AVIF out for a transparent image over its limit, and keeps it for an opaque one', async () => {
-    const tried = async (alpha: number, colourType: 2 | 6) => {
+  it('format=auto keeps AVIF for a transparent image as for an opaque one', async () => {
+    const tried = async (alpha: number) => {
       const encoded: ImageFormat[] = [];
       await compressImage(
-        pngClaiming(2000, 1000, colourType),
+        pngClaiming(2000, 1000, 6),
         { ...options({ format: 'auto', quality: 50 }), accept: ['avif', 'webp'] },
         codecsRecording(decodedAs(alpha), encoded),
         { maxPixels: 40e6 },
       );
       return encoded;
     };
-    expect(await tried(255, 2)).toEqual(['png', 'avif', 'webp']);
-    expect(await tried(128, 6)).toEqual(['png', 'webp']);
-    expect(await tried(128, 2)).toEqual(['png', 'webp']);
-    // A header that declares alpha over opaque pixels keeps AVIF...
-    expect(await tried(255, 6)).toEqual(['png', 'avif', 'webp']);
-    // ...and the gate reserves for either. A WebP input, whose own line is below AVIF's: 1.58 MP,
-    // within AVIF's opaque limit and over its transparent one.
-    const [width, height] = [1580, 1000];
-    const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? (i < 4000 ? 128 : 255) : (i * 7) & 255));
-    const webp = await wasmCodecs.encode('webp', { data, width, height }, { quality: 60, lossless: false });
-    const plan = await inspectImage(webp, options({ format: 'auto' }), { maxPixels: 40e6 });
-    const auto = { ...options({ format: 'auto' }), accept: ['avif'] as ImageFormat[] };
-    expect(possibleOutputFormats(plan, auto, true)).toEqual(['webp']);
-    expect(possibleOutputFormats(plan, auto, false)).toEqual(['webp', 'avif']);
-    expect(reservationMiB(plan, auto)).toBe(predictedPeakMiB('avif', width * height));
+    expect(await tried(128)).toEqual(['png', 'avif', 'webp']);
+    expect(await tried(255)).toEqual(['png', 'avif', 'webp']);
   });
 
   it("format=auto gives way to a format that fits when the input's own does not", async () => {
+    // 1.5 MP: an alpha-plane AVIF input fits alone (1.57 MP) but not beside an AVIF encoder (1.39 MP with the pair's margin).
     const avif: Inspection = {
-      input: { format: 'avif', size: 5000, width: 1200, height: 1000 },
+      input: { format: 'avif', size: 5000, width: 1500, height: 1000 },
       orientation: 1,
-      inputKind: 'avif',
+      inputKind: 'avif-alpha',
       outputFormat: 'avif',
-      outputSize: { width: 1200, height: 1000 },
+      outputSize: { width: 1500, height: 1000 },
     };
     const auto = (accept: ImageFormat[]) => ({ ...options({ format: 'auto' }), accept });
-    expect(possibleOutputFormats(avif, auto(['webp']), true)).toEqual(['webp']);
-    expect(possibleOutputFormats(avif, auto([]), true)).toEqual(['avif']);
-    expect(possibleOutputFormats(avif, auto(['webp']), false)).toEqual(['avif', 'webp']);
-    // An alpha plane counts as transparency for AVIF output whatever the pixels (its decoder holds the plane).
-    expect(possibleOutputFormats({ ...avif, inputKind: 'avif-alpha' }, auto(['webp']), false)).toEqual(['webp']);
+    expect(possibleOutputFormats(avif, auto(['webp']))).toEqual(['webp']);
+    expect(possibleOutputFormats(avif, auto([]))).toEqual(['avif']);
+    expect(possibleOutputFormats({ ...avif, inputKind: 'avif' }, auto(['webp']))).toEqual(['avif', 'webp']);
   });
 
-  it('reserves memory for transparency for any input but JPEG (known only once decoded), where it would be admitted', async () => {
-    // 1 MP: within transparent AVIF's limit, where its line is over the opaque one.
-    const small = await inspectImage(pngClaiming(1000, 1000, 6), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(small, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
+  it('reserves the same memory for a PNG whatever its colour type, and lossless WebP its own', async () => {
+    const rgba = await inspectImage(pngClaiming(1000, 1000, 6), options({ format: 'avif' }), LIMITS);
     const rgb = await inspectImage(pngClaiming(1000, 1000, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(rgb, options({ format: 'avif' }), 'avif')).toBe('avif-alpha');
-    const jpeg = await inspectImage(fixtures.photoJpeg, options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(jpeg, options({ format: 'avif' }), 'avif')).toBe('avif');
-    // Over the transparent limit it would be refused once decoded, so an opaque output's memory is reserved.
-    const large = await inspectImage(pngClaiming(2000, 1000, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservedProfile(large, options({ format: 'avif' }), 'avif')).toBe('avif');
-    expect(reservedProfile(small, options({ format: 'webp', lossless: true }), 'webp')).toBe('webp-lossless');
+    expect(reservedProfile(rgba, options({ format: 'avif' }), 'avif')).toBe('avif');
+    expect(reservationMiB(rgba, options({ format: 'avif' }))).toBe(reservationMiB(rgb, options({ format: 'avif' })));
+    expect(reservedProfile(rgba, options({ format: 'webp', lossless: true }), 'webp')).toBe('webp-lossless');
   });
 
   it("finds an AVIF's alpha plane in its header (its decoder holds a second plane)", () => {
@@ -416,6 +385,11 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     expect(isLosslessWebp(await wasmCodecs.encode('webp', alpha, { quality: 100, lossless: true }))).toBe(true);
     expect(isLosslessWebp(await wasmCodecs.encode('webp', goldfish, { quality: 80, lossless: false }))).toBe(false);
     expect(isLosslessWebp(await wasmCodecs.encode('webp', alpha, { quality: 80, lossless: false }))).toBe(false);
+    const lossyAlpha = await wasmCodecs.encode('webp', alpha, { quality: 80, lossless: false });
+    expect(isLossyWebpWithAlpha(lossyAlpha)).toBe(true);
+    const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
+    expect(isLossyWebpWithAlpha(await wasmCodecs.encode('webp', photo, { quality: 80, lossless: false }))).toBe(false);
+    expect((await inspectImage(lossyAlpha, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('webp-alpha');
     const plan = await inspectImage(
       await wasmCodecs.encode('webp', goldfish, { quality: 100, lossless: true }),
       options({ format: 'jpeg' }),
@@ -442,16 +416,16 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     );
   });
 
-  it('an AVIF input with an alpha plane has its own input limit, and AVIF output from it the transparent limit, from the header', async () => {
-    // 1.3 MP: within the alpha-plane input's limit, over transparent AVIF output's (with a heavy pair's margin).
-    const alphaPlane = avifClaiming(1300, 1000, fixtures.alphaAvif);
+  it('an AVIF input with an alpha plane has its own input limit, lower again beside an AVIF encoder, from the header', async () => {
+    // 1.45 MP: within the alpha-plane input's limit (1.57 MP), over it with a heavy pair's margin (1.39 MP).
+    const alphaPlane = avifClaiming(1450, 1000, fixtures.alphaAvif);
     expect((await inspectImage(alphaPlane, options({ format: 'jpeg' }), LIMITS)).inputKind).toBe('avif-alpha');
     await expect(compressImage(alphaPlane, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toThrow(
       'must not decode',
     );
     await expect(compressImage(alphaPlane, options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
       code: 'image_too_large',
-      message: expect.stringMatching(/avif output with transparency/),
+      message: expect.stringMatching(/the limit is 1\.3 MP for an AVIF input with an alpha plane/),
     });
     const overInput = avifClaiming(2000, Math.ceil((maxInputPixelsWithinBudget('avif-alpha') + 1) / 2000), fixtures.alphaAvif);
     await expect(compressImage(overInput, options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 })).rejects.toMatchObject({
@@ -459,20 +433,20 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
     });
   });
 
-  it('AVIF from AVIF has its own output limit (both libavif heaps are held at once)', async () => {
-    const limit = pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, alpha: false, input: 'avif' });
-    expect(limit).toBe(maxPixelsWithinBudget('avif-from-avif'));
-    expect(limit).toBeLessThan(pixelLimit('avif', { maxPixels: 40e6 }));
-    const between = Math.floor((limit + pixelLimit('avif', { maxPixels: 40e6 })) / 2);
+  it("AVIF from AVIF is bounded by the input's line with a heavy pair's margin (both libavif heaps are held at once)", async () => {
+    const limit = pixelLimit('avif', { maxPixels: 40e6 }, { lossless: false, input: 'avif' });
+    expect(limit).toBe(maxInputPixelsWithinBudget('avif', MEMORY_BUDGET_MIB - HEAVY_PAIR_MARGIN_MIB));
+    expect(limit).toBeLessThan(maxInputPixelsWithinBudget('avif'));
+    const between = Math.floor((limit + maxInputPixelsWithinBudget('avif')) / 2);
     const [width, height] = [1300, Math.floor(between / 1300)];
     await expect(
       compressImage(avifClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 }),
     ).rejects.toMatchObject({
       code: 'image_too_large',
-      message: expect.stringMatching(/avif output from an AVIF input/),
+      message: expect.stringMatching(/for an AVIF input/),
     });
     await expect(
-      compressImage(pngClaiming(width, height), options({ format: 'avif' }), refusingCodecs, { maxPixels: 40e6 }),
+      compressImage(avifClaiming(width, height), options({ format: 'jpeg' }), refusingCodecs, { maxPixels: 40e6 }),
     ).rejects.toThrow('must not decode');
   });
 
@@ -511,12 +485,8 @@ describe('inputs whose decoders hold more memory (AVIF, lossless WebP)', () => {
       Math.max(predictedPeakMiB('jpeg', pixels), predictedInputPeakMiB('avif', pixels)),
     );
     expect(reservationMiB(plan, options({ format: 'jpeg' }))).toBeGreaterThanOrEqual(predictedInputPeakMiB('avif', pixels));
-    // And for any PNG at least the transparent output's line (transparency is known only once decoded).
     const png = await inspectImage(pngClaiming(600, 500, 2), options({ format: 'avif' }), LIMITS);
-    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(
-      predictedPeakMiB(reservedProfile(png, options({ format: 'avif' }), 'avif'), 600 * 500),
-    );
-    expect(reservationMiB(png, options({ format: 'avif' }))).toBeGreaterThanOrEqual(predictedPeakMiB('avif-alpha', 600 * 500));
+    expect(reservationMiB(png, options({ format: 'avif' }))).toBe(predictedPeakMiB('avif', 600 * 500));
   });
 
   it('an enlargement reserves the whole budget (its readings ran over the lines); a reduction its line', async () => {
@@ -745,17 +715,11 @@ describe('extreme shapes', () => {
 describe('format=auto candidates', () => {
   it('format=auto only counts the formats it will try (lossless, memory limits)', async () => {
     const plan = await inspectImage(fixtures.photoJpeg, options({ format: 'auto', lossless: false }), LIMITS);
-    expect(possibleOutputFormats(plan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual([
-      'jpeg',
-      'avif',
-      'webp',
-    ]);
+    expect(possibleOutputFormats(plan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] })).toEqual(['jpeg', 'avif', 'webp']);
     const png = await inspectImage(fixtures.goldfishPng, options({ format: 'auto', lossless: true }), LIMITS);
-    expect(possibleOutputFormats(png, { ...options({ format: 'auto', lossless: true }), accept: ['avif', 'webp'] }, false)).toEqual([
-      'png',
-    ]);
-    const big = pngClaiming(3000, 2000); // 6 MP: over AVIF's memory limit, within WebP's
+    expect(possibleOutputFormats(png, { ...options({ format: 'auto', lossless: true }), accept: ['avif', 'webp'] })).toEqual(['png']);
+    const big = pngClaiming(3000, 2000); // 6 MP: within every format's memory limit, AVIF's included
     const bigPlan = await inspectImage(big, options({ format: 'auto' }), LIMITS);
-    expect(possibleOutputFormats(bigPlan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] }, false)).toEqual(['png', 'webp']);
+    expect(possibleOutputFormats(bigPlan, { ...options({ format: 'auto' }), accept: ['avif', 'webp'] })).toEqual(['png', 'avif', 'webp']);
   });
 });
