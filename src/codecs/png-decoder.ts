@@ -1,19 +1,18 @@
-// @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
-import pngWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
 import type { RawImage } from './types';
 
 /**
  * squoosh_png's decoder in an instance of its own, like the Emscripten codecs (its glue keeps
  * one instance per isolate, whose memory would hold the largest PNG ever decoded), and with
- * the pixels left in that instance's memory instead of copied out.
+ * the pixels left in that instance's memory instead of copied out. The module is a parameter
+ * so that Node scripts, which cannot import a .wasm as Workers do, can compile their own.
  */
-export function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
+export function decodePngInFreshInstance(bytes: Uint8Array, pngWasm: WebAssembly.Module): RawImage | null {
   const objects: unknown[] = [...new Array(128).fill(undefined), undefined, null, true, false];
   const keep = (o: unknown) => objects.push(o) - 1;
   let exports: Record<string, (...args: number[]) => number> & { memory: WebAssembly.Memory };
   let image: RawImage | null = null;
   const wbg: Record<string, (...args: number[]) => unknown> = {};
-  for (const { name } of WebAssembly.Module.imports(pngWasm as WebAssembly.Module)) {
+  for (const { name } of WebAssembly.Module.imports(pngWasm)) {
     if (name === '__wbindgen_memory') wbg[name] = () => keep(exports.memory);
     else if (name.startsWith('__wbg_buffer_')) wbg[name] = (i) => keep((objects[i!] as { buffer: ArrayBuffer }).buffer);
     else if (name.startsWith('__wbg_newwithbyteoffsetandlength_'))
@@ -33,7 +32,7 @@ export function decodePngInFreshInstance(bytes: Uint8Array): RawImage | null {
         throw new Error(`squoosh_png import ${name} is not provided`);
       };
   }
-  exports = new WebAssembly.Instance(pngWasm as WebAssembly.Module, { wbg }).exports as typeof exports;
+  exports = new WebAssembly.Instance(pngWasm, { wbg }).exports as typeof exports;
   const ptr = exports.__wbindgen_malloc!(bytes.length, 1) >>> 0;
   new Uint8Array(exports.memory.buffer).set(bytes, ptr);
   exports.decode!(ptr, bytes.length);

@@ -13,12 +13,15 @@ export interface MemoryThresholds {
   /** Above this, a palette PNG is not given to oxipng. */
   indexedOxipng: number;
   leaveInHeap: number;
+  /** Above this, PNG is decoded a row at a time (`png-stream-decoder.ts`): squoosh_png holds the image 2–3 times over. */
+  pngStreamDecode: number;
 }
 export const MEMORY_THRESHOLDS: MemoryThresholds = {
   jpegStrips: 4_000_000,
   pngStream: 2_000_000,
   indexedOxipng: 5_000_000,
   leaveInHeap: 2_000_000,
+  pngStreamDecode: 2_000_000,
 };
 /**
  * oxipng spends a fixed time on every row whatever its width (docs/reliability.md, "CPU by

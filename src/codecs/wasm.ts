@@ -12,9 +12,10 @@
  *
  * The resizer's wasm-bindgen glue keeps one instance per isolate (`./resizer.ts`); strips bound
  * its memory (`src/pipeline/resize.ts`). oxipng and the PNG decoder (`./png-decoder.ts`) get an
- * instance per call. The encoders of WebP, JPEG and AVIF are our own builds of libwebp
- * (`./webp/`), jpegli (`./jpeg/`) and libavif + libaom (`./avif/`), session-scoped like the
- * Emscripten ones. Decoded pixels stay where the decoder wrote them (`./in-place-decode.ts`).
+ * instance per call; large PNGs are decoded a row at a time instead (`./png-stream-decoder.ts`).
+ * The encoders of WebP, JPEG and AVIF are our own builds of libwebp (`./webp/`), jpegli
+ * (`./jpeg/`) and libavif + libaom (`./avif/`), session-scoped like the Emscripten ones.
+ * Decoded pixels stay where the decoder wrote them (`./in-place-decode.ts`).
  */
 import mozjpegDecoderFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import mozjpegDecoderWasm from '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm';
@@ -22,8 +23,11 @@ import webpDecoderFactory from '@jsquash/webp/codec/dec/webp_dec.js';
 import webpDecoderWasm from '@jsquash/webp/codec/dec/webp_dec.wasm';
 import avifDecoderFactory from '@jsquash/avif/codec/dec/avif_dec.js';
 import avifDecoderWasm from '@jsquash/avif/codec/dec/avif_dec.wasm';
+// @ts-expect-error the .d.ts beside this file types the instance's exports; Workers import the compiled module.
+import pngDecoderWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
 import type { ImageFormat } from '../schemas/options';
 import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type RawImage } from './types';
+import { ascii, readUint32BE } from '../formats/bytes';
 import { joinJpegStrips } from './jpeg-join';
 import { optimisePixels, optimisePng } from './oxipng';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
@@ -33,6 +37,7 @@ import { createAvifEncoder, type ServiceAvifEncoder } from './avif/encoder';
 import { type EmscriptenFactory, instantiate } from './emscripten';
 import { type DecodedImage, takePixels, usePixelsInPlace } from './in-place-decode';
 import { decodePngInFreshInstance } from './png-decoder';
+import { decodePngStreaming } from './png-stream-decoder';
 import { resize } from './resizer';
 import { MEMORY_THRESHOLDS, type MemoryThresholds, OXIPNG_MAX_ROWS } from './thresholds';
 
@@ -50,6 +55,10 @@ export function jpegStripRows(width: number, mcuSize: number): number {
   const mcusPerRow = Math.ceil(width / mcuSize);
   return Math.max(mcuSize, Math.min(JPEG_STRIP_ROWS, Math.floor(0xffff / mcusPerRow) * mcuSize));
 }
+
+/** Width × height from a PNG's IHDR, which comes first; 0 if there is none to read (the decoder says why). */
+const pngPixels = (bytes: Uint8Array) =>
+  bytes.length >= 24 && ascii(bytes, 12, 16) === 'IHDR' ? readUint32BE(bytes, 16) * readUint32BE(bytes, 20) : 0;
 
 /**
  * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. cjpeg's
@@ -93,7 +102,11 @@ export function createWasmCodecs(thresholds: MemoryThresholds = MEMORY_THRESHOLD
   }
 
   async function decodeUnchecked(format: ImageFormat, bytes: Uint8Array): Promise<RawImage | null> {
-    if (format === 'png') return decodePngInFreshInstance(bytes);
+    if (format === 'png') {
+      // Interlaced and 16-bit images are not streamed (null): squoosh_png decodes them.
+      const streamed = pngPixels(bytes) > thresholds.pngStreamDecode ? await decodePngStreaming(bytes) : null;
+      return streamed ?? decodePngInFreshInstance(bytes, pngDecoderWasm as WebAssembly.Module);
+    }
     const run = await emscriptenDecode(format, bytes);
     const taken = takePixels(run, thresholds.leaveInHeap);
     if (taken?.retired) instances.delete(decoderFactories[format]);

@@ -32,7 +32,7 @@ describe('our JPEG encoder (jpegli, fed a band of rows at a time)', () => {
 
   it('joins baseline strips into one JPEG that decodes to the image a whole encode makes', async () => {
     const photo = await wasmCodecs.decode('jpeg', fixtures.photoJpeg);
-    const strips = createWasmCodecs({ jpegStrips: 0, pngStream: 0, indexedOxipng: 0, leaveInHeap: 0 });
+    const strips = createWasmCodecs({ jpegStrips: 0, pngStream: 0, indexedOxipng: 0, leaveInHeap: 0, pngStreamDecode: 0 });
     const whole = createWasmCodecs();
     for (const quality of [60, 95]) {
       const joined = await strips.encode('jpeg', photo, { quality, lossless: false });
