@@ -6,7 +6,7 @@ import { fr, r32 } from './rounding';
 const SIGMA = 1.5;
 /** Filter radius "N" (57): 5 for sigma 1.5. */
 export const RADIUS = Math.round(3.2795 * SIGMA + 0.2546);
-/** Output rows the vertical pass produces at once, its state staying in registers. */
+/** Output rows the vertical pass produces at once, its state staying in registers (blurColumns takes four). */
 export const BLOCK = 4;
 /** Horizontally blurred rows a block of vertical steps reads: n − N − 1 … n + BLOCK − 1 + N − 1. */
 export const BLUR_ROWS = 2 * RADIUS + BLOCK;
@@ -197,40 +197,15 @@ export function blurRow(f: Float64Array, src: number, dst: number, w: number): v
 }
 
 /**
- * One step of the vertical pass (VerticalStrip) for a whole row: `top` and `bottom` are the
- * horizontally blurred rows n − N − 1 and n + N − 1 (the zero row outside the image); `state`
- * holds each recursion's last two outputs, six values a column: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
+ * Four steps of the vertical pass (VerticalStrip), output rows n…n+3 to `out`, `out` + stride,
+ * …: step k reads the horizontally blurred rows tk and uk (n + k − N − 1 and n + k + N − 1, the
+ * zero row outside the image). `state` holds each recursion's last two outputs, six values a
+ * column, [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂], read and written once for the four. Two steps at a
+ * time, the newer output overwriting the older in place; two columns at a time: one column's
+ * steps depend on each other, so a second column's fill the wait. The rows come as arguments:
+ * looked up in an array, they would be read again for every column.
  */
-export function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, out: number, w: number): void {
-  const n1 = N2_1,
-    n3 = N2_3,
-    n5 = N2_5,
-    d1 = NEG_D1_1,
-    d3 = NEG_D1_3;
-  for (let x = 0, s = state; x < w; x++, s += 6) {
-    const sum = r32(f[top + x]! + f[bottom + x]!);
-    const a1 = f[s]!,
-      b1 = f[s + 2]!,
-      c1 = f[s + 4]!;
-    const a = r32(n1 * sum + r32(d1 * a1 - f[s + 1]!));
-    const b = r32(n3 * sum + r32(d3 * b1 - f[s + 3]!));
-    const c = r32(n5 * sum - f[s + 5]!);
-    f[s] = a;
-    f[s + 1] = a1;
-    f[s + 2] = b;
-    f[s + 3] = b1;
-    f[s + 4] = c;
-    f[s + 5] = c1;
-    if (out >= 0) f[out + x] = r32(a + r32(b + c));
-  }
-}
-
-/**
- * Four steps of the vertical pass, output rows n…n+3 to `out`, `out` + stride, …: the same
- * arithmetic as four blurColumnsStep calls, with the state read and written once. Two columns
- * at a time: one column's four steps depend on each other, so a second column's fill the wait.
- */
-export function blurColumnsBlock(
+export function blurColumns(
   f: Float64Array,
   t0: number,
   t1: number,
@@ -250,84 +225,62 @@ export function blurColumnsBlock(
     n5 = N2_5,
     d1 = NEG_D1_1,
     d3 = NEG_D1_3;
-  const out1 = out + stride;
-  const out2 = out1 + stride;
-  const out3 = out2 + stride;
-  let x = 0;
-  let s = state;
-  for (; x + 1 < w; x += 2, s += 12) {
-    // Three generations per recursion, renamed from step to step instead of shifted; a…c for
-    // column x, e…h for column x + 1.
+  for (let x = 0; x < w; x += 2) {
+    // Columns x and y; an odd width's last column is both.
+    const y = x + 1 < w ? x + 1 : x;
+    const s = state + 6 * x;
+    const t = state + 6 * y;
     let a1 = f[s]!,
+      e1 = f[t]!,
       a2 = f[s + 1]!,
+      e2 = f[t + 1]!,
       b1 = f[s + 2]!,
+      g1 = f[t + 2]!,
       b2 = f[s + 3]!,
+      g2 = f[t + 3]!,
       c1 = f[s + 4]!,
-      c2 = f[s + 5]!;
-    let e1 = f[s + 6]!,
-      e2 = f[s + 7]!,
-      g1 = f[s + 8]!,
-      g2 = f[s + 9]!,
-      h1 = f[s + 10]!,
-      h2 = f[s + 11]!;
-    let sum = r32(f[t0 + x]! + f[u0 + x]!);
-    let sum2 = r32(f[t0 + x + 1]! + f[u0 + x + 1]!);
-    let a = r32(n1 * sum + r32(d1 * a1 - a2));
-    let e = r32(n1 * sum2 + r32(d1 * e1 - e2));
-    let b = r32(n3 * sum + r32(d3 * b1 - b2));
-    let g = r32(n3 * sum2 + r32(d3 * g1 - g2));
-    let c = r32(n5 * sum - c2);
-    let h = r32(n5 * sum2 - h2);
-    f[out + x] = r32(a + r32(b + c));
-    f[out + x + 1] = r32(e + r32(g + h));
-    sum = r32(f[t1 + x]! + f[u1 + x]!);
-    sum2 = r32(f[t1 + x + 1]! + f[u1 + x + 1]!);
-    a2 = r32(n1 * sum + r32(d1 * a - a1));
-    e2 = r32(n1 * sum2 + r32(d1 * e - e1));
-    b2 = r32(n3 * sum + r32(d3 * b - b1));
-    g2 = r32(n3 * sum2 + r32(d3 * g - g1));
-    c2 = r32(n5 * sum - c1);
-    h2 = r32(n5 * sum2 - h1);
-    f[out1 + x] = r32(a2 + r32(b2 + c2));
-    f[out1 + x + 1] = r32(e2 + r32(g2 + h2));
-    sum = r32(f[t2 + x]! + f[u2 + x]!);
-    sum2 = r32(f[t2 + x + 1]! + f[u2 + x + 1]!);
-    a1 = r32(n1 * sum + r32(d1 * a2 - a));
-    e1 = r32(n1 * sum2 + r32(d1 * e2 - e));
-    b1 = r32(n3 * sum + r32(d3 * b2 - b));
-    g1 = r32(n3 * sum2 + r32(d3 * g2 - g));
-    c1 = r32(n5 * sum - c);
-    h1 = r32(n5 * sum2 - h);
-    f[out2 + x] = r32(a1 + r32(b1 + c1));
-    f[out2 + x + 1] = r32(e1 + r32(g1 + h1));
-    sum = r32(f[t3 + x]! + f[u3 + x]!);
-    sum2 = r32(f[t3 + x + 1]! + f[u3 + x + 1]!);
-    a = r32(n1 * sum + r32(d1 * a1 - a2));
-    e = r32(n1 * sum2 + r32(d1 * e1 - e2));
-    b = r32(n3 * sum + r32(d3 * b1 - b2));
-    g = r32(n3 * sum2 + r32(d3 * g1 - g2));
-    c = r32(n5 * sum - c2);
-    h = r32(n5 * sum2 - h2);
-    f[out3 + x] = r32(a + r32(b + c));
-    f[out3 + x + 1] = r32(e + r32(g + h));
-    f[s] = a;
-    f[s + 1] = a1;
-    f[s + 2] = b;
-    f[s + 3] = b1;
-    f[s + 4] = c;
-    f[s + 5] = c1;
-    f[s + 6] = e;
-    f[s + 7] = e1;
-    f[s + 8] = g;
-    f[s + 9] = g1;
-    f[s + 10] = h;
-    f[s + 11] = h1;
-  }
-  if (x < w) {
-    for (let k = 0; k < 4; k++) {
-      const top = k === 0 ? t0 : k === 1 ? t1 : k === 2 ? t2 : t3;
-      const bottom = k === 0 ? u0 : k === 1 ? u1 : k === 2 ? u2 : u3;
-      blurColumnsStep(f, top + x, bottom + x, s, out + k * stride + x, 1);
+      h1 = f[t + 4]!,
+      c2 = f[s + 5]!,
+      h2 = f[t + 5]!;
+    // Steps 0 and 1, then 2 and 3.
+    for (let pair = 0, o = out; pair < 2; pair++, o += 2 * stride) {
+      const first = pair === 0;
+      const top = first ? t0 : t2;
+      const bottom = first ? u0 : u2;
+      const next = first ? t1 : t3;
+      const nextBottom = first ? u1 : u3;
+      const sum = r32(f[top + x]! + f[bottom + x]!);
+      const sum2 = r32(f[top + y]! + f[bottom + y]!);
+      const sumNext = r32(f[next + x]! + f[nextBottom + x]!);
+      const sumNext2 = r32(f[next + y]! + f[nextBottom + y]!);
+      a2 = r32(n1 * sum + r32(d1 * a1 - a2));
+      a1 = r32(n1 * sumNext + r32(d1 * a2 - a1));
+      e2 = r32(n1 * sum2 + r32(d1 * e1 - e2));
+      e1 = r32(n1 * sumNext2 + r32(d1 * e2 - e1));
+      b2 = r32(n3 * sum + r32(d3 * b1 - b2));
+      b1 = r32(n3 * sumNext + r32(d3 * b2 - b1));
+      g2 = r32(n3 * sum2 + r32(d3 * g1 - g2));
+      g1 = r32(n3 * sumNext2 + r32(d3 * g2 - g1));
+      c2 = r32(n5 * sum - c2);
+      c1 = r32(n5 * sumNext - c1);
+      h2 = r32(n5 * sum2 - h2);
+      h1 = r32(n5 * sumNext2 - h1);
+      f[o + x] = r32(a2 + r32(b2 + c2));
+      f[o + y] = r32(e2 + r32(g2 + h2));
+      f[o + stride + x] = r32(a1 + r32(b1 + c1));
+      f[o + stride + y] = r32(e1 + r32(g1 + h1));
     }
+    f[s] = a1;
+    f[t] = e1;
+    f[s + 1] = a2;
+    f[t + 1] = e2;
+    f[s + 2] = b1;
+    f[t + 2] = g1;
+    f[s + 3] = b2;
+    f[t + 3] = g2;
+    f[s + 4] = c1;
+    f[t + 4] = h1;
+    f[s + 5] = c2;
+    f[t + 5] = h2;
   }
 }
