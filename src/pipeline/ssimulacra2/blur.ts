@@ -65,23 +65,18 @@ const NEG_D1_3 = -fr(GAUSS.d1[1]);
  * these per-lane multipliers (expanded in double, stored as floats): mul_in, mul_prev and
  * mul_prev2 of RecursiveGaussian, [recursion][lane].
  */
-function unrolledTaps(i: 0 | 1 | 2): { input: number[]; prev: number[]; prev2: number[] } {
+type Lanes = [number, number, number, number];
+function unrolledTaps(i: 0 | 1 | 2): { input: Lanes; prev: Lanes; prev2: Lanes } {
   const n2 = GAUSS.n2[i];
   const d1 = GAUSS.d1[i];
   const d2 = d1 * d1;
   return {
-    input: [n2, -d1 * n2, d2 * n2 - n2, -d2 * d1 * n2 + 2 * d1 * n2].map(fr),
-    prev: [-d1, d2 - 1, -d2 * d1 + 2 * d1, d2 * d2 - 3 * d2 + 1].map(fr),
-    prev2: [-1, d1, -d2 + 1, d2 * d1 - 2 * d1].map(fr),
+    input: [n2, -d1 * n2, d2 * n2 - n2, -d2 * d1 * n2 + 2 * d1 * n2].map(fr) as Lanes,
+    prev: [-d1, d2 - 1, -d2 * d1 + 2 * d1, d2 * d2 - 3 * d2 + 1].map(fr) as Lanes,
+    prev2: [-1, d1, -d2 + 1, d2 * d1 - 2 * d1].map(fr) as Lanes,
   };
 }
 const [TAPS_1, TAPS_3] = [unrolledTaps(0), unrolledTaps(1)];
-const [I1_0, I1_1, I1_2, I1_3] = TAPS_1.input as [number, number, number, number];
-const [P1_0, P1_1, P1_2, P1_3] = TAPS_1.prev as [number, number, number, number];
-const [, Q1_1, Q1_2, Q1_3] = TAPS_1.prev2 as [number, number, number, number];
-const [I3_0, I3_1, I3_2, I3_3] = TAPS_3.input as [number, number, number, number];
-const [P3_0, P3_1, P3_2, P3_3] = TAPS_3.prev as [number, number, number, number];
-const [, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
 
 /*
  * Float arithmetic as the reference's compiled code does it (Highway's AVX2 target, which
@@ -101,98 +96,74 @@ const [, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
  * x = 8 and in the last few columns, four at a time between, each with its own rounding.
  */
 export function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
+  // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
+  // constant in every iteration. Q1_0 and Q3_0 are −1.
+  const {
+    input: [i10, i11, i12, i13],
+    prev: [p10, p11, p12, p13],
+    prev2: [, q11, q12, q13],
+  } = TAPS_1;
+  const {
+    input: [i30, i31, i32, i33],
+    prev: [p30, p31, p32, p33],
+    prev2: [, q31, q32, q33],
+  } = TAPS_3;
+  const n25 = N2_5;
+  const taps = 2 * RADIUS;
+  const fourFrom = Math.min(8, w);
   let a1 = 0,
     a2 = 0,
     b1 = 0,
     b2 = 0,
     c1 = 0,
     c2 = 0;
-  let n = 1 - RADIUS;
-  for (const end = Math.min(8, w); n < end; n++) {
+  for (let n = 1 - RADIUS; n < w; n++) {
+    if (n === fourFrom) {
+      // Four at a time while both inputs of the fourth lie inside the row.
+      for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
+        const s0 = r32(f[at]! + f[at + taps]!);
+        const s1 = r32(f[at + 1]! + f[at + taps + 1]!);
+        const s2 = r32(f[at + 2]! + f[at + taps + 2]!);
+        const s3 = r32(f[at + 3]! + f[at + taps + 3]!);
+        const a0 = r32(p10 * a1 + r32(r32(s0 * i10) - a2));
+        const aa1 = r32(p11 * a1 + r32(q11 * a2 + r32(i10 * s1 + r32(s0 * i11))));
+        const aa2 = r32(p12 * a1 + r32(q12 * a2 + r32(i10 * s2 + r32(i11 * s1 + r32(s0 * i12)))));
+        const aa3 = r32(p13 * a1 + r32(q13 * a2 + r32(i10 * s3 + r32(i11 * s2 + r32(i12 * s1 + r32(s0 * i13))))));
+        const b0 = r32(p30 * b1 + r32(r32(s0 * i30) - b2));
+        const bb1 = r32(p31 * b1 + r32(q31 * b2 + r32(i30 * s1 + r32(s0 * i31))));
+        const bb2 = r32(p32 * b1 + r32(q32 * b2 + r32(i30 * s2 + r32(i31 * s1 + r32(s0 * i32)))));
+        const bb3 = r32(p33 * b1 + r32(q33 * b2 + r32(i30 * s3 + r32(i31 * s2 + r32(i32 * s1 + r32(s0 * i33))))));
+        const k0 = r32(s0 * n25);
+        const k1 = r32(s1 * n25);
+        const c0 = r32(k0 - c2);
+        const cc1 = r32(k1 - c1);
+        const cc2 = r32(c2 + r32(n25 * s2 - k0));
+        const cc3 = r32(c1 + r32(n25 * s3 - k1));
+        f[o] = r32(a0 + r32(b0 + c0));
+        f[o + 1] = r32(aa1 + r32(bb1 + cc1));
+        f[o + 2] = r32(aa2 + r32(bb2 + cc2));
+        f[o + 3] = r32(aa3 + r32(bb3 + cc3));
+        a2 = aa2;
+        a1 = aa3;
+        b2 = bb2;
+        b1 = bb3;
+        c2 = cc2;
+        c1 = cc3;
+      }
+    }
     const left = n - RADIUS - 1;
     const right = n + RADIUS - 1;
     const sum = r32((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
-    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
-    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
-    const c = r32(r32(sum * N2_5) - c2);
+    const a = r32(p10 * a1 + r32(r32(sum * i10) - a2));
     a2 = a1;
     a1 = a;
+    const b = r32(p30 * b1 + r32(r32(sum * i30) - b2));
     b2 = b1;
     b1 = b;
+    const c = r32(r32(sum * n25) - c2);
     c2 = c1;
     c1 = c;
     if (n >= 0) f[dst + n] = r32(a + r32(b + c));
-  }
-  // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
-  // constant in every iteration.
-  const i10 = I1_0,
-    i11 = I1_1,
-    i12 = I1_2,
-    i13 = I1_3,
-    p10 = P1_0,
-    p11 = P1_1,
-    p12 = P1_2,
-    p13 = P1_3;
-  const q11 = Q1_1,
-    q12 = Q1_2,
-    q13 = Q1_3,
-    i30 = I3_0,
-    i31 = I3_1,
-    i32 = I3_2,
-    i33 = I3_3;
-  const p30 = P3_0,
-    p31 = P3_1,
-    p32 = P3_2,
-    p33 = P3_3,
-    q31 = Q3_1,
-    q32 = Q3_2,
-    q33 = Q3_3,
-    n25 = N2_5;
-  const taps = 2 * RADIUS;
-  for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
-    const s0 = r32(f[at]! + f[at + taps]!);
-    const s1 = r32(f[at + 1]! + f[at + taps + 1]!);
-    const s2 = r32(f[at + 2]! + f[at + taps + 2]!);
-    const s3 = r32(f[at + 3]! + f[at + taps + 3]!);
-    // Q1_0 and Q3_0 are −1.
-    const a0 = r32(p10 * a1 + r32(r32(s0 * i10) - a2));
-    const aa1 = r32(p11 * a1 + r32(q11 * a2 + r32(i10 * s1 + r32(s0 * i11))));
-    const aa2 = r32(p12 * a1 + r32(q12 * a2 + r32(i10 * s2 + r32(i11 * s1 + r32(s0 * i12)))));
-    const aa3 = r32(p13 * a1 + r32(q13 * a2 + r32(i10 * s3 + r32(i11 * s2 + r32(i12 * s1 + r32(s0 * i13))))));
-    const b0 = r32(p30 * b1 + r32(r32(s0 * i30) - b2));
-    const bb1 = r32(p31 * b1 + r32(q31 * b2 + r32(i30 * s1 + r32(s0 * i31))));
-    const bb2 = r32(p32 * b1 + r32(q32 * b2 + r32(i30 * s2 + r32(i31 * s1 + r32(s0 * i32)))));
-    const bb3 = r32(p33 * b1 + r32(q33 * b2 + r32(i30 * s3 + r32(i31 * s2 + r32(i32 * s1 + r32(s0 * i33))))));
-    const k0 = r32(s0 * n25);
-    const k1 = r32(s1 * n25);
-    const c0 = r32(k0 - c2);
-    const cc1 = r32(k1 - c1);
-    const cc2 = r32(c2 + r32(n25 * s2 - k0));
-    const cc3 = r32(c1 + r32(n25 * s3 - k1));
-    f[o] = r32(a0 + r32(b0 + c0));
-    f[o + 1] = r32(aa1 + r32(bb1 + cc1));
-    f[o + 2] = r32(aa2 + r32(bb2 + cc2));
-    f[o + 3] = r32(aa3 + r32(bb3 + cc3));
-    a2 = aa2;
-    a1 = aa3;
-    b2 = bb2;
-    b1 = bb3;
-    c2 = cc2;
-    c1 = cc3;
-  }
-  for (; n < w; n++) {
-    const right = n + RADIUS - 1;
-    const sum = r32(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
-    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
-    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
-    const c = r32(r32(sum * N2_5) - c2);
-    a2 = a1;
-    a1 = a;
-    b2 = b1;
-    b1 = b;
-    c2 = c1;
-    c1 = c;
-    f[dst + n] = r32(a + r32(b + c));
   }
 }
 
