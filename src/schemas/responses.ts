@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_STATUS } from '../errors';
+import { ERRORS, type ErrorCode } from '../errors';
 import { OUTPUT_FORMATS } from './options';
 
 /**
@@ -17,7 +17,7 @@ export const paramErrorSchema = z.object({
   message: z.string(),
 });
 
-export const errorCodeSchema = z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]]);
+export const errorCodeSchema = z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]);
 
 export const errorBodySchema = z
   .object({
