@@ -1,3 +1,4 @@
+import { concat } from '../src/formats/bytes.ts';
 import type { CompressFields } from './arguments.ts';
 import type { ImageFormat } from './walk.ts';
 
@@ -252,13 +253,7 @@ async function readBody(response: Response, onReceived: (received: number, total
       onReceived(received, total);
     }
   }
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return concat(chunks);
 }
 
 /** A final error answer as a failure: the API's code and message, and how many retries came before. */

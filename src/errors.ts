@@ -1,52 +1,33 @@
 import type { ZodError } from 'zod';
 import type { ErrorBody } from './schemas/responses';
 
-/** Every error code of the API contract, with the status it is always sent with. */
-export const ERROR_STATUS = {
-  missing_source: 400,
-  invalid_param: 400,
-  invalid_json: 400,
-  invalid_url: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  gone: 410,
-  file_too_large: 413,
-  image_too_large: 413,
-  unsupported_format: 415,
-  fetch_failed: 422,
-  invalid_image: 422,
-  not_ready: 422,
-  rate_limit_exceeded: 429,
-  compression_failed: 500,
-  internal_error: 500,
+/**
+ * Every error code of the API contract: the status it is always sent with, and when it is sent
+ * in the contract's words (for the OpenAPI document).
+ */
+export const ERRORS = {
+  missing_source: { status: 400, meaning: 'no `file`, `url`, `data` or raw image body' },
+  invalid_param: { status: 400, meaning: 'a parameter is malformed, out of range, or two sources were sent' },
+  invalid_json: { status: 400, meaning: 'the body claims JSON and is not' },
+  invalid_url: { status: 400, meaning: 'not http(s), malformed, or aimed at a private, loopback, link-local or metadata address' },
+  unauthorized: { status: 401, meaning: 'missing or unknown API key' },
+  forbidden: { status: 403, meaning: 'a signed link whose signature does not verify' },
+  not_found: { status: 404, meaning: 'unknown route, job, batch or file, or one that belongs to another key' },
+  method_not_allowed: { status: 405, meaning: 'known path, wrong method' },
+  gone: { status: 410, meaning: 'the job or file existed and has expired or was deleted' },
+  file_too_large: { status: 413, meaning: "input bytes over the plan's limit" },
+  image_too_large: { status: 413, meaning: 'pixel count or a dimension over the limit (checked from the header, before decoding)' },
+  unsupported_format: { status: 415, meaning: 'input is not a decodable JPEG, PNG, WebP or AVIF (decided by content, not name)' },
+  fetch_failed: { status: 422, meaning: 'a `url` could not be fetched (timeout, non-2xx, too large)' },
+  invalid_image: { status: 422, meaning: 'the bytes claim a supported format but are corrupt or truncated' },
+  not_ready: { status: 422, meaning: 'download asked for before the job succeeded' },
+  rate_limit_exceeded: { status: 429, meaning: 'over the per-minute limit, the monthly compressions or the concurrent-jobs limit' },
+  compression_failed: { status: 500, meaning: 'an internal fault while compressing; the message says whether a retry can help' },
+  internal_error: { status: 500, meaning: 'an internal fault outside compression; safe to retry' },
 } as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
-
-/** When each code is sent, in the contract's words (for the OpenAPI document). */
-export const ERROR_MEANING: Record<ErrorCode, string> = {
-  missing_source: 'no `file`, `url`, `data` or raw image body',
-  invalid_param: 'a parameter is malformed, out of range, or two sources were sent',
-  invalid_json: 'the body claims JSON and is not',
-  invalid_url: 'not http(s), malformed, or aimed at a private, loopback, link-local or metadata address',
-  unauthorized: 'missing or unknown API key',
-  forbidden: 'a signed link whose signature does not verify',
-  not_found: 'unknown route, job, batch or file, or one that belongs to another key',
-  method_not_allowed: 'known path, wrong method',
-  gone: 'the job or file existed and has expired or was deleted',
-  file_too_large: "input bytes over the plan's limit",
-  image_too_large: 'pixel count or a dimension over the limit (checked from the header, before decoding)',
-  unsupported_format: 'input is not a decodable JPEG, PNG, WebP or AVIF (decided by content, not name)',
-  fetch_failed: 'a `url` could not be fetched (timeout, non-2xx, too large)',
-  invalid_image: 'the bytes claim a supported format but are corrupt or truncated',
-  not_ready: 'download asked for before the job succeeded',
-  rate_limit_exceeded: 'over the per-minute limit, the monthly compressions or the concurrent-jobs limit',
-  compression_failed: 'an internal fault while compressing; the message says whether a retry can help',
-  internal_error: 'an internal fault outside compression; safe to retry',
-};
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorStatus = (typeof ERRORS)[ErrorCode]['status'];
 
 export interface ParamError {
   param: string;
@@ -82,7 +63,7 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.code = code;
     this.param = param;
-    this.status = ERROR_STATUS[code];
+    this.status = ERRORS[code].status;
     this.headers = headers;
     this.errors = errors?.length ? errors : param !== undefined ? [{ param, message }] : undefined;
   }

@@ -45,16 +45,17 @@ export function joinJpegStrips(strips: Uint8Array[], totalHeight: number): Uint8
     if (!sameBytes(markerSegments(s, JpegMarker.DQT), quant)) throw new Error('strips have different quantisation tables');
   }
 
+  // Each strip's MCUs; a partial MCU row at the bottom is coded whole.
+  const mcus = strips.map((s) => Math.ceil(parseFrame(s).height / (8 * maxV)) * mcusPerRow);
+
   // Pass 1: symbol statistics over all strips, by destination table.
   const dcFreq = [new Int32Array(257), new Int32Array(257), new Int32Array(257), new Int32Array(257)];
   const acFreq = [new Int32Array(257), new Int32Array(257), new Int32Array(257), new Int32Array(257)];
   for (let i = 0; i < parsed.length; i++) {
-    const rows = parseFrame(strips[i]!).height;
-    const mcus = Math.ceil(rows / (8 * maxV)) * mcusPerRow;
     walk(
       parsed[i]!,
       frame,
-      mcus,
+      mcus[i]!,
       (t, sym) => dcFreq[t]![sym]!++,
       (t, sym) => acFreq[t]![sym]!++,
       () => {},
@@ -78,12 +79,10 @@ export function joinJpegStrips(strips: Uint8Array[], totalHeight: number): Uint8
       writer.flush();
       writer.raw(Uint8Array.of(0xff, JpegMarker.RST0 + ((i - 1) & 7)));
     }
-    const rows = parseFrame(strips[i]!).height;
-    const mcus = Math.ceil(rows / (8 * maxV)) * mcusPerRow;
     walk(
       parsed[i]!,
       frame,
-      mcus,
+      mcus[i]!,
       (t, sym) => writer.code(dcCodes[t]!, sym),
       (t, sym) => writer.code(acCodes[t]!, sym),
       (bits, n) => writer.bits(bits, n),

@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import { concat } from '../formats/bytes';
 
 /**
  * Reads a stream whole, refusing as soon as it passes `maxBytes` (a Content-Length header
@@ -23,14 +24,7 @@ export async function readLimited(
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const whole = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return whole;
+  return chunks.length === 1 ? chunks[0]! : concat(chunks);
 }
 
 /** `param`: the field that carried the image (`file`, `data`); none when the image is the body itself. */

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { WebhookMessage } from './messages';
 import { type JobStatus, type WebhookAttempt, type WebhookDelivery, recordDelivery } from './state';
+import { StoredRecord } from './stored-record';
 
 export interface BatchState {
   id: string;
@@ -20,27 +21,20 @@ export type NewBatch = Omit<BatchState, 'createdAt' | 'ended' | 'deliveries' | '
 
 /** One Durable Object per batch: counts its items as they end, and sends one `batch.completed`. */
 export class BatchObject extends DurableObject<Env> {
-  private batch: BatchState | undefined;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.batch = await ctx.storage.get<BatchState>('batch');
-    });
-  }
+  private readonly batch = new StoredRecord<BatchState>(this.ctx, 'batch');
 
   async create(init: NewBatch): Promise<BatchState> {
-    if (this.batch) return this.batch;
-    return this.save({ ...init, createdAt: Date.now(), ended: {}, deliveries: [] });
+    if (this.batch.value) return this.batch.value;
+    return this.batch.put({ ...init, createdAt: Date.now(), ended: {}, deliveries: [] });
   }
 
   async get(): Promise<BatchState | null> {
-    return this.batch ?? null;
+    return this.batch.value ?? null;
   }
 
   /** Idempotent: a job that reports twice counts once. */
   async itemEnded(jobId: string, status: JobStatus): Promise<void> {
-    const batch = this.batch;
+    const batch = this.batch.value;
     if (!batch || batch.ended[jobId] || !batch.items.some((item) => item.jobId === jobId)) return;
     let next: BatchState = { ...batch, ended: { ...batch.ended, [jobId]: status } };
     if (Object.keys(next.ended).length === next.items.length) {
@@ -49,14 +43,14 @@ export class BatchObject extends DurableObject<Env> {
         next.deliveries = [{ id: `${next.id}.batch.completed`, event: 'batch.completed', state: 'pending', enqueued: false, attempts: [] }];
       }
     }
-    await this.save(next);
+    await this.batch.put(next);
     await this.sendPending();
   }
 
   async recordDelivery(deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): Promise<void> {
-    const batch = this.batch;
+    const batch = this.batch.value;
     if (!batch) return;
-    await this.save(recordDelivery(batch, deliveryId, attempt, outcome));
+    await this.batch.put(recordDelivery(batch, deliveryId, attempt, outcome));
   }
 
   async alarm(): Promise<void> {
@@ -64,7 +58,7 @@ export class BatchObject extends DurableObject<Env> {
   }
 
   private async sendPending(): Promise<void> {
-    const batch = this.batch!;
+    const batch = this.batch.value!;
     const unsent = batch.deliveries.filter((d) => !d.enqueued);
     if (!unsent.length) return;
     await this.ctx.storage.setAlarm(Date.now() + 5_000); // re-sent by the alarm if the send below fails
@@ -77,13 +71,7 @@ export class BatchObject extends DurableObject<Env> {
       console.error(`batch ${batch.id}: enqueueing its webhook failed; the alarm retries`, error);
       return;
     }
-    await this.save({ ...batch, deliveries: batch.deliveries.map((d) => ({ ...d, enqueued: true })) });
+    await this.batch.put({ ...batch, deliveries: batch.deliveries.map((d) => ({ ...d, enqueued: true })) });
     await this.ctx.storage.deleteAlarm();
-  }
-
-  private async save(batch: BatchState): Promise<BatchState> {
-    this.batch = batch;
-    await this.ctx.storage.put('batch', batch);
-    return batch;
   }
 }

@@ -23,6 +23,7 @@ import {
 import type { ErrorCode } from '../errors';
 import { accountStub, batchStub } from './access';
 import type { JobMessage, WebhookMessage } from './messages';
+import { StoredRecord } from './stored-record';
 
 /** How long a run may go without reporting progress before another run may take the job over. */
 export const LEASE_MS = 120_000;
@@ -33,28 +34,21 @@ export const LEASE_MS = 120_000;
  * webhooks, telling the batch). The alarm recovers runs that died and expires outputs.
  */
 export class JobObject extends DurableObject<Env> {
-  private job: JobState | undefined;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.job = await ctx.storage.get<JobState>('job');
-    });
-  }
+  private readonly job = new StoredRecord<JobState>(this.ctx, 'job');
 
   async create(init: NewJob): Promise<JobState> {
-    if (this.job) return this.job; // creating twice (a retried request) is harmless
+    if (this.job.value) return this.job.value; // creating twice (a retried request) is harmless
     return this.save(createJob(init, Date.now()));
   }
 
   /** Records a compression that its request already did (`finishedInRequest`); its alarm expires the output. */
   async createFinished(job: JobState): Promise<JobState> {
-    if (this.job) return this.job;
+    if (this.job.value) return this.job.value;
     return this.save(job);
   }
 
   async get(): Promise<JobState | null> {
-    return this.job ?? null;
+    return this.job.value ?? null;
   }
 
   async claim(): Promise<Transition> {
@@ -84,7 +78,7 @@ export class JobObject extends DurableObject<Env> {
     if (!result.ok) return result;
     await this.save(result.state);
     await this.deleteFiles(result.state);
-    return { ok: true, state: this.job! };
+    return { ok: true, state: this.job.value! };
   }
 
   async recordDelivery(deliveryId: string, attempt: WebhookAttempt, outcome: WebhookDelivery['state']): Promise<JobState> {
@@ -97,7 +91,7 @@ export class JobObject extends DurableObject<Env> {
    * the files, or wipe the tombstone.
    */
   async alarm(): Promise<void> {
-    const job = this.job;
+    const job = this.job.value;
     if (!job) return;
     if (job.status === 'processing' && job.lease) {
       // The run that held the job died without a word: put it back on the queue.
@@ -110,13 +104,13 @@ export class JobObject extends DurableObject<Env> {
       await this.deleteFiles(job);
     } else if (job.removed) {
       await this.ctx.storage.deleteAll();
-      this.job = undefined;
+      this.job.value = undefined;
     }
   }
 
   private requireJob(): JobState {
-    if (!this.job) throw new Error('no such job');
-    return this.job;
+    if (!this.job.value) throw new Error('no such job');
+    return this.job.value;
   }
 
   private async apply(transition: (job: JobState) => Transition): Promise<Transition> {
@@ -130,7 +124,7 @@ export class JobObject extends DurableObject<Env> {
       else await this.env.FILES.delete(inputKeys(result.state));
     }
     await this.afterTransition();
-    return { ok: true, state: this.job! };
+    return { ok: true, state: this.job.value! };
   }
 
   /** Sends what a transition owes the outside world; each step is recorded, so a failed one is retried by the alarm. */
@@ -168,8 +162,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   private async save(job: JobState): Promise<JobState> {
-    this.job = job;
-    await this.ctx.storage.put('job', job);
+    await this.job.put(job);
     const at = nextAlarm(job, Date.now());
     if (at === undefined) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(at);

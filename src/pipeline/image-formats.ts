@@ -34,9 +34,19 @@ export interface ImageFormatDescriptor {
   };
 }
 
+/** What a format states of itself: unless it says otherwise it encodes losslessly and keeps transparency. */
+type Particulars = Omit<ImageFormatDescriptor, 'mime' | 'lossless' | 'alpha'> & Partial<Pick<ImageFormatDescriptor, 'lossless' | 'alpha'>>;
+
+/** A format's descriptor: its MIME type follows from its name. */
+const describe = (format: ImageFormat, particulars: Particulars): ImageFormatDescriptor => ({
+  mime: `image/${format}`,
+  lossless: true,
+  alpha: true,
+  ...particulars,
+});
+
 export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
-  jpeg: {
-    mime: 'image/jpeg',
+  jpeg: describe('jpeg', {
     isSignature: (bytes) => bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === JpegMarker.SOI && bytes[2] === 0xff,
     lossless: false,
     alpha: false,
@@ -44,39 +54,30 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     // mozjpeg's JPEG_MAX_DIMENSION.
     maxOutputSide: 65_500,
     cost: { decodePerMegapixel: 0.02, encodePerMegapixel: 0.03, encodeLosslessPerMegapixel: 0.03, perRow: 1.5e-6, trialPerMegapixel: 0.7 },
-  },
-  png: {
-    mime: 'image/png',
+  }),
+  png: describe('png', {
     isSignature: (bytes) => startsWith(bytes, PNG_SIGNATURE),
-    lossless: true,
-    alpha: true,
     maxOutputSide: 2 ** 31 - 1,
     // perRow is oxipng's, up to OXIPNG_MAX_ROWS; taller images are deflated by the runtime (cost.ts).
     cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.3, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 0.8 },
-  },
-  webp: {
-    mime: 'image/webp',
+  }),
+  webp: describe('webp', {
     isSignature: (bytes) => riffForm(bytes) === 'WEBP',
-    lossless: true,
-    alpha: true,
     smartQualityRange: [10, 100],
     // VP8's 14-bit frame sizes.
     maxOutputSide: 16_383,
     cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.0 },
-  },
-  avif: {
-    mime: 'image/avif',
+  }),
+  avif: describe('avif', {
     isSignature: (bytes) => {
       const [first] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
       return first?.type === 'ftyp' && /avi[fs]/.test(ascii(first.data));
     },
-    lossless: true,
-    alpha: true,
     smartQualityRange: [10, 100],
     // AV1's 16-bit frame sizes.
     maxOutputSide: 65_536,
     cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.1, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 1.8 },
-  },
+  }),
 };
 
 export const mimeType = (format: ImageFormat) => IMAGE_FORMATS[format].mime;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_STATUS } from '../errors';
+import { ERRORS, type ErrorCode } from '../errors';
 import { OUTPUT_FORMATS } from './options';
 
 /**
@@ -17,7 +17,7 @@ export const paramErrorSchema = z.object({
   message: z.string(),
 });
 
-export const errorCodeSchema = z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]]);
+export const errorCodeSchema = z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]);
 
 export const errorBodySchema = z
   .object({
@@ -112,11 +112,16 @@ export const jobViewSchema = z
   .describe('A job; fields that do not apply yet are absent');
 export type JobView = z.infer<typeof jobViewSchema>;
 
-export const jobAcceptedSchema = z.object({
-  success: z.literal(true),
-  id: z.uuid().describe('The job id'),
-  status: z.literal('queued'),
-  poll_url: z.string().describe('/v1/jobs/<id>, also the Location header'),
+/** The start of a 202 answer: what was queued, and where to poll it. */
+const accepted = (what: 'job' | 'batch', path: string) =>
+  z.object({
+    success: z.literal(true),
+    id: z.uuid().describe(`The ${what} id`),
+    status: z.literal('queued'),
+    poll_url: z.string().describe(`${path}/<id>, also the Location header`),
+  });
+
+export const jobAcceptedSchema = accepted('job', '/v1/jobs').extend({
   estimated_seconds: z.number(),
   expires_at: timestamp.describe('Provisional: outputs are kept for the retention period after the job ends'),
 });
@@ -142,11 +147,7 @@ export const compressAnswerSchema = z
   .describe('A synchronous compression, answered as JSON (response=json or base64, or Accept: application/json)');
 export type CompressAnswer = z.infer<typeof compressAnswerSchema>;
 
-export const batchAcceptedSchema = z.object({
-  success: z.literal(true),
-  id: z.uuid().describe('The batch id'),
-  status: z.literal('queued'),
-  poll_url: z.string().describe('/v1/batches/<id>, also the Location header'),
+export const batchAcceptedSchema = accepted('batch', '/v1/batches').extend({
   items: z.array(z.object({ id: z.uuid().describe('The job id'), client_id: z.string().optional(), status: jobStatusSchema })),
 });
 export type BatchAccepted = z.infer<typeof batchAcceptedSchema>;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { wasmCodecs } from '../../src/codecs/wasm';
-import { ERROR_STATUS } from '../../src/errors';
+import { ERRORS, type ErrorCode } from '../../src/errors';
 import { AUTH, api, fixtures } from '../helpers';
 
 /** Damaged images of every format, with random options: never a 5xx, always the contract's JSON. */
@@ -42,8 +42,8 @@ describe('fuzz: damaged inputs and random options', () => {
         const key = answer.ok ? String(answer.status) : `${answer.status}`;
         expect(answer.status, `seed ${seed}, ${JSON.stringify(change)}, ${JSON.stringify(options)}`).toBeLessThan(500);
         if (!answer.ok) {
-          const error = ((await answer.json()) as { error: { code: keyof typeof ERROR_STATUS } }).error;
-          expect(ERROR_STATUS[error.code]).toBe(answer.status);
+          const error = ((await answer.json()) as { error: { code: ErrorCode } }).error;
+          expect(ERRORS[error.code].status).toBe(answer.status);
           seen.set(`${answer.status} ${error.code}`, (seen.get(`${answer.status} ${error.code}`) ?? 0) + 1);
         } else {
           await answer.arrayBuffer();

@@ -6,7 +6,7 @@ import { fr, r32 } from './rounding';
 const SIGMA = 1.5;
 /** Filter radius "N" (57): 5 for sigma 1.5. */
 export const RADIUS = Math.round(3.2795 * SIGMA + 0.2546);
-/** Output rows the vertical pass produces at once, its state staying in registers. */
+/** Output rows the vertical pass produces at once, its state staying in registers (blurColumns takes four). */
 export const BLOCK = 4;
 /** Horizontally blurred rows a block of vertical steps reads: n − N − 1 … n + BLOCK − 1 + N − 1. */
 export const BLUR_ROWS = 2 * RADIUS + BLOCK;
@@ -65,23 +65,18 @@ const NEG_D1_3 = -fr(GAUSS.d1[1]);
  * these per-lane multipliers (expanded in double, stored as floats): mul_in, mul_prev and
  * mul_prev2 of RecursiveGaussian, [recursion][lane].
  */
-function unrolledTaps(i: 0 | 1 | 2): { input: number[]; prev: number[]; prev2: number[] } {
+type Lanes = [number, number, number, number];
+function unrolledTaps(i: 0 | 1 | 2): { input: Lanes; prev: Lanes; prev2: Lanes } {
   const n2 = GAUSS.n2[i];
   const d1 = GAUSS.d1[i];
   const d2 = d1 * d1;
   return {
-    input: [n2, -d1 * n2, d2 * n2 - n2, -d2 * d1 * n2 + 2 * d1 * n2].map(fr),
-    prev: [-d1, d2 - 1, -d2 * d1 + 2 * d1, d2 * d2 - 3 * d2 + 1].map(fr),
-    prev2: [-1, d1, -d2 + 1, d2 * d1 - 2 * d1].map(fr),
+    input: [n2, -d1 * n2, d2 * n2 - n2, -d2 * d1 * n2 + 2 * d1 * n2].map(fr) as Lanes,
+    prev: [-d1, d2 - 1, -d2 * d1 + 2 * d1, d2 * d2 - 3 * d2 + 1].map(fr) as Lanes,
+    prev2: [-1, d1, -d2 + 1, d2 * d1 - 2 * d1].map(fr) as Lanes,
   };
 }
 const [TAPS_1, TAPS_3] = [unrolledTaps(0), unrolledTaps(1)];
-const [I1_0, I1_1, I1_2, I1_3] = TAPS_1.input as [number, number, number, number];
-const [P1_0, P1_1, P1_2, P1_3] = TAPS_1.prev as [number, number, number, number];
-const [, Q1_1, Q1_2, Q1_3] = TAPS_1.prev2 as [number, number, number, number];
-const [I3_0, I3_1, I3_2, I3_3] = TAPS_3.input as [number, number, number, number];
-const [P3_0, P3_1, P3_2, P3_3] = TAPS_3.prev as [number, number, number, number];
-const [, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
 
 /*
  * Float arithmetic as the reference's compiled code does it (Highway's AVX2 target, which
@@ -101,136 +96,87 @@ const [, Q3_1, Q3_2, Q3_3] = TAPS_3.prev2 as [number, number, number, number];
  * x = 8 and in the last few columns, four at a time between, each with its own rounding.
  */
 export function blurRow(f: Float64Array, src: number, dst: number, w: number): void {
+  // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
+  // constant in every iteration. Q1_0 and Q3_0 are −1.
+  const {
+    input: [i10, i11, i12, i13],
+    prev: [p10, p11, p12, p13],
+    prev2: [, q11, q12, q13],
+  } = TAPS_1;
+  const {
+    input: [i30, i31, i32, i33],
+    prev: [p30, p31, p32, p33],
+    prev2: [, q31, q32, q33],
+  } = TAPS_3;
+  const n25 = N2_5;
+  const taps = 2 * RADIUS;
+  const fourFrom = Math.min(8, w);
   let a1 = 0,
     a2 = 0,
     b1 = 0,
     b2 = 0,
     c1 = 0,
     c2 = 0;
-  let n = 1 - RADIUS;
-  for (const end = Math.min(8, w); n < end; n++) {
+  for (let n = 1 - RADIUS; n < w; n++) {
+    if (n === fourFrom) {
+      // Four at a time while both inputs of the fourth lie inside the row.
+      for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
+        const s0 = r32(f[at]! + f[at + taps]!);
+        const s1 = r32(f[at + 1]! + f[at + taps + 1]!);
+        const s2 = r32(f[at + 2]! + f[at + taps + 2]!);
+        const s3 = r32(f[at + 3]! + f[at + taps + 3]!);
+        const a0 = r32(p10 * a1 + r32(r32(s0 * i10) - a2));
+        const aa1 = r32(p11 * a1 + r32(q11 * a2 + r32(i10 * s1 + r32(s0 * i11))));
+        const aa2 = r32(p12 * a1 + r32(q12 * a2 + r32(i10 * s2 + r32(i11 * s1 + r32(s0 * i12)))));
+        const aa3 = r32(p13 * a1 + r32(q13 * a2 + r32(i10 * s3 + r32(i11 * s2 + r32(i12 * s1 + r32(s0 * i13))))));
+        const b0 = r32(p30 * b1 + r32(r32(s0 * i30) - b2));
+        const bb1 = r32(p31 * b1 + r32(q31 * b2 + r32(i30 * s1 + r32(s0 * i31))));
+        const bb2 = r32(p32 * b1 + r32(q32 * b2 + r32(i30 * s2 + r32(i31 * s1 + r32(s0 * i32)))));
+        const bb3 = r32(p33 * b1 + r32(q33 * b2 + r32(i30 * s3 + r32(i31 * s2 + r32(i32 * s1 + r32(s0 * i33))))));
+        const k0 = r32(s0 * n25);
+        const k1 = r32(s1 * n25);
+        const c0 = r32(k0 - c2);
+        const cc1 = r32(k1 - c1);
+        const cc2 = r32(c2 + r32(n25 * s2 - k0));
+        const cc3 = r32(c1 + r32(n25 * s3 - k1));
+        f[o] = r32(a0 + r32(b0 + c0));
+        f[o + 1] = r32(aa1 + r32(bb1 + cc1));
+        f[o + 2] = r32(aa2 + r32(bb2 + cc2));
+        f[o + 3] = r32(aa3 + r32(bb3 + cc3));
+        a2 = aa2;
+        a1 = aa3;
+        b2 = bb2;
+        b1 = bb3;
+        c2 = cc2;
+        c1 = cc3;
+      }
+    }
     const left = n - RADIUS - 1;
     const right = n + RADIUS - 1;
     const sum = r32((left >= 0 ? f[src + left]! : 0) + (right < w ? f[src + right]! : 0));
-    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
-    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
-    const c = r32(r32(sum * N2_5) - c2);
+    const a = r32(p10 * a1 + r32(r32(sum * i10) - a2));
     a2 = a1;
     a1 = a;
+    const b = r32(p30 * b1 + r32(r32(sum * i30) - b2));
     b2 = b1;
     b1 = b;
+    const c = r32(r32(sum * n25) - c2);
     c2 = c1;
     c1 = c;
     if (n >= 0) f[dst + n] = r32(a + r32(b + c));
   }
-  // The taps as locals: V8 keeps them in registers or on the stack instead of rebuilding each
-  // constant in every iteration.
-  const i10 = I1_0,
-    i11 = I1_1,
-    i12 = I1_2,
-    i13 = I1_3,
-    p10 = P1_0,
-    p11 = P1_1,
-    p12 = P1_2,
-    p13 = P1_3;
-  const q11 = Q1_1,
-    q12 = Q1_2,
-    q13 = Q1_3,
-    i30 = I3_0,
-    i31 = I3_1,
-    i32 = I3_2,
-    i33 = I3_3;
-  const p30 = P3_0,
-    p31 = P3_1,
-    p32 = P3_2,
-    p33 = P3_3,
-    q31 = Q3_1,
-    q32 = Q3_2,
-    q33 = Q3_3,
-    n25 = N2_5;
-  const taps = 2 * RADIUS;
-  for (let at = src + n - RADIUS - 1, o = dst + n, end = dst + w - RADIUS - 2; o < end; at += 4, o += 4, n += 4) {
-    const s0 = r32(f[at]! + f[at + taps]!);
-    const s1 = r32(f[at + 1]! + f[at + taps + 1]!);
-    const s2 = r32(f[at + 2]! + f[at + taps + 2]!);
-    const s3 = r32(f[at + 3]! + f[at + taps + 3]!);
-    // Q1_0 and Q3_0 are −1.
-    const a0 = r32(p10 * a1 + r32(r32(s0 * i10) - a2));
-    const aa1 = r32(p11 * a1 + r32(q11 * a2 + r32(i10 * s1 + r32(s0 * i11))));
-    const aa2 = r32(p12 * a1 + r32(q12 * a2 + r32(i10 * s2 + r32(i11 * s1 + r32(s0 * i12)))));
-    const aa3 = r32(p13 * a1 + r32(q13 * a2 + r32(i10 * s3 + r32(i11 * s2 + r32(i12 * s1 + r32(s0 * i13))))));
-    const b0 = r32(p30 * b1 + r32(r32(s0 * i30) - b2));
-    const bb1 = r32(p31 * b1 + r32(q31 * b2 + r32(i30 * s1 + r32(s0 * i31))));
-    const bb2 = r32(p32 * b1 + r32(q32 * b2 + r32(i30 * s2 + r32(i31 * s1 + r32(s0 * i32)))));
-    const bb3 = r32(p33 * b1 + r32(q33 * b2 + r32(i30 * s3 + r32(i31 * s2 + r32(i32 * s1 + r32(s0 * i33))))));
-    const k0 = r32(s0 * n25);
-    const k1 = r32(s1 * n25);
-    const c0 = r32(k0 - c2);
-    const cc1 = r32(k1 - c1);
-    const cc2 = r32(c2 + r32(n25 * s2 - k0));
-    const cc3 = r32(c1 + r32(n25 * s3 - k1));
-    f[o] = r32(a0 + r32(b0 + c0));
-    f[o + 1] = r32(aa1 + r32(bb1 + cc1));
-    f[o + 2] = r32(aa2 + r32(bb2 + cc2));
-    f[o + 3] = r32(aa3 + r32(bb3 + cc3));
-    a2 = aa2;
-    a1 = aa3;
-    b2 = bb2;
-    b1 = bb3;
-    c2 = cc2;
-    c1 = cc3;
-  }
-  for (; n < w; n++) {
-    const right = n + RADIUS - 1;
-    const sum = r32(f[src + n - RADIUS - 1]! + (right < w ? f[src + right]! : 0));
-    const a = r32(P1_0 * a1 + r32(r32(sum * I1_0) - a2));
-    const b = r32(P3_0 * b1 + r32(r32(sum * I3_0) - b2));
-    const c = r32(r32(sum * N2_5) - c2);
-    a2 = a1;
-    a1 = a;
-    b2 = b1;
-    b1 = b;
-    c2 = c1;
-    c1 = c;
-    f[dst + n] = r32(a + r32(b + c));
-  }
 }
 
 /**
- * One step of the vertical pass (VerticalStrip) for a whole row: `top` and `bottom` are the
- * horizontally blurred rows n − N − 1 and n + N − 1 (the zero row outside the image); `state`
- * holds each recursion's last two outputs, six values a column: [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂].
+ * Four steps of the vertical pass (VerticalStrip), output rows n…n+3 to `out`, `out` + stride,
+ * …: step k reads the horizontally blurred rows tk and uk (n + k − N − 1 and n + k + N − 1, the
+ * zero row outside the image). `state` holds each recursion's last two outputs, six values a
+ * column, [a₋₁, a₋₂, b₋₁, b₋₂, c₋₁, c₋₂], read and written once for the four. Two steps at a
+ * time, the newer output overwriting the older in place; two columns at a time: one column's
+ * steps depend on each other, so a second column's fill the wait. The rows come as arguments:
+ * looked up in an array, they would be read again for every column.
  */
-export function blurColumnsStep(f: Float64Array, top: number, bottom: number, state: number, out: number, w: number): void {
-  const n1 = N2_1,
-    n3 = N2_3,
-    n5 = N2_5,
-    d1 = NEG_D1_1,
-    d3 = NEG_D1_3;
-  for (let x = 0, s = state; x < w; x++, s += 6) {
-    const sum = r32(f[top + x]! + f[bottom + x]!);
-    const a1 = f[s]!,
-      b1 = f[s + 2]!,
-      c1 = f[s + 4]!;
-    const a = r32(n1 * sum + r32(d1 * a1 - f[s + 1]!));
-    const b = r32(n3 * sum + r32(d3 * b1 - f[s + 3]!));
-    const c = r32(n5 * sum - f[s + 5]!);
-    f[s] = a;
-    f[s + 1] = a1;
-    f[s + 2] = b;
-    f[s + 3] = b1;
-    f[s + 4] = c;
-    f[s + 5] = c1;
-    if (out >= 0) f[out + x] = r32(a + r32(b + c));
-  }
-}
-
-/**
- * Four steps of the vertical pass, output rows n…n+3 to `out`, `out` + stride, …: the same
- * arithmetic as four blurColumnsStep calls, with the state read and written once. Two columns
- * at a time: one column's four steps depend on each other, so a second column's fill the wait.
- */
-export function blurColumnsBlock(
+export function blurColumns(
   f: Float64Array,
   t0: number,
   t1: number,
@@ -250,84 +196,62 @@ export function blurColumnsBlock(
     n5 = N2_5,
     d1 = NEG_D1_1,
     d3 = NEG_D1_3;
-  const out1 = out + stride;
-  const out2 = out1 + stride;
-  const out3 = out2 + stride;
-  let x = 0;
-  let s = state;
-  for (; x + 1 < w; x += 2, s += 12) {
-    // Three generations per recursion, renamed from step to step instead of shifted; a…c for
-    // column x, e…h for column x + 1.
+  for (let x = 0; x < w; x += 2) {
+    // Columns x and y; an odd width's last column is both.
+    const y = x + 1 < w ? x + 1 : x;
+    const s = state + 6 * x;
+    const t = state + 6 * y;
     let a1 = f[s]!,
+      e1 = f[t]!,
       a2 = f[s + 1]!,
+      e2 = f[t + 1]!,
       b1 = f[s + 2]!,
+      g1 = f[t + 2]!,
       b2 = f[s + 3]!,
+      g2 = f[t + 3]!,
       c1 = f[s + 4]!,
-      c2 = f[s + 5]!;
-    let e1 = f[s + 6]!,
-      e2 = f[s + 7]!,
-      g1 = f[s + 8]!,
-      g2 = f[s + 9]!,
-      h1 = f[s + 10]!,
-      h2 = f[s + 11]!;
-    let sum = r32(f[t0 + x]! + f[u0 + x]!);
-    let sum2 = r32(f[t0 + x + 1]! + f[u0 + x + 1]!);
-    let a = r32(n1 * sum + r32(d1 * a1 - a2));
-    let e = r32(n1 * sum2 + r32(d1 * e1 - e2));
-    let b = r32(n3 * sum + r32(d3 * b1 - b2));
-    let g = r32(n3 * sum2 + r32(d3 * g1 - g2));
-    let c = r32(n5 * sum - c2);
-    let h = r32(n5 * sum2 - h2);
-    f[out + x] = r32(a + r32(b + c));
-    f[out + x + 1] = r32(e + r32(g + h));
-    sum = r32(f[t1 + x]! + f[u1 + x]!);
-    sum2 = r32(f[t1 + x + 1]! + f[u1 + x + 1]!);
-    a2 = r32(n1 * sum + r32(d1 * a - a1));
-    e2 = r32(n1 * sum2 + r32(d1 * e - e1));
-    b2 = r32(n3 * sum + r32(d3 * b - b1));
-    g2 = r32(n3 * sum2 + r32(d3 * g - g1));
-    c2 = r32(n5 * sum - c1);
-    h2 = r32(n5 * sum2 - h1);
-    f[out1 + x] = r32(a2 + r32(b2 + c2));
-    f[out1 + x + 1] = r32(e2 + r32(g2 + h2));
-    sum = r32(f[t2 + x]! + f[u2 + x]!);
-    sum2 = r32(f[t2 + x + 1]! + f[u2 + x + 1]!);
-    a1 = r32(n1 * sum + r32(d1 * a2 - a));
-    e1 = r32(n1 * sum2 + r32(d1 * e2 - e));
-    b1 = r32(n3 * sum + r32(d3 * b2 - b));
-    g1 = r32(n3 * sum2 + r32(d3 * g2 - g));
-    c1 = r32(n5 * sum - c);
-    h1 = r32(n5 * sum2 - h);
-    f[out2 + x] = r32(a1 + r32(b1 + c1));
-    f[out2 + x + 1] = r32(e1 + r32(g1 + h1));
-    sum = r32(f[t3 + x]! + f[u3 + x]!);
-    sum2 = r32(f[t3 + x + 1]! + f[u3 + x + 1]!);
-    a = r32(n1 * sum + r32(d1 * a1 - a2));
-    e = r32(n1 * sum2 + r32(d1 * e1 - e2));
-    b = r32(n3 * sum + r32(d3 * b1 - b2));
-    g = r32(n3 * sum2 + r32(d3 * g1 - g2));
-    c = r32(n5 * sum - c2);
-    h = r32(n5 * sum2 - h2);
-    f[out3 + x] = r32(a + r32(b + c));
-    f[out3 + x + 1] = r32(e + r32(g + h));
-    f[s] = a;
-    f[s + 1] = a1;
-    f[s + 2] = b;
-    f[s + 3] = b1;
-    f[s + 4] = c;
-    f[s + 5] = c1;
-    f[s + 6] = e;
-    f[s + 7] = e1;
-    f[s + 8] = g;
-    f[s + 9] = g1;
-    f[s + 10] = h;
-    f[s + 11] = h1;
-  }
-  if (x < w) {
-    for (let k = 0; k < 4; k++) {
-      const top = k === 0 ? t0 : k === 1 ? t1 : k === 2 ? t2 : t3;
-      const bottom = k === 0 ? u0 : k === 1 ? u1 : k === 2 ? u2 : u3;
-      blurColumnsStep(f, top + x, bottom + x, s, out + k * stride + x, 1);
+      h1 = f[t + 4]!,
+      c2 = f[s + 5]!,
+      h2 = f[t + 5]!;
+    // Steps 0 and 1, then 2 and 3.
+    for (let pair = 0, o = out; pair < 2; pair++, o += 2 * stride) {
+      const first = pair === 0;
+      const top = first ? t0 : t2;
+      const bottom = first ? u0 : u2;
+      const next = first ? t1 : t3;
+      const nextBottom = first ? u1 : u3;
+      const sum = r32(f[top + x]! + f[bottom + x]!);
+      const sum2 = r32(f[top + y]! + f[bottom + y]!);
+      const sumNext = r32(f[next + x]! + f[nextBottom + x]!);
+      const sumNext2 = r32(f[next + y]! + f[nextBottom + y]!);
+      a2 = r32(n1 * sum + r32(d1 * a1 - a2));
+      a1 = r32(n1 * sumNext + r32(d1 * a2 - a1));
+      e2 = r32(n1 * sum2 + r32(d1 * e1 - e2));
+      e1 = r32(n1 * sumNext2 + r32(d1 * e2 - e1));
+      b2 = r32(n3 * sum + r32(d3 * b1 - b2));
+      b1 = r32(n3 * sumNext + r32(d3 * b2 - b1));
+      g2 = r32(n3 * sum2 + r32(d3 * g1 - g2));
+      g1 = r32(n3 * sumNext2 + r32(d3 * g2 - g1));
+      c2 = r32(n5 * sum - c2);
+      c1 = r32(n5 * sumNext - c1);
+      h2 = r32(n5 * sum2 - h2);
+      h1 = r32(n5 * sumNext2 - h1);
+      f[o + x] = r32(a2 + r32(b2 + c2));
+      f[o + y] = r32(e2 + r32(g2 + h2));
+      f[o + stride + x] = r32(a1 + r32(b1 + c1));
+      f[o + stride + y] = r32(e1 + r32(g1 + h1));
     }
+    f[s] = a1;
+    f[t] = e1;
+    f[s + 1] = a2;
+    f[t + 1] = e2;
+    f[s + 2] = b1;
+    f[t + 2] = g1;
+    f[s + 3] = b2;
+    f[t + 3] = g2;
+    f[s + 4] = c1;
+    f[t + 4] = h1;
+    f[s + 5] = c2;
+    f[t + 5] = h2;
   }
 }

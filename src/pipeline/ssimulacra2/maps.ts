@@ -68,12 +68,10 @@ export function scaleNorms(
     const mode = modes[c]!;
     for (let r = 0; r < rows; r++) {
       const row = ws.out + r * ws.stride;
-      const gap = BLOCK * ws.stride;
-      const img1 = ws.xybRow(0, c, n + r);
-      const img2 = ws.xybRow(1, c, n + r);
-      if (mode === ALL) rowErrors(f, row, gap, img1, img2, width, sums, c * 6);
-      else if (mode === EDGES) rowEdges(f, row, gap, img1, img2, width, sums, c * 6);
-      else givenRowEdges(f, row + gap, img1, img2, width, sums, c * 6);
+      if (mode === ALL) rowSsim(f, row, BLOCK * ws.stride, width, sums, c * 6);
+      // A kept reference's row holds img1 − mu1 already: the zero row stands for its mu1.
+      const mu1 = mode === GIVEN_EDGES ? ws.zero : row;
+      rowEdges(f, mu1, row + BLOCK * ws.stride, ws.xybRow(0, c, n + r), ws.xybRow(1, c, n + r), width, sums, c * 6 + 2);
     }
   };
   streamBlur(ws, width, height, modes, feed, done);
@@ -116,22 +114,18 @@ export function keepEdgeDifferences(ws: Workspace, plane: Float32Array, at: numb
 }
 
 /**
- * SSIMMap and EdgeDiffMap for one row of one channel, continuing the sums at sums[at…at+5]; the
- * row's mu1, mu2, sigma11, sigma22 and sigma12 are `gap` apart from `out`.
+ * SSIMMap for one row of one channel, continuing the sums at sums[at], sums[at + 1] (image-wide
+ * sums run in the reference's order: row by row, left to right); the row's mu1, mu2, sigma11,
+ * sigma22 and sigma12 are `gap` apart from `out`.
  */
-function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+function rowSsim(f: Float64Array, out: number, gap: number, w: number, sums: Float64Array, at: number): void {
   const m1 = out;
   const m2 = out + gap;
   const s11 = out + 2 * gap;
   const s22 = out + 3 * gap;
   const s12 = out + 4 * gap;
-  // The image-wide sums run in the reference's order (row by row, left to right).
-  let ssim = sums[at]!,
-    ssim4 = sums[at + 1]!,
-    artifact = sums[at + 2]!,
-    artifact4 = sums[at + 3]!;
-  let lost = sums[at + 4]!,
-    lost4 = sums[at + 5]!;
+  let ssim = sums[at]!;
+  let ssim4 = sums[at + 1]!;
   for (let x = 0; x < w; x++) {
     const mu1 = f[m1 + x]!;
     const mu2 = f[m2 + x]!;
@@ -147,7 +141,19 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
     const dp2 = dp * dp;
     ssim += dp;
     ssim4 += dp2 * dp2;
-    const e = (1 + Math.abs(r32(f[img2 + x]! - mu2))) / (1 + Math.abs(r32(f[img1 + x]! - mu1))) - 1;
+  }
+  sums[at] = ssim;
+  sums[at + 1] = ssim4;
+}
+
+/** EdgeDiffMap for one row of one channel, continuing the sums at sums[at…at+3]. */
+function rowEdges(f: Float64Array, mu1: number, mu2: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
+  let artifact = sums[at]!;
+  let artifact4 = sums[at + 1]!;
+  let lost = sums[at + 2]!;
+  let lost4 = sums[at + 3]!;
+  for (let x = 0; x < w; x++) {
+    const e = (1 + Math.abs(r32(f[img2 + x]! - f[mu2 + x]!))) / (1 + Math.abs(r32(f[img1 + x]! - f[mu1 + x]!))) - 1;
     // e > 0: the candidate has an edge where the reference is smooth (ringing, banding, blocks);
     // e < 0: the reference has an edge the candidate smoothed away (blur, smearing).
     const up = (e + Math.abs(e)) * 0.5;
@@ -159,58 +165,8 @@ function rowErrors(f: Float64Array, out: number, gap: number, img1: number, img2
     lost += down;
     lost4 += down2 * down2;
   }
-  sums[at] = ssim;
-  sums[at + 1] = ssim4;
-  sums[at + 2] = artifact;
-  sums[at + 3] = artifact4;
-  sums[at + 4] = lost;
-  sums[at + 5] = lost4;
-}
-
-/** EdgeDiffMap alone for one row (rowErrors without the SSIM map), continuing sums[at+2…at+5]. */
-function rowEdges(f: Float64Array, out: number, gap: number, img1: number, img2: number, w: number, sums: Float64Array, at: number): void {
-  const m1 = out;
-  const m2 = out + gap;
-  let artifact = sums[at + 2]!,
-    artifact4 = sums[at + 3]!,
-    lost = sums[at + 4]!,
-    lost4 = sums[at + 5]!;
-  for (let x = 0; x < w; x++) {
-    const e = (1 + Math.abs(r32(f[img2 + x]! - f[m2 + x]!))) / (1 + Math.abs(r32(f[img1 + x]! - f[m1 + x]!))) - 1;
-    const up = (e + Math.abs(e)) * 0.5;
-    const down = (Math.abs(e) - e) * 0.5;
-    const up2 = up * up;
-    const down2 = down * down;
-    artifact += up;
-    artifact4 += up2 * up2;
-    lost += down;
-    lost4 += down2 * down2;
-  }
-  sums[at + 2] = artifact;
-  sums[at + 3] = artifact4;
-  sums[at + 4] = lost;
-  sums[at + 5] = lost4;
-}
-
-/** rowEdges against a kept reference: its row holds img1 − mu1 (`diff1`), mu2 is at `mu2`. */
-function givenRowEdges(f: Float64Array, mu2: number, diff1: number, img2: number, w: number, sums: Float64Array, at: number): void {
-  let artifact = sums[at + 2]!,
-    artifact4 = sums[at + 3]!,
-    lost = sums[at + 4]!,
-    lost4 = sums[at + 5]!;
-  for (let x = 0; x < w; x++) {
-    const e = (1 + Math.abs(r32(f[img2 + x]! - f[mu2 + x]!))) / (1 + Math.abs(f[diff1 + x]!)) - 1;
-    const up = (e + Math.abs(e)) * 0.5;
-    const down = (Math.abs(e) - e) * 0.5;
-    const up2 = up * up;
-    const down2 = down * down;
-    artifact += up;
-    artifact4 += up2 * up2;
-    lost += down;
-    lost4 += down2 * down2;
-  }
-  sums[at + 2] = artifact;
-  sums[at + 3] = artifact4;
-  sums[at + 4] = lost;
-  sums[at + 5] = lost4;
+  sums[at] = artifact;
+  sums[at + 1] = artifact4;
+  sums[at + 2] = lost;
+  sums[at + 3] = lost4;
 }

@@ -1,7 +1,7 @@
 // The scratch rows every scale shares, what each channel goes through at a scale, and the
 // streaming of rows through the blur's vertical pass.
 
-import { BLOCK, BLUR_ROWS, RADIUS, blurColumnsBlock, blurColumnsStep } from './blur';
+import { BLOCK, BLUR_ROWS, RADIUS, blurColumns } from './blur';
 import { ColourCache } from './xyb';
 
 /** XYB rows alive at once: the block being output through the newest rows fed to the blur. */
@@ -81,48 +81,35 @@ export function streamBlur(
 ): void {
   const { f, stride } = ws;
   f.fill(0, ws.state, ws.state + 3 * 5 * 6 * stride);
-  // Vertical step n reads horizontally blurred rows n − N − 1 and n + N − 1, zero outside.
-  const above = (c: number, q: number, n: number) => (n - RADIUS - 1 >= 0 ? ws.blurredRow(c, q, n - RADIUS - 1) : ws.zero);
-  const below = (c: number, q: number, n: number) => (n + RADIUS - 1 < height ? ws.blurredRow(c, q, n + RADIUS - 1) : ws.zero);
-  let n = 1 - RADIUS;
-  const single = () => {
-    feed(n + RADIUS - 1);
-    for (let c = 0; c < 3; c++) {
-      const mode = modes[c]!;
-      if (mode === NONE) continue;
-      for (let q = FIRST[mode]!; q < END[mode]!; q++) {
-        const state = ws.state + (c * 5 + q) * 6 * stride;
-        blurColumnsStep(f, above(c, q, n), below(c, q, n), state, n >= 0 ? ws.out + q * BLOCK * stride : -1, width);
-      }
-      if (n >= 0) done(c, n, 1);
-    }
-    n++;
-  };
-  while (n < 0) single();
-  for (; n + BLOCK <= height; n += BLOCK) {
+  // Vertical step n reads horizontally blurred rows n − N − 1 and n + N − 1, zero outside. The
+  // steps before 1 − N read only zero rows and leave the state at 0, those from `height` on
+  // output rows no one reads: so whole blocks, from a multiple of BLOCK before row 0.
+  const blurred = (c: number, q: number, y: number) => (y >= 0 && y < height ? ws.blurredRow(c, q, y) : ws.zero);
+  for (let n = -BLOCK * Math.ceil((RADIUS - 1) / BLOCK); n < height; n += BLOCK) {
     feed(n + BLOCK + RADIUS - 2);
     for (let c = 0; c < 3; c++) {
       const mode = modes[c]!;
       if (mode === NONE) continue;
       for (let q = FIRST[mode]!; q < END[mode]!; q++) {
-        blurColumnsBlock(
+        const above = (k: number) => blurred(c, q, n + k - RADIUS - 1);
+        const below = (k: number) => blurred(c, q, n + k + RADIUS - 1);
+        blurColumns(
           f,
-          above(c, q, n),
-          above(c, q, n + 1),
-          above(c, q, n + 2),
-          above(c, q, n + 3),
-          below(c, q, n),
-          below(c, q, n + 1),
-          below(c, q, n + 2),
-          below(c, q, n + 3),
+          above(0),
+          above(1),
+          above(2),
+          above(3),
+          below(0),
+          below(1),
+          below(2),
+          below(3),
           ws.state + (c * 5 + q) * 6 * stride,
           stride,
           ws.out + q * BLOCK * stride,
           width,
         );
       }
-      done(c, n, BLOCK);
+      if (n >= 0) done(c, n, Math.min(BLOCK, height - n));
     }
   }
-  while (n < height) single();
 }

@@ -1,7 +1,7 @@
 // Builders the document's operations share: schema and header references, the JSON answer,
 // and the error answers for a list of codes.
 
-import { ERROR_MEANING, ERROR_STATUS, type ErrorCode } from '../../errors';
+import { ERRORS, type ErrorCode } from '../../errors';
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
@@ -21,12 +21,12 @@ export interface Access {
 export function errorResponses(codes: ErrorCode[], { authenticated }: Access) {
   const all = [...new Set<ErrorCode>([...codes, ...(authenticated ? (['unauthorized', 'rate_limit_exceeded'] as const) : [])])];
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of all) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  for (const code of all) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
   return Object.fromEntries(
     [...byStatus].map(([status, statusCodes]) => [
       String(status),
       {
-        description: statusCodes.map((code) => `\`${code}\`: ${ERROR_MEANING[code]}`).join('; '),
+        description: statusCodes.map((code) => `\`${code}\`: ${ERRORS[code].meaning}`).join('; '),
         headers: {
           'X-Request-Id': header('X-Request-Id'),
           ...(authenticated && status !== 401 ? RATE_LIMIT_HEADERS : {}),
