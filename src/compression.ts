@@ -43,8 +43,7 @@ export async function compressWithinMemory(
  * What a compression reserves at the gate: the worst over the formats its output may take of
  * that output's line or its input's decoding line, whichever is higher, plus the margin of a
  * heavy decoder and encoder together. An enlargement reserves the whole budget: its readings are
- * bounded only at its own limits (`ENLARGED_MAX_PIXELS`), and some ran over the lines there
- * (AVIF 87–102 MiB at 1.0 MP against 90).
+ * bounded only at its own limit (`ENLARGED_MAX_PIXELS`), and some ran over the lines there.
  */
 export function reservationMiB(plan: Inspection, options: PipelineOptions): number {
   if (enlarges(plan.resize, plan.input)) return MEMORY_BUDGET_MIB;

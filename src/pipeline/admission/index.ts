@@ -44,10 +44,9 @@ function fitsMemory(plan: Inspection, format: ImageFormat, traits: OutputTraits)
 }
 
 /** The most pixels an image may have for one compression with `profile` to fit an isolate's memory; an enlarged output has its own, lower limit. */
-function memoryPixelLimit(profile: MemoryProfile, format: ImageFormat, enlarged: boolean, budgetMiB: number): number {
-  return enlarged
-    ? Math.min(maxPixelsWithinBudget(profile, budgetMiB), ENLARGED_MAX_PIXELS[format])
-    : maxPixelsWithinBudget(profile, budgetMiB);
+function memoryPixelLimit(profile: MemoryProfile, enlarged: boolean, budgetMiB: number): number {
+  const limit = maxPixelsWithinBudget(profile, budgetMiB);
+  return enlarged ? Math.min(limit, ENLARGED_MAX_PIXELS) : limit;
 }
 
 /** The memory profile of a compression's output in `format`. */
@@ -135,7 +134,7 @@ export function pixelProblem(plan: Inspection, format: ImageFormat, traits: Outp
     const pixels = size.width * size.height;
     const enlarged = which === 'output' && enlarges(plan.resize, plan.input);
     const inputLimit = which === 'input' ? maxInputPixelsWithinBudget(plan.inputKind, budget) : Infinity;
-    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, format, enlarged, budget), inputLimit);
+    const limit = Math.min(limits.maxPixels, memoryPixelLimit(profile, enlarged, budget), inputLimit);
     if (pixels <= limit) continue;
     const reason =
       limit >= limits.maxPixels

@@ -102,9 +102,9 @@ const MEASURED_UP_TO_PIXELS = 12_000_000;
  * Enlarging costs more than decoding an image of the output's size: the source's decode and a
  * new full-size output are both held. Readings with an enlarging `width` (docs/measurements.md, "Memory"):
  * JPEG and PNG 84–110 MiB up to 8.2 MP, 136–167 from 9.6 MP; WebP 90–97 at 8 MP, 104–115 at
- * 10.7; AVIF 102 at 1.0 MP, 132 at 1.3. An enlarged output is held to these sizes.
+ * 10.7; AVIF 92–96 at 7.7 MP. An enlarged output, in any format, is held to 8 MP.
  */
-export const ENLARGED_MAX_PIXELS: Record<ImageFormat, number> = { jpeg: 8_000_000, png: 8_000_000, webp: 8_000_000, avif: 1_000_000 };
+export const ENLARGED_MAX_PIXELS = 8_000_000;
 
 /**
  * The profile a special one adds to: lossless WebP was measured from 0.2 MP up, and below that

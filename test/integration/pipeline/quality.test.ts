@@ -420,12 +420,16 @@ describe('format=auto negotiates with Accept', () => {
     expect(['jpeg', 'webp', 'avif']).toContain(chosen);
   });
 
-  it('an enlarged output leaves out the modern formats it would be too large for', async () => {
-    // 480×316 to 1350 wide is 1.2 MP: within AVIF's 1.58 MP for a decoded image, over its 1 MP for an enlarged one.
+  it('an enlargement is held to 8 MP whatever the format, AVIF included', async () => {
     const png = pngClaiming(480, 316);
     const withWidth = (width: number): PipelineOptions => ({ ...options({ format: 'auto', width }), accept: ['avif', 'webp'] });
-    expect(possibleOutputFormats(await inspectImage(png, withWidth(1350), LIMITS), withWidth(1350))).toEqual(['png', 'webp']);
-    expect(possibleOutputFormats(await inspectImage(png, withWidth(1100), LIMITS), withWidth(1100))).toEqual(['png', 'avif', 'webp']);
+    // 3400 wide is 7.6 MP: every format stays a candidate.
+    expect(possibleOutputFormats(await inspectImage(png, withWidth(3400), LIMITS), withWidth(3400))).toEqual(['png', 'avif', 'webp']);
+    // 3600 wide is 8.5 MP: none does.
+    await expect(inspectImage(png, withWidth(3600), LIMITS)).rejects.toMatchObject({
+      code: 'image_too_large',
+      message: expect.stringMatching(/the limit is 8\.0 MP for an enlarged png output/),
+    });
   });
 
   it('AVIF is not chosen when it would drop an ICC profile', async () => {
