@@ -80,7 +80,7 @@ export function worstOverFormats(
   return Math.max(...possibleOutputFormats(plan, options).map((format) => figure(format, workPixels(plan))));
 }
 
-/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy and opaque; with a heavy pair's margin for an input that is one). */
+/** The plan's pixel limit, and the tighter one of what fits an isolate's memory for this output (by default lossy; for an input of a heavy kind, its own line and a heavy pair's margin). */
 export function pixelLimit(format: ImageFormat, limits: ImageLimits, traits: OutputTraits = { lossless: false }): number {
   const profile = memoryProfile(format, traits);
   const budget = MEMORY_BUDGET_MIB - pairMarginMiB(profile, traits.input);
