@@ -27,7 +27,7 @@ import avifDecoderWasm from '@jsquash/avif/codec/dec/avif_dec.wasm';
 import pngDecoderWasm from '@jsquash/png/codec/pkg/squoosh_png_bg.wasm';
 import type { ImageFormat } from '../schemas/options';
 import { type Codecs, DecodeError, type EncodeSettings, type IndexedImage, type RawImage } from './types';
-import { ascii, readUint32BE } from '../formats/bytes';
+import { pngPixels } from '../formats/png';
 import { joinJpegStrips } from './jpeg-join';
 import { optimisePixels, optimisePng } from './oxipng';
 import { encodeIndexedPngStreaming, encodePngStreaming } from './png-stream';
@@ -55,10 +55,6 @@ export function jpegStripRows(width: number, mcuSize: number): number {
   const mcusPerRow = Math.ceil(width / mcuSize);
   return Math.max(mcuSize, Math.min(JPEG_STRIP_ROWS, Math.floor(0xffff / mcusPerRow) * mcuSize));
 }
-
-/** Width × height from a PNG's IHDR, which comes first; 0 if there is none to read (the decoder says why). */
-const pngPixels = (bytes: Uint8Array) =>
-  bytes.length >= 24 && ascii(bytes, 12, 16) === 'IHDR' ? readUint32BE(bytes, 16) * readUint32BE(bytes, 20) : 0;
 
 /**
  * 4:2:0 chroma below q90 and 4:4:4 from it, as libvips' automatic mode does. cjpeg's

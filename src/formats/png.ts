@@ -39,6 +39,10 @@ export function readPngChunks(bytes: Uint8Array, { verifyCrc = true } = {}): { c
   return { corrupt: 'the file ends before its IEND chunk' };
 }
 
+/** Width × height from the IHDR chunk, which comes first; 0 if there is none to read (a decoder then says why). */
+export const pngPixels = (bytes: Uint8Array) =>
+  bytes.length >= 24 && ascii(bytes, 12, 16) === 'IHDR' ? readUint32BE(bytes, 16) * readUint32BE(bytes, 20) : 0;
+
 /** The CRC a chunk stores, over its type and data. */
 const chunkCrc = (typeAndData: Uint8Array) => CRC32.buf(typeAndData) >>> 0;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concat } from '../../../src/formats/bytes';
-import { PNG_SIGNATURE, pngChunk, pngChunkLength, pngHeader, readPngChunks, writePngChunk } from '../../../src/formats/png';
+import { PNG_SIGNATURE, pngChunk, pngChunkLength, pngHeader, pngPixels, readPngChunks, writePngChunk } from '../../../src/formats/png';
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -49,5 +49,14 @@ describe('readPngChunks', () => {
     const png = minimalPng();
     expect(readPngChunks(png.subarray(0, 46))).toEqual({ corrupt: 'the IDAT chunk is truncated' });
     expect(readPngChunks(png.subarray(0, 52))).toEqual({ corrupt: 'the file ends before its IEND chunk' });
+  });
+});
+
+describe('pngPixels', () => {
+  it('reads width × height from the IHDR, and 0 where there is none', () => {
+    const png = concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(3000, 4000, 2)), pngChunk('IEND', new Uint8Array(0))]);
+    expect(pngPixels(png)).toBe(12_000_000);
+    expect(pngPixels(png.subarray(0, 20))).toBe(0);
+    expect(pngPixels(concat([PNG_SIGNATURE, pngChunk('IEND', new Uint8Array(0))]))).toBe(0);
   });
 });
