@@ -1,12 +1,14 @@
 /**
  * Peak memory of the Worker per request, measured on the workerd process that runs it.
  *
- *   npm run bench:memory -- <image> [--formats jpeg,webp,png,avif] [--sequence 30] [--port 8790] [--jobs]
+ *   npm run bench:memory -- <image> [--formats jpeg,webp,png,avif] [--sequence 30] [--port 8790] [--jobs] [--timeline]
  *
  * For each output format: reset the process's resident high-water mark (Linux
  * /proc/<pid>/clear_refs), send one compression, read VmHWM, and report the peak's growth
  * over the resident size just before. `--sequence N` then sends N requests cycling through
  * the formats and reports resident memory after each, to show growth from request to request.
+ * `--timeline` also samples resident memory every 15 ms during each request and prints where
+ * it moved by 3 MiB or more, to show which step of a compression holds its peak.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -21,6 +23,7 @@ const { values, positionals } = parseArgs({
     port: { type: 'string', default: '8790' },
     options: { type: 'string', default: '', description: 'extra query options, e.g. quality=80' },
     jobs: { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
   },
 });
 if (positionals.length === 0) {
@@ -82,15 +85,34 @@ for (const image of images) {
     try {
       const before = memory(server.workerdPid).rss;
       resetPeak(server.workerdPid);
+      const samples: [number, number][] = [];
+      const started = performance.now();
+      const sampler = values.timeline
+        ? setInterval(() => samples.push([performance.now() - started, memory(server.workerdPid).rss - before]), 15)
+        : undefined;
       const result = await compress(server.url, image.bytes, format);
+      clearInterval(sampler);
       const growth = memory(server.workerdPid).hwm - before;
       console.log(
         `| ${image.name} | ${result.megapixels} | ${format} | ${result.status} | ${growth.toFixed(1)} | ${result.ms.toFixed(0)} |`,
       );
+      if (values.timeline) console.log(`  resident above the start (ms: MiB): ${movedBy(samples, 3)}`);
     } finally {
       server.stop();
     }
   }
+}
+
+/** The samples where the value moved by `step` or more since the last one printed. */
+function movedBy(samples: [number, number][], step: number): string {
+  const printed: string[] = [];
+  let last = Number.NEGATIVE_INFINITY;
+  for (const [ms, mib] of samples) {
+    if (Math.abs(mib - last) < step) continue;
+    printed.push(`${ms.toFixed(0)}: ${mib.toFixed(0)}`);
+    last = mib;
+  }
+  return printed.join(', ');
 }
 
 const rounds = Number(values.sequence);
