@@ -1,9 +1,10 @@
 /**
  * The AVIF encoder's levers, measured in Node on the same pixels, one encode at a time:
  *
- *   node scripts/bench-avif.ts <image>... [--megapixels 2,12] [--variants name,...] [--runs 1]
+ *   node scripts/bench-avif.ts <image>... [--megapixels 2,12 | --sizes 4000x3000,4619x2598] [--variants name,...] [--runs 1]
  *
- * For each image scaled to each size (sharp, Lanczos) and each variant (settings below):
+ * For each image scaled to each size (sharp, Lanczos; `--sizes` stretches it to exact shapes,
+ * since a grid's memory depends on the width of its last column) and each variant (settings below):
  * CPU time of the encode, the encoder's WebAssembly memory after it (a fresh instance per
  * encode, so its peak), output bytes, and SSIMULACRA 2 of the output decoded by sharp against
  * the pixels given (libjxl's `ssimulacra2`, `SSIMULACRA2` to use another path). jSquash's
@@ -22,6 +23,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     megapixels: { type: 'string', default: '2' },
+    /** Exact WxH shapes, in place of --megapixels. */
+    sizes: { type: 'string', default: '' },
     variants: { type: 'string', default: 'jsquash,ours' },
     quality: { type: 'string', default: '50' },
     runs: { type: 'string', default: '1' },
@@ -30,7 +33,9 @@ const { values, positionals } = parseArgs({
   },
 });
 if (positionals.length === 0) {
-  console.error('usage: node scripts/bench-avif.ts <image>... [--megapixels 2,12] [--variants jsquash,ours,...] [--quality 50]');
+  console.error(
+    'usage: node scripts/bench-avif.ts <image>... [--megapixels 2,12 | --sizes WxH,...] [--variants jsquash,ours,...] [--quality 50]',
+  );
   process.exit(1);
 }
 const SSIMULACRA2 = process.env.SSIMULACRA2 ?? '/opt/jxl/bin/ssimulacra2';
@@ -108,16 +113,24 @@ async function score(reference: string, avif: Uint8Array): Promise<number> {
   return Number(execFileSync(SSIMULACRA2, [reference, path], { encoding: 'utf8' }).trim());
 }
 
-const sizes = values.megapixels.split(',').map(Number);
+/** Each size as a function of the source's shape: the same area, or an exact shape. */
+const sizes: ((width: number, height: number) => [number, number])[] = values.sizes
+  ? values.sizes.split(',').map((size) => {
+      const [w, h] = size.split('x').map(Number);
+      return () => [w!, h!];
+    })
+  : values.megapixels.split(',').map((megapixels) => (width: number, height: number) => {
+      const scale = Math.sqrt((Number(megapixels) * 1e6) / (width * height));
+      return [Math.round(width * scale), Math.round(height * scale)];
+    });
 const qualities = values.quality.split(',').map(Number);
 console.log(['image', 'MP', 'variant', 'q', 'cpu ms', 'memory MiB', 'bytes', 'SSIMULACRA2'].join('\t'));
 for (const file of positionals) {
-  for (const megapixels of sizes) {
+  for (const sizeOf of sizes) {
     const source = sharp(readFileSync(file)).rotate();
     const { width = 0, height = 0 } = await source.metadata();
-    const scale = Math.sqrt((megapixels * 1e6) / (width * height));
     const { data, info } = await source
-      .resize(Math.round(width * scale), Math.round(height * scale), { kernel: 'lanczos3' })
+      .resize(...sizeOf(width, height), { kernel: 'lanczos3', fit: 'fill' })
       .ensureAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
