@@ -80,6 +80,18 @@ const samplesWholeImage = (width: number, height: number) => width * height <= 4
 export const scoringSamplePixels = (width: number, height: number) => (samplesWholeImage(width, height) ? width * height : 4 * TILE * TILE);
 
 /**
+ * The most trials a smart search makes (the cost model counts on it): with `searchGuide` most
+ * searches take two to four (docs/quality.md, "The search").
+ */
+export const SMART_TRIALS = 5;
+
+interface Trial extends Encoded {
+  quality: number;
+  score: number;
+  banding: number;
+}
+
+/**
  * The lowest quality whose output scores at least the mode's target on the sample without
  * banding, assuming both improve with quality; when even the top of the range misses, the
  * top, marked as a miss.
@@ -94,38 +106,45 @@ export async function smartLossy(
   const sample = scoringSample(image);
   const score = ssimulacra2Against(sample);
   const banding = bandingAgainst(sample);
-  const trial = async (quality: number): Promise<Encoded> => {
+  const trial = async (quality: number): Promise<Trial> => {
     const bytes = await codecs.encode(format, sample, { quality, lossless: false });
     const judged = await codecs.decodeBriefly(format, bytes, (decoded) => ({ score: score(decoded), banding: banding(decoded) }));
-    return { bytes, quality, score: judged.score, targetMet: judged.score >= target && judged.banding <= BANDING_LIMIT };
+    return { bytes, quality, ...judged, targetMet: judged.score >= target && judged.banding <= BANDING_LIMIT };
   };
   const [floor, top] = IMAGE_FORMATS[format].smartQualityRange!;
-  const best = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!, scoreGuide(target));
+  const { banding: _, ...best } = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!, searchGuide(target, floor, top));
   if (sample === image) return best;
-  return { ...best, bytes: await codecs.encode(format, image, { quality: best.quality!, lossless: false }) };
+  return { ...best, bytes: await codecs.encode(format, image, { quality: best.quality, lossless: false }) };
 }
 
 /**
- * Where to look next for the quality that scores `target`: along the line through the last
- * two attempts (scores rise smoothly with quality), or, after the first, along the typical
- * slope, so a good guess needs fewer trials than bisection's seven. It stops at a quality
- * that meets the target by less than half a point (a quality step is worth more).
+ * Where to look next for the lowest quality that meets the target. Each requirement, the score
+ * and banding within its limit, is extrapolated along the line through the last two trials
+ * (after the first, along a typical slope), and the next trial is the quality that satisfies
+ * both. The search stops at a trial that meets the target when the estimate puts the answer at
+ * most one quality below it, or when the score is within half a point of the target.
  */
-function scoreGuide(target: number) {
-  const TYPICAL_POINTS_PER_QUALITY = 0.5;
-  let previous: { quality: number; score: number } | undefined;
+function searchGuide(target: number, floor: number, top: number) {
+  const TYPICAL_POINTS_PER_QUALITY = 0.4;
+  const TYPICAL_BANDING_PER_QUALITY = -0.02;
+  let previous: Trial | undefined;
+  const estimate = (latest: Trial) => {
+    const run = previous && previous.quality !== latest.quality ? latest.quality - previous.quality : 0;
+    const scoreSlope = previous && run ? (latest.score - previous.score) / run : TYPICAL_POINTS_PER_QUALITY;
+    const bandingSlope = previous && run ? (latest.banding - previous.banding) / run : TYPICAL_BANDING_PER_QUALITY;
+    const forScore = latest.quality + (target - latest.score) / Math.max(scoreSlope, 0.1);
+    const forBanding =
+      latest.banding > 0 ? latest.quality + (latest.banding - BANDING_LIMIT) / Math.max(-bandingSlope, 0.005) : Number.NEGATIVE_INFINITY;
+    return Math.min(top, Math.max(floor, Math.ceil(Math.max(forScore, forBanding))));
+  };
   return {
     first: 75,
-    enough: (attempt: Encoded) => attempt.score! - target < 0.5,
-    next: (attempt: Encoded, quality: number) => {
-      const slope =
-        previous && previous.quality !== quality
-          ? (attempt.score! - previous.score) / (quality - previous.quality)
-          : TYPICAL_POINTS_PER_QUALITY;
-      previous = { quality, score: attempt.score! };
-      // A banded trial that scored enough says nothing of where the score meets the target.
-      if (!attempt.targetMet && attempt.score! >= target) return undefined;
-      return Math.ceil(quality + (target - attempt.score!) / Math.max(slope, 0.1));
+    attempts: SMART_TRIALS,
+    enough: (attempt: Trial) => attempt.score - target < 0.5 || estimate(attempt) >= attempt.quality - 1,
+    next: (attempt: Trial) => {
+      const suggested = estimate(attempt);
+      previous = attempt;
+      return suggested;
     },
   };
 }

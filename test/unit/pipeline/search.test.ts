@@ -47,4 +47,21 @@ describe('lowestMeeting', () => {
     expect(found.setting).toBe(45);
     expect(tried).toEqual([45]);
   });
+
+  it('makes at most `attempts`, the lowest that met being the answer', async () => {
+    const { tried, attemptAt, meets } = meetingFrom(37);
+    const found = await lowestMeeting(1, 100, attemptAt, meets, { attempts: 3 });
+    expect(tried).toEqual([50, 25, 37]);
+    expect(found.setting).toBe(37);
+    const stopped = meetingFrom(36);
+    expect((await lowestMeeting(1, 100, stopped.attemptAt, stopped.meets, { attempts: 3 })).setting).toBe(37);
+    expect(stopped.tried).toHaveLength(3);
+  });
+
+  it('makes its last attempt at the top when none has met by then', async () => {
+    const { tried, attemptAt, meets } = meetingFrom(90);
+    const found = await lowestMeeting(1, 100, attemptAt, meets, { first: 10, next: (_, setting) => setting + 10, attempts: 3 });
+    expect(tried).toEqual([10, 20, 100]);
+    expect(found).toEqual({ setting: 100, meets: true });
+  });
 });
