@@ -3,11 +3,14 @@
 // Some glue constructs ImageData, which workerd does not provide.
 if (!('ImageData' in globalThis)) {
   (globalThis as unknown as Record<string, unknown>).ImageData = class ImageData {
-    constructor(
-      readonly data: Uint8ClampedArray,
-      readonly width: number,
-      readonly height: number,
-    ) {}
+    readonly data: Uint8ClampedArray;
+    readonly width: number;
+    readonly height: number;
+    constructor(data: Uint8ClampedArray, width: number, height: number) {
+      this.data = data;
+      this.width = width;
+      this.height = height;
+    }
   };
 }
 

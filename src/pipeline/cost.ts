@@ -1,7 +1,7 @@
 import type { ImageFormat } from '../schemas/options';
 import { MEMORY_THRESHOLDS, OXIPNG_MAX_ROWS } from '../codecs/thresholds';
 import { IMAGE_FORMATS } from './image-formats';
-import { SMART_TRIALS, scoringSamplePixels } from './smart';
+import { scoringSamplePixels } from './smart';
 
 /**
  * Predicted compute of one compression, from what the codecs do: decode the input's pixels,
@@ -34,6 +34,12 @@ const PER_MP = 1e-6;
 const STREAMED_PNG_PER_ROW = 2e-7;
 const STREAMED_PNG_PER_MEGAPIXEL = 0.15;
 const RESIZE = 0.1;
+/**
+ * Trials a smart search is counted at: most take two to four, at most six (`smart.ts`). The
+ * per-trial figures are fitted so that the prediction covers the searches measured, long ones
+ * included (docs/measurements.md, "Cost model").
+ */
+const SMART_TRIALS = 3;
 /** A `target_size` bisection over qualities 1..100, each trial a full encode. */
 const TARGET_SIZE_TRIALS = 7;
 

@@ -3,7 +3,9 @@ import { isobmffBoxes } from '../formats/isobmff';
 import { JpegMarker } from '../formats/jpeg';
 import { PNG_SIGNATURE } from '../formats/png';
 import { riffForm } from '../formats/riff';
-import type { ImageFormat } from '../schemas/options';
+import type { CompressOptions, ImageFormat } from '../schemas/options';
+
+type Mode = CompressOptions['mode'];
 
 /**
  * Everything the service knows of a format, in one place (as Squoosh's codecs.ts keeps
@@ -20,6 +22,11 @@ export interface ImageFormatDescriptor {
   alpha: boolean;
   /** The qualities a smart search may choose from (a palette PNG searches palette sizes instead). */
   smartQualityRange?: [number, number];
+  /**
+   * Where a smart search starts in each mode, and how many quality steps a further trial must be
+   * expected to save: a slow encoder's trial is worth more steps (docs/quality.md, "The search").
+   */
+  smartSearch?: { start: Record<Mode, number>; stepsWorthATrial: number };
   /** The longest side its encoder writes: past it the encoder aborts, so it is a refusal. */
   maxOutputSide: number;
   cost: {
@@ -51,22 +58,25 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     lossless: false,
     alpha: false,
     smartQualityRange: [10, 100],
+    smartSearch: { start: { size: 75, balanced: 75, quality: 75 }, stepsWorthATrial: 0 },
     // mozjpeg's JPEG_MAX_DIMENSION.
     maxOutputSide: 65_500,
-    cost: { decodePerMegapixel: 0.02, encodePerMegapixel: 0.03, encodeLosslessPerMegapixel: 0.03, perRow: 1.5e-6, trialPerMegapixel: 0.7 },
+    cost: { decodePerMegapixel: 0.02, encodePerMegapixel: 0.03, encodeLosslessPerMegapixel: 0.03, perRow: 1.5e-6, trialPerMegapixel: 1.17 },
   }),
   png: describe('png', {
     isSignature: (bytes) => startsWith(bytes, PNG_SIGNATURE),
     maxOutputSide: 2 ** 31 - 1,
     // perRow is oxipng's, up to OXIPNG_MAX_ROWS; taller images are deflated by the runtime (cost.ts).
-    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.3, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 0.8 },
+    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.3, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 1.33 },
   }),
   webp: describe('webp', {
     isSignature: (bytes) => riffForm(bytes) === 'WEBP',
     smartQualityRange: [10, 100],
+    // The banding guard holds most photos at q80–97.
+    smartSearch: { start: { size: 86, balanced: 87, quality: 93 }, stepsWorthATrial: 0 },
     // VP8's 14-bit frame sizes.
     maxOutputSide: 16_383,
-    cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.0 },
+    cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.67 },
   }),
   avif: describe('avif', {
     isSignature: (bytes) => {
@@ -74,9 +84,10 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
       return first?.type === 'ftyp' && /avi[fs]/.test(ascii(first.data));
     },
     smartQualityRange: [10, 100],
+    smartSearch: { start: { size: 75, balanced: 75, quality: 75 }, stepsWorthATrial: 2 },
     // AV1's 16-bit frame sizes.
     maxOutputSide: 65_536,
-    cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.1, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 1.8 },
+    cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.0, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 1.6 },
   }),
 };
 

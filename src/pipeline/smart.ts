@@ -79,13 +79,10 @@ const samplesWholeImage = (width: number, height: number) => width * height <= 4
 /** The pixels a smart search scores for an image of this size. */
 export const scoringSamplePixels = (width: number, height: number) => (samplesWholeImage(width, height) ? width * height : 4 * TILE * TILE);
 
-/**
- * The most trials a smart search makes (the cost model counts on it): with `searchGuide` most
- * searches take two to four (docs/quality.md, "The search").
- */
-export const SMART_TRIALS = 5;
+/** The most trials a smart search makes; most take two to four (docs/quality.md, "The search"). */
+export const MOST_SMART_TRIALS = 6;
 
-interface Trial extends Encoded {
+export interface Trial extends Encoded {
   quality: number;
   score: number;
   banding: number;
@@ -111,8 +108,10 @@ export async function smartLossy(
     const judged = await codecs.decodeBriefly(format, bytes, (decoded) => ({ score: score(decoded), banding: banding(decoded) }));
     return { bytes, quality, ...judged, targetMet: judged.score >= target && judged.banding <= BANDING_LIMIT };
   };
-  const [floor, top] = IMAGE_FORMATS[format].smartQualityRange!;
-  const { banding: _, ...best } = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!, searchGuide(target, floor, top));
+  const { smartQualityRange, smartSearch } = IMAGE_FORMATS[format];
+  const [floor, top] = smartQualityRange!;
+  const guide = searchGuide(target, floor, top, { start: smartSearch!.start[mode], stepsWorthATrial: smartSearch!.stepsWorthATrial });
+  const { banding: _, ...best } = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!, guide);
   if (sample === image) return best;
   return { ...best, bytes: await codecs.encode(format, image, { quality: best.quality, lossless: false }) };
 }
@@ -121,10 +120,15 @@ export async function smartLossy(
  * Where to look next for the lowest quality that meets the target. Each requirement, the score
  * and banding within its limit, is extrapolated along the line through the last two trials
  * (after the first, along a typical slope), and the next trial is the quality that satisfies
- * both. The search stops at a trial that meets the target when the estimate puts the answer at
- * most one quality below it, or when the score is within half a point of the target.
+ * both. The search stops at a trial that meets the target when the score is within half a point
+ * of it, or when the estimate puts the answer no more than `stepsWorthATrial` below it.
  */
-function searchGuide(target: number, floor: number, top: number) {
+export function searchGuide(
+  target: number,
+  floor: number,
+  top: number,
+  { start, stepsWorthATrial }: { start: number; stepsWorthATrial: number },
+) {
   const TYPICAL_POINTS_PER_QUALITY = 0.4;
   const TYPICAL_BANDING_PER_QUALITY = -0.02;
   let previous: Trial | undefined;
@@ -138,9 +142,9 @@ function searchGuide(target: number, floor: number, top: number) {
     return Math.min(top, Math.max(floor, Math.ceil(Math.max(forScore, forBanding))));
   };
   return {
-    first: 75,
-    attempts: SMART_TRIALS,
-    enough: (attempt: Trial) => attempt.score - target < 0.5 || estimate(attempt) >= attempt.quality - 1,
+    first: start,
+    attempts: MOST_SMART_TRIALS,
+    enough: (attempt: Trial) => attempt.score - target < 0.5 || estimate(attempt) >= attempt.quality - stepsWorthATrial,
     next: (attempt: Trial) => {
       const suggested = estimate(attempt);
       previous = attempt;

@@ -142,8 +142,8 @@ describe('the async path of a large upload', () => {
     expect(fetchSpy).toHaveBeenCalledOnce();
   });
 
-  it('a small file whose predicted compute is high (smart AVIF) becomes a job by the cost model; a cheap one stays sync', async () => {
-    const side = 1000;
+  it('a small file whose predicted compute is high (smart AVIF at 2.6 MP) becomes a job by the cost model; a cheap one stays sync', async () => {
+    const side = 1600;
     const pixels = new Uint8Array(side * side * 4).map((_, i) => (i % 4 === 3 ? 255 : ((i >> 2) % side) ^ (i >> 14)));
     const jpeg = await wasmCodecs.encode('jpeg', { data: pixels, width: side, height: side }, { quality: 80, lossless: false });
     expect(jpeg.byteLength).toBeLessThan(Number(env.ASYNC_THRESHOLD_BYTES));

@@ -43,7 +43,8 @@ describe('the cost model decides what is answered in the request', () => {
       work(['jpeg', 4000, 3000], { format: 'jpeg', size: [400, 300] }),
       SYNC,
     ],
-    ['a 1 MP photo to smart AVIF', work(['jpeg', 1000, 1000], { format: 'avif' }), JOB],
+    ['a 2 MP photo to smart AVIF', work(['jpeg', 1733, 1155], { format: 'avif' }), SYNC],
+    ['a 4 MP photo to smart AVIF', work(['jpeg', 2449, 1633], { format: 'avif' }), JOB],
     ['a 12 MP photo to AVIF at a fixed quality', work(['jpeg', 4000, 3000], { format: 'avif' }, { quality: 50 }), JOB],
     [
       'a 12 MP photo to a WebP of a target size (every trial a full encode)',
