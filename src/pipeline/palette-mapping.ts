@@ -20,10 +20,14 @@ export const WEIGHT_B = 0.23;
 /**
  * Dithering constants (docs/quality.md, "Lossy PNG"): an error smaller than this, in the
  * squared weighted distance of `nearestEntryFinder`, is not spread, which keeps flat areas
- * flat for deflate; and the share of the error a pixel inherited that it passes on.
+ * flat for deflate; and the share of the error a pixel inherited that it passes on, in a
+ * palette of at least `DENSE_PALETTE_ENTRIES`. With fewer entries, flat areas lie between
+ * distant entries, and carried error turns their regular dither pattern irregular, which
+ * deflate pays for at no gain in score.
  */
 const INVISIBLE_ERROR = 0.5;
 const INHERITED_ERROR_CARRIED = 0.5;
+const DENSE_PALETTE_ENTRIES = 128;
 
 /**
  * Maps every pixel to its palette index with serpentine Floyd–Steinberg dithering, holding
@@ -56,6 +60,7 @@ export function mapToPalette(
   }
 
   const nearest = nearestEntryFinder(palette);
+  const carried = entries >= DENSE_PALETTE_ENTRIES ? INHERITED_ERROR_CARRIED : 0;
   // Error rows with one spare pixel at each end, so the kernel needs no edge tests.
   let errorHere = new Float32Array((width + 2) * 4);
   let errorNext = new Float32Array((width + 2) * 4);
@@ -83,13 +88,13 @@ export function mapToPalette(
       const a = clamp(data[p + 3]! + errorHere[e + 3]!);
       const index = nearest(Math.round(r), Math.round(g), Math.round(b), Math.round(a));
       indices[y * width + x] = index;
-      // The error passed on is the pixel's own plus half of what it inherited. All of the
+      // The error passed on is the pixel's own plus a share of what it inherited. All of the
       // inherited error piles up into noise that deflate pays for; none of it, and a colour
-      // between distant entries (a soft shadow) is never reached, only dotted at its darkest.
-      const errorR = data[p]! + INHERITED_ERROR_CARRIED * (r - data[p]!) - palette[index * 4]!;
-      const errorG = data[p + 1]! + INHERITED_ERROR_CARRIED * (g - data[p + 1]!) - palette[index * 4 + 1]!;
-      const errorB = data[p + 2]! + INHERITED_ERROR_CARRIED * (b - data[p + 2]!) - palette[index * 4 + 2]!;
-      const errorA = data[p + 3]! + INHERITED_ERROR_CARRIED * (a - data[p + 3]!) - palette[index * 4 + 3]!;
+      // just outside the palette (a soft shadow) is never reached, only dotted at its darkest.
+      const errorR = data[p]! + carried * (r - data[p]!) - palette[index * 4]!;
+      const errorG = data[p + 1]! + carried * (g - data[p + 1]!) - palette[index * 4 + 1]!;
+      const errorB = data[p + 2]! + carried * (b - data[p + 2]!) - palette[index * 4 + 2]!;
+      const errorA = data[p + 3]! + carried * (a - data[p + 3]!) - palette[index * 4 + 3]!;
       // An error too small to see is not spread, after libimagequant: flat areas stay flat.
       const size = WEIGHT_R * errorR * errorR + WEIGHT_G * errorG * errorG + WEIGHT_B * errorB * errorB + errorA * errorA;
       if (size < INVISIBLE_ERROR) continue;
