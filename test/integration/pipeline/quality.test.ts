@@ -250,10 +250,11 @@ describe('lossy PNG', () => {
   });
 
   it('a 256-colour palette of artwork scores as high quality', async () => {
-    // Measured on this fixture: 81.9 (SSIMULACRA 2).
+    // Measured on this fixture: 86.2 (SSIMULACRA 2); 81.9 before the palette's sample of
+    // every row, its completed entries and the channel weights that count blue.
     const source = await wasmCodecs.decode('png', fixtures.goldfishPng);
     const indexed = mapToPalette(source, paletteBuilder(source)(256));
-    expect(ssimulacra2Against(source)(indexed)).toBeGreaterThan(81);
+    expect(ssimulacra2Against(source)(indexed)).toBeGreaterThan(85.5);
   });
 
   describe('a smooth many-hued gradient with a one-pixel line across it', () => {
