@@ -1,5 +1,5 @@
 // Mapping an image to a palette: serpentine Floyd–Steinberg dithering or an exact mapping, and
-// the nearest-entry search (BT.709-weighted) that palette building shares.
+// the weighted nearest-entry search that palette building shares.
 
 import type { IndexedImage, RawImage } from '../codecs/types';
 
@@ -8,18 +8,26 @@ export type Palette = Uint8Array;
 
 export const pixelsOf = (image: RawImage) => new Uint32Array(image.data.buffer, image.data.byteOffset, image.width * image.height);
 
-// BT.709 luma weights on RGB; alpha counted in full.
-export const WEIGHT_R = 0.2126;
-export const WEIGHT_G = 0.7152;
-export const WEIGHT_B = 0.0722;
+/**
+ * How much a channel's squared error counts, on sRGB values; alpha counted in full. BT.709's
+ * luma weights (0.21, 0.72, 0.07) made a blue error count a tenth of a green one, so blue and
+ * purple gradients got few entries and their colours shifted (docs/quality.md, "Lossy PNG").
+ */
+export const WEIGHT_R = 0.26;
+export const WEIGHT_G = 0.51;
+export const WEIGHT_B = 0.23;
 
 /**
- * Dithering constants, in the squared weighted distance of `nearestEntryFinder` and as a
- * factor. Measured on the corpus at 1 MP and 256 colours, after the Lloyd rounds: mean SSIM
- * 0.9683 → 0.9704 and 4% fewer deflated bytes than spreading every error in full.
+ * Dithering constants (docs/quality.md, "Lossy PNG"): an error smaller than this, in the
+ * squared weighted distance of `nearestEntryFinder`, is not spread, which keeps flat areas
+ * flat for deflate; and the share of the error a pixel inherited that it passes on, in a
+ * palette of at least `DENSE_PALETTE_ENTRIES`. With fewer entries, flat areas lie between
+ * distant entries, and carried error turns their regular dither pattern irregular, which
+ * deflate pays for at no gain in score.
  */
-const INVISIBLE_ERROR = 2;
-const ERROR_SPREAD = 15 / 16;
+const INVISIBLE_ERROR = 0.5;
+const INHERITED_ERROR_CARRIED = 0.5;
+const DENSE_PALETTE_ENTRIES = 128;
 
 /**
  * Maps every pixel to its palette index with serpentine Floyd–Steinberg dithering, holding
@@ -52,6 +60,7 @@ export function mapToPalette(
   }
 
   const nearest = nearestEntryFinder(palette);
+  const carried = entries >= DENSE_PALETTE_ENTRIES ? INHERITED_ERROR_CARRIED : 0;
   // Error rows with one spare pixel at each end, so the kernel needs no edge tests.
   let errorHere = new Float32Array((width + 2) * 4);
   let errorNext = new Float32Array((width + 2) * 4);
@@ -79,21 +88,20 @@ export function mapToPalette(
       const a = clamp(data[p + 3]! + errorHere[e + 3]!);
       const index = nearest(Math.round(r), Math.round(g), Math.round(b), Math.round(a));
       indices[y * width + x] = index;
-      // The error carried on is the original pixel's, not the corrected one's: errors cannot
-      // pile up, so flat areas get less noise for the same colours.
-      const errorR = data[p]! - palette[index * 4]!;
-      const errorG = data[p + 1]! - palette[index * 4 + 1]!;
-      const errorB = data[p + 2]! - palette[index * 4 + 2]!;
-      const errorA = data[p + 3]! - palette[index * 4 + 3]!;
-      // Two rules after libimagequant's: an error too small to see is not spread (flat areas
-      // stay flat, which deflate rewards), and the rest is spread at 15/16 so small errors do
-      // not build up into noise.
+      // The error passed on is the pixel's own plus a share of what it inherited. All of the
+      // inherited error piles up into noise that deflate pays for; none of it, and a colour
+      // just outside the palette (a soft shadow) is never reached, only dotted at its darkest.
+      const errorR = data[p]! + carried * (r - data[p]!) - palette[index * 4]!;
+      const errorG = data[p + 1]! + carried * (g - data[p + 1]!) - palette[index * 4 + 1]!;
+      const errorB = data[p + 2]! + carried * (b - data[p + 2]!) - palette[index * 4 + 2]!;
+      const errorA = data[p + 3]! + carried * (a - data[p + 3]!) - palette[index * 4 + 3]!;
+      // An error too small to see is not spread, after libimagequant: flat areas stay flat.
       const size = WEIGHT_R * errorR * errorR + WEIGHT_G * errorG * errorG + WEIGHT_B * errorB * errorB + errorA * errorA;
       if (size < INVISIBLE_ERROR) continue;
-      spread(e, step, 0, errorR * ERROR_SPREAD);
-      spread(e, step, 1, errorG * ERROR_SPREAD);
-      spread(e, step, 2, errorB * ERROR_SPREAD);
-      spread(e, step, 3, errorA * ERROR_SPREAD);
+      spread(e, step, 0, errorR);
+      spread(e, step, 1, errorG);
+      spread(e, step, 2, errorB);
+      spread(e, step, 3, errorA);
     }
     [errorHere, errorNext] = [errorNext, errorHere];
   }
@@ -101,7 +109,7 @@ export function mapToPalette(
 }
 
 /**
- * The exact nearest palette entry of a colour (BT.709-weighted Euclidean distance). Entries are
+ * The exact nearest palette entry of a colour (weighted Euclidean distance, `WEIGHT_R` …). Entries are
  * searched outwards from the colour's green, the channel with the most weight, until green
  * alone is farther than the best found; results are kept in a direct-mapped cache of exact
  * colours. (A coarse cache of 6-bit colours was faster but cost 8–10% in PNG size: the wrong

@@ -1,12 +1,16 @@
-// Palette building: an image's exact palette, or Wu's quantiser on a sample, completed for
-// crowded artwork and refined by Lloyd rounds.
+// Palette building: an image's exact palette, or Wu's quantiser on a sample, completed from
+// the image's own colours and refined by Lloyd rounds.
 
 import type { RawImage } from '../codecs/types';
 import { type Palette, WEIGHT_B, WEIGHT_G, WEIGHT_R, nearestEntryFinder, pixelsOf } from './palette-mapping';
 import { type WuOptions, wuPalettes } from './wu';
 
-/** Palette building costs grow with pixels; a sample this size gives the same palette for a fraction of the time. */
-const PALETTE_SAMPLE_PIXELS = 64 * 1024;
+/**
+ * Palette building costs grow with pixels; a sample this size gives nearly the same palette
+ * for a fraction of the time. A quarter of this chose palettes that a thin line or a soft
+ * shadow could miss entirely (docs/quality.md, "Lossy PNG").
+ */
+const PALETTE_SAMPLE_PIXELS = 256 * 1024;
 
 /** The image's own colours as a palette when it has at most `limit` of them (then a palette loses nothing), else undefined. */
 export function exactPalette(image: RawImage, limit = 256): Palette | undefined {
@@ -19,9 +23,10 @@ export function exactPalette(image: RawImage, limit = 256): Palette | undefined 
 }
 
 /**
- * Palettes of the image at any size: at most `colors` colours (alpha included), chosen by
- * Wu's quantiser from one downsampled copy, in one run shared by every size asked for, then
- * refined by Lloyd rounds.
+ * Palettes of the image at any size: at most `colors` colours (alpha included). Wu's quantiser
+ * chooses most of them from one downsampled copy, in one run shared by every size asked for;
+ * the rest are the image's worst-served colours (`completePalette`); Lloyd rounds then refine
+ * them all.
  */
 export function paletteBuilder(image: RawImage): (colors: number) => Palette {
   const sample = downsample(image, PALETTE_SAMPLE_PIXELS);
@@ -34,9 +39,9 @@ export function paletteBuilder(image: RawImage): (colors: number) => Palette {
     if (built.has(colors)) return built.get(colors)!;
     const opaqueColors = transparent ? colors - 1 : colors;
     const chosen = completePalette(
-      wu(opaqueColors),
+      wu(opaqueColors - Math.floor(opaqueColors * COMPLETED_SHARE)),
       opaqueColors,
-      () => (counted ??= countColours(image, COMPLETION_SAMPLE_PIXELS) ?? countColours(sample, PALETTE_SAMPLE_PIXELS)!),
+      () => (counted ??= countColours(image, COMPLETION_SAMPLE_PIXELS) ?? countColours(sample, COMPLETION_FALLBACK_PIXELS)!),
     );
     // Fully transparent pixels get an entry of their own (left as zeros), so dithering never hazes them.
     const palette = new Uint8Array(chosen.length + (transparent ? 4 : 0));
@@ -58,14 +63,15 @@ const WU_RESOLUTION_OPAQUE: WuOptions = { colourBits: 6, alphaBits: 0 };
 const WU_RESOLUTION_WITH_ALPHA: WuOptions = { colourBits: 5, alphaBits: 3 };
 
 /**
- * Wu cannot split below a histogram cell, so artwork whose colours crowd into a few cells gets
- * a short palette: city.png at 3.3 MP has 1,789 colours, 99.9% of its pixels in the 256
- * commonest, but 67 cells. The missing entries are added one at a time, each the colour with
- * the largest squared error still unaccounted for (its count times its distance from the
- * nearest entry), the way k-means++ seeds; the Lloyd rounds then settle them. The colours are
- * counted on a denser sample than Wu's: thin lines and small text, a few pixels wide, are
- * what a coarse sample misses (city at 256 colours: 0.999993 from Wu's sample, 0.999999
- * from one of 1 MP; libimagequant 0.999996).
+ * Wu cannot split below a histogram cell (4 levels a channel), so a smooth gradient whose
+ * colours differ by a level or two lies in a few cells and gets a few entries, and artwork
+ * whose colours crowd into a few cells gets a short palette: city.png at 3.3 MP has 1,789
+ * colours, 99.9% of its pixels in the 256 commonest, but 67 cells. So Wu chooses only 7/8 of
+ * the entries, and the rest (and any Wu could not find) are added one at a time, each the
+ * colour with the largest squared error still unaccounted for (its count times its distance
+ * from the nearest entry), the way k-means++ seeds; the Lloyd rounds then settle them. The
+ * colours are counted on a denser sample than Wu's: thin lines and small text, a few pixels
+ * wide, are what a coarse sample misses (docs/quality.md, "Lossy PNG").
  */
 function completePalette(palette: Palette, colors: number, countedColours: () => CountedColours): Palette {
   if (palette.length / 4 >= colors) return palette;
@@ -90,7 +96,10 @@ function completePalette(palette: Palette, colors: number, countedColours: () =>
   return complete;
 }
 
+const COMPLETED_SHARE = 1 / 8;
 const COMPLETION_SAMPLE_PIXELS = 1 << 20;
+/** Too many colours on the denser sample: Wu's, thinned to this many pixels, is counted instead (at most `COMPLETION_MAX_COLOURS` colours). */
+const COMPLETION_FALLBACK_PIXELS = 1 << 16;
 /** Each added entry is compared with every counted colour: beyond this many, Wu's sample is counted instead. */
 const COMPLETION_MAX_COLOURS = 1 << 16;
 
@@ -169,7 +178,12 @@ function hasTranslucentPixel(image: RawImage): boolean {
 
 const samplingStep = (image: RawImage, maxPixels: number) => Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / maxPixels)));
 
-/** Nearest-neighbour decimation into a new buffer: enough for choosing a palette, and keeps exact colours. */
+/**
+ * One pixel from each `step` × `step` block, into a new buffer: enough for choosing a palette,
+ * and keeps exact colours. The pixel's place in its block shifts with the block's column and
+ * row, so every row and every column of the image is sampled: a one-pixel line is kept in
+ * proportion, where a fixed grid keeps all of it or none.
+ */
 function downsample(image: RawImage, maxPixels: number): RawImage {
   const step = samplingStep(image, maxPixels);
   // At least one pixel each way: a 1×70,000 strip still has a palette to choose.
@@ -177,6 +191,8 @@ function downsample(image: RawImage, maxPixels: number): RawImage {
   const height = Math.max(1, Math.floor(image.height / step));
   const source = pixelsOf(image);
   const out = new Uint32Array(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = source[y * step * image.width + x * step]!;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) out[y * width + x] = source[(y * step + (x % step)) * image.width + x * step + (y % step)]!;
+  }
   return { data: new Uint8Array(out.buffer), width, height };
 }
