@@ -32,7 +32,7 @@ const PER_MP = 1e-6;
  * and the row-streaming writer cost.
  */
 const STREAMED_PNG_PER_ROW = 2e-7;
-const STREAMED_PNG_PER_MEGAPIXEL = 0.15;
+const STREAMED_PNG_PER_MEGAPIXEL = 0.3;
 const RESIZE = 0.1;
 /**
  * Trials a smart search is counted at: most take two to four, at most six (`smart.ts`). The

@@ -67,7 +67,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     isSignature: (bytes) => startsWith(bytes, PNG_SIGNATURE),
     maxOutputSide: 2 ** 31 - 1,
     // perRow is oxipng's, up to OXIPNG_MAX_ROWS; taller images are deflated by the runtime (cost.ts).
-    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.3, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 1.33 },
+    cost: { decodePerMegapixel: 0.1, encodePerMegapixel: 1.3, encodeLosslessPerMegapixel: 1.0, perRow: 5e-5, trialPerMegapixel: 1.6 },
   }),
   webp: describe('webp', {
     isSignature: (bytes) => riffForm(bytes) === 'WEBP',
