@@ -18,9 +18,16 @@ import type { Codecs } from '../src/codecs/types.ts';
 import { bandingAgainst } from '../src/pipeline/colour-shift.ts';
 import { IMAGE_FORMATS } from '../src/pipeline/image-formats.ts';
 import { lowestMeeting } from '../src/pipeline/search.ts';
-import { BANDING_LIMIT, type Mode, SMART_TARGETS, type Trial, scoringSample, searchGuide } from '../src/pipeline/smart.ts';
+import {
+  BANDING_LIMIT,
+  type LossyFormat,
+  type Mode,
+  SMART_TARGETS,
+  type Trial,
+  scoringSample,
+  searchGuide,
+} from '../src/pipeline/smart.ts';
 import { ssimulacra2Against } from '../src/pipeline/ssimulacra2/index.ts';
-import type { ImageFormat } from '../src/schemas/options.ts';
 import { median } from './judge.ts';
 
 const { values, positionals } = parseArgs({
@@ -31,14 +38,13 @@ const { values, positionals } = parseArgs({
     limit: { type: 'string', default: '30' },
   },
 });
-const format = values.format as Exclude<ImageFormat, 'png'>;
-const range = IMAGE_FORMATS[format]?.smartQualityRange;
+const format = values.format as LossyFormat;
+const range = IMAGE_FORMATS[format]?.smartSearch?.qualities;
 if (positionals.length !== 1 || !range) {
   console.error('usage: npm run bench:search -- <folder> [--format avif|webp|jpeg] [--megapixels 2] [--limit 30]');
   process.exit(2);
 }
 const [floor, top] = range;
-const searchSettings = IMAGE_FORMATS[format].smartSearch!;
 // By a computed path: the codec glue is typed for the Workers runtime, not for Node's lib.
 const wasmCodecsPath = '../src/codecs/wasm.ts';
 const { createWasmCodecs } = (await import(wasmCodecsPath)) as { createWasmCodecs: () => Codecs };
@@ -113,7 +119,7 @@ for (const [mode, target] of Object.entries(SMART_TARGETS)) {
         return { bytes: new Uint8Array(0), quality, score: p.score, banding: p.banding, targetMet: meets(p) };
       },
       (trial) => trial.targetMet!,
-      searchGuide(target, floor, top, { start: searchSettings.start[mode as Mode], stepsWorthATrial: searchSettings.stepsWorthATrial }),
+      searchGuide(format, mode as Mode, target),
     );
     counts.push(made);
     bytes += points.get(found.quality)!.bytes;

@@ -111,8 +111,6 @@ export async function inspectImage(bytes: Uint8Array, options: PipelineOptions, 
     lossless,
   });
   const plan: Inspection = { input, orientation, inputKind: kind, outputFormat, resize, outputSize };
-  // Headers declare alpha over opaque pixels all the time (most RGBA PNGs), so transparency's
-  // lower limits wait for the decoded pixels (`autoCandidates`); the memory gate reserves for either.
   const admission = admit(plan, options, limits);
   if (admission.verdict === 'no') throw admission.error;
   return plan;

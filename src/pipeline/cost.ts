@@ -36,8 +36,8 @@ const STREAMED_PNG_PER_MEGAPIXEL = 0.3;
 const RESIZE = 0.1;
 /**
  * Trials a smart search is counted at: most take two to four, at most six (`smart.ts`). The
- * per-trial figures are fitted so that the prediction covers the searches measured, long ones
- * included (docs/measurements.md, "Cost model").
+ * per-trial figures are fitted on the searches measured; the few longest, on the most textured
+ * photos, run over (docs/measurements.md, "Cost model").
  */
 const SMART_TRIALS = 3;
 /** A `target_size` bisection over qualities 1..100, each trial a full encode. */

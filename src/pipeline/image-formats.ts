@@ -3,9 +3,7 @@ import { isobmffBoxes } from '../formats/isobmff';
 import { JpegMarker } from '../formats/jpeg';
 import { PNG_SIGNATURE } from '../formats/png';
 import { riffForm } from '../formats/riff';
-import type { CompressOptions, ImageFormat } from '../schemas/options';
-
-type Mode = CompressOptions['mode'];
+import type { ImageFormat, Mode } from '../schemas/options';
 
 /**
  * Everything the service knows of a format, in one place (as Squoosh's codecs.ts keeps
@@ -20,13 +18,12 @@ export interface ImageFormatDescriptor {
   lossless: boolean;
   /** Whether it keeps transparency (JPEG output is flattened onto white). */
   alpha: boolean;
-  /** The qualities a smart search may choose from (a palette PNG searches palette sizes instead). */
-  smartQualityRange?: [number, number];
   /**
-   * Where a smart search starts in each mode, and how many quality steps a further trial must be
-   * expected to save: a slow encoder's trial is worth more steps (docs/quality.md, "The search").
+   * A smart search over qualities (a palette PNG searches palette sizes instead): the qualities
+   * it may choose from, where it starts in each mode, and how many quality steps a further trial
+   * must be expected to save, more for a slow encoder (docs/quality.md, "The search").
    */
-  smartSearch?: { start: Record<Mode, number>; stepsWorthATrial: number };
+  smartSearch?: { qualities: [number, number]; start: Record<Mode, number>; stepsWorthATrial: number };
   /** The longest side its encoder writes: past it the encoder aborts, so it is a refusal. */
   maxOutputSide: number;
   cost: {
@@ -57,8 +54,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
     isSignature: (bytes) => bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === JpegMarker.SOI && bytes[2] === 0xff,
     lossless: false,
     alpha: false,
-    smartQualityRange: [10, 100],
-    smartSearch: { start: { size: 75, balanced: 75, quality: 75 }, stepsWorthATrial: 0 },
+    smartSearch: { qualities: [10, 100], start: { size: 75, balanced: 75, quality: 75 }, stepsWorthATrial: 0 },
     // mozjpeg's JPEG_MAX_DIMENSION.
     maxOutputSide: 65_500,
     cost: { decodePerMegapixel: 0.02, encodePerMegapixel: 0.03, encodeLosslessPerMegapixel: 0.03, perRow: 1.5e-6, trialPerMegapixel: 1.17 },
@@ -71,9 +67,8 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
   }),
   webp: describe('webp', {
     isSignature: (bytes) => riffForm(bytes) === 'WEBP',
-    smartQualityRange: [10, 100],
     // The banding guard holds most photos at q80–97.
-    smartSearch: { start: { size: 86, balanced: 87, quality: 93 }, stepsWorthATrial: 0 },
+    smartSearch: { qualities: [10, 100], start: { size: 86, balanced: 87, quality: 93 }, stepsWorthATrial: 0 },
     // VP8's 14-bit frame sizes.
     maxOutputSide: 16_383,
     cost: { decodePerMegapixel: 0.08, encodePerMegapixel: 0.25, encodeLosslessPerMegapixel: 1.2, perRow: 3e-6, trialPerMegapixel: 1.67 },
@@ -83,8 +78,7 @@ export const IMAGE_FORMATS: Record<ImageFormat, ImageFormatDescriptor> = {
       const [first] = bytes.length >= 12 ? isobmffBoxes(bytes) : [];
       return first?.type === 'ftyp' && /avi[fs]/.test(ascii(first.data));
     },
-    smartQualityRange: [10, 100],
-    smartSearch: { start: { size: 75, balanced: 75, quality: 75 }, stepsWorthATrial: 2 },
+    smartSearch: { qualities: [10, 100], start: { size: 75, balanced: 75, quality: 75 }, stepsWorthATrial: 2 },
     // AV1's 16-bit frame sizes.
     maxOutputSide: 65_536,
     cost: { decodePerMegapixel: 0.35, encodePerMegapixel: 1.0, encodeLosslessPerMegapixel: 2.5, perRow: 1.7e-5, trialPerMegapixel: 1.6 },

@@ -1,5 +1,5 @@
 import type { Codecs, RawImage } from '../codecs/types';
-import type { CompressOptions, ImageFormat } from '../schemas/options';
+import type { ImageFormat, Mode } from '../schemas/options';
 import { IMAGE_FORMATS } from './image-formats';
 import { mapToPalette } from './palette-mapping';
 import { exactPalette, paletteBuilder } from './quantize';
@@ -7,8 +7,8 @@ import { bandingAgainst, colourShiftAgainst } from './colour-shift';
 import { lowestMeeting } from './search';
 import { ssimulacra2Against } from './ssimulacra2';
 
-export type Mode = CompressOptions['mode'];
-type LossyFormat = Exclude<ImageFormat, 'png'>;
+export type { Mode };
+export type LossyFormat = Exclude<ImageFormat, 'png'>;
 
 /** The perceptual metric smart quality is judged by (`ssimulacra2/`). */
 export const METRIC = 'ssimulacra2';
@@ -108,41 +108,44 @@ export async function smartLossy(
     const judged = await codecs.decodeBriefly(format, bytes, (decoded) => ({ score: score(decoded), banding: banding(decoded) }));
     return { bytes, quality, ...judged, targetMet: judged.score >= target && judged.banding <= BANDING_LIMIT };
   };
-  const { smartQualityRange, smartSearch } = IMAGE_FORMATS[format];
-  const [floor, top] = smartQualityRange!;
-  const guide = searchGuide(target, floor, top, { start: smartSearch!.start[mode], stepsWorthATrial: smartSearch!.stepsWorthATrial });
-  const { banding: _, ...best } = await lowestMeeting(floor, top, trial, (attempt) => attempt.targetMet!, guide);
+  const [floor, top] = IMAGE_FORMATS[format].smartSearch!.qualities;
+  const { banding: _, ...best } = await lowestMeeting(
+    floor,
+    top,
+    trial,
+    (attempt) => attempt.targetMet!,
+    searchGuide(format, mode, target),
+  );
   if (sample === image) return best;
   return { ...best, bytes: await codecs.encode(format, image, { quality: best.quality, lossless: false }) };
 }
 
 /**
- * Where to look next for the lowest quality that meets the target. Each requirement, the score
- * and banding within its limit, is extrapolated along the line through the last two trials
- * (after the first, along a typical slope), and the next trial is the quality that satisfies
- * both. The search stops at a trial that meets the target when the score is within half a point
- * of it, or when the estimate puts the answer no more than `stepsWorthATrial` below it.
+ * Where a search for `format` in `mode` looks next for the lowest quality that meets `target`.
+ * Each requirement, the score and banding within its limit, is extrapolated along the line
+ * through the last two trials (after the first, along a typical slope), and the next trial is the
+ * quality that satisfies both. The search stops at a trial that meets the target when the score
+ * is within half a point of it, or when the estimate puts the answer no more than the format's
+ * `stepsWorthATrial` below it.
  */
-export function searchGuide(
-  target: number,
-  floor: number,
-  top: number,
-  { start, stepsWorthATrial }: { start: number; stepsWorthATrial: number },
-) {
+export function searchGuide(format: LossyFormat, mode: Mode, target: number) {
   const TYPICAL_POINTS_PER_QUALITY = 0.4;
   const TYPICAL_BANDING_PER_QUALITY = -0.02;
+  const { qualities, start, stepsWorthATrial } = IMAGE_FORMATS[format].smartSearch!;
+  const [floor, top] = qualities;
   let previous: Trial | undefined;
   const estimate = (latest: Trial) => {
-    const run = previous && previous.quality !== latest.quality ? latest.quality - previous.quality : 0;
-    const scoreSlope = previous && run ? (latest.score - previous.score) / run : TYPICAL_POINTS_PER_QUALITY;
-    const bandingSlope = previous && run ? (latest.banding - previous.banding) / run : TYPICAL_BANDING_PER_QUALITY;
+    const run = previous ? latest.quality - previous.quality : 0;
+    const slope = (now: number, before: number, typical: number) => (run ? (now - before) / run : typical);
+    const scoreSlope = slope(latest.score, previous?.score ?? 0, TYPICAL_POINTS_PER_QUALITY);
+    const bandingSlope = slope(latest.banding, previous?.banding ?? 0, TYPICAL_BANDING_PER_QUALITY);
     const forScore = latest.quality + (target - latest.score) / Math.max(scoreSlope, 0.1);
     const forBanding =
       latest.banding > 0 ? latest.quality + (latest.banding - BANDING_LIMIT) / Math.max(-bandingSlope, 0.005) : Number.NEGATIVE_INFINITY;
     return Math.min(top, Math.max(floor, Math.ceil(Math.max(forScore, forBanding))));
   };
   return {
-    first: start,
+    first: start[mode],
     attempts: MOST_SMART_TRIALS,
     enough: (attempt: Trial) => attempt.score - target < 0.5 || estimate(attempt) >= attempt.quality - stepsWorthATrial,
     next: (attempt: Trial) => {

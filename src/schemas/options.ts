@@ -108,3 +108,5 @@ export const compressOptionsSchema = z
 
 export type CompressOptionsInput = z.input<typeof compressOptionsSchema>;
 export type CompressOptions = z.output<typeof compressOptionsSchema>;
+/** How far smart quality may go. */
+export type Mode = CompressOptions['mode'];

@@ -45,7 +45,7 @@ describe('smart quality', () => {
         const { score, quality, targetMet } = result.output;
         // Met means scored at least the target; a miss happens only at the top of the range.
         if (targetMet) expect(score, `${mode}: q${quality}`).toBeGreaterThanOrEqual(SMART_TARGETS[mode]);
-        else expect(quality, `${mode}: missed at q${quality}, scored ${score}`).toBe(IMAGE_FORMATS[format].smartQualityRange![1]);
+        else expect(quality, `${mode}: missed at q${quality}, scored ${score}`).toBe(IMAGE_FORMATS[format].smartSearch!.qualities[1]);
         // Measured again, independently, on the whole decoded output.
         expect(ssimulacra2(source, await wasmCodecs.decode(format, result.bytes))).toBeCloseTo(score!, 6);
       }
